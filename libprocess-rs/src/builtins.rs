@@ -63,8 +63,10 @@ impl HelpProcess {
             let processes: Vec<Value> = entries
                 .iter()
                 .map(|(id, endpoints)| {
-                    let endpoints: Vec<Value> =
-                        endpoints.iter().map(|(name, text)| json!({"name": format!("/{name}"), "text": text})).collect();
+                    let endpoints: Vec<Value> = endpoints
+                        .iter()
+                        .map(|(name, text)| json!({"name": format!("/{name}"), "text": text}))
+                        .collect();
                     json!({"id": id, "endpoints": endpoints})
                 })
                 .collect();
@@ -94,7 +96,9 @@ impl HelpProcess {
                 let name = rest.join("/");
                 match entries.get(*id).and_then(|e| e.get(&name)) {
                     Some(help) => text.push_str(&format!("### /{id}/{name} ###\n{help}\n")),
-                    None => return Future::ready(Response::bad_request(format!("No help available for '/{id}/{name}'.\n"))),
+                    None => {
+                        return Future::ready(Response::bad_request(format!("No help available for '/{id}/{name}'.\n")))
+                    }
                 }
             }
         }

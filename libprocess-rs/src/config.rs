@@ -13,9 +13,11 @@ pub struct RateLimit {
 
 impl RateLimit {
     pub fn parse(text: &str) -> Result<RateLimit, String> {
-        let (permits, duration) =
-            text.split_once('/').ok_or_else(|| format!("Invalid rate limit '{text}': expected <requests>/<duration>"))?;
-        let permits: u64 = permits.trim().parse().map_err(|_| format!("Invalid request count in rate limit '{text}'"))?;
+        let (permits, duration) = text
+            .split_once('/')
+            .ok_or_else(|| format!("Invalid rate limit '{text}': expected <requests>/<duration>"))?;
+        let permits: u64 =
+            permits.trim().parse().map_err(|_| format!("Invalid request count in rate limit '{text}'"))?;
         let duration = crate::duration::parse(duration)?;
         if permits == 0 || duration.is_zero() {
             return Err(format!("Rate limit '{text}' must allow at least one request per non-zero duration"));
@@ -90,11 +92,8 @@ impl Config {
             }
         };
 
-        let mut config = Config {
-            ip: ip("ip", &values)?,
-            advertise_ip: ip("advertise_ip", &values)?,
-            ..Config::default()
-        };
+        let mut config =
+            Config { ip: ip("ip", &values)?, advertise_ip: ip("advertise_ip", &values)?, ..Config::default() };
         if let Some(v) = values.get("port") {
             config.port = v.trim().parse().map_err(|_| error("port", format!("'{v}' is not a port (0-65535)")))?;
         }
@@ -106,7 +105,8 @@ impl Config {
             config.advertise_port = Some(port);
         }
         if let Some(v) = values.get("require_peer_address_ip_match") {
-            config.require_peer_address_ip_match = parse_bool(v).map_err(|m| error("require_peer_address_ip_match", m))?;
+            config.require_peer_address_ip_match =
+                parse_bool(v).map_err(|m| error("require_peer_address_ip_match", m))?;
         }
         if let Some(v) = values.get("metrics_snapshot_endpoint_rate_limit") {
             config.metrics_snapshot_rate_limit = if v.is_empty() {

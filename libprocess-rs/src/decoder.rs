@@ -125,11 +125,7 @@ enum State {
 
 impl State {
     fn fresh() -> State {
-        State::Head {
-            line_start: 0,
-            scanned: 0,
-            request_line: None,
-        }
+        State::Head { line_start: 0, scanned: 0, request_line: None }
     }
 }
 
@@ -213,11 +209,7 @@ impl RequestDecoder {
     /// A decoder whose request line plus headers (including the blank line) may take at
     /// most `bytes` bytes.
     pub fn with_max_head(bytes: usize) -> Self {
-        RequestDecoder {
-            max_head: bytes,
-            state: State::fresh(),
-            poisoned: false,
-        }
+        RequestDecoder { max_head: bytes, state: State::fresh(), poisoned: false }
     }
 
     /// Whether no part of a request has been consumed or seen yet, i.e. whether the
@@ -252,17 +244,9 @@ impl RequestDecoder {
 
     /// Searches for the end of the head, resuming where the previous call stopped. Returns
     /// the head's length (through the blank line) and its parsed request line.
-    fn scan_head(
-        &mut self,
-        buf: &mut BytesMut,
-    ) -> Result<Option<(usize, RequestLine)>, DecodeError> {
+    fn scan_head(&mut self, buf: &mut BytesMut) -> Result<Option<(usize, RequestLine)>, DecodeError> {
         let max_head = self.max_head;
-        let State::Head {
-            line_start,
-            scanned,
-            request_line,
-        } = &mut self.state
-        else {
+        let State::Head { line_start, scanned, request_line } = &mut self.state else {
             return Ok(None);
         };
 
@@ -277,10 +261,7 @@ impl RequestDecoder {
         if *scanned == 0 {
             // http-parser skips CR and LF before a request line (keep-alive clients send a
             // stray CRLF after a body). Dropping them at once keeps them out of the head.
-            let blank = buf
-                .iter()
-                .take_while(|&&b| b == b'\r' || b == b'\n')
-                .count();
+            let blank = buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
             buf.advance(blank);
             if buf.is_empty() {
                 return Ok(None);
@@ -389,14 +370,8 @@ fn parse_request_line(buf: &[u8], line: Range<usize>) -> Result<RequestLine, Dec
     };
     let text = strip_cr(&buf[line.clone()]);
 
-    let space = text
-        .iter()
-        .position(|&b| b == b' ')
-        .ok_or_else(|| bad("no target"))?;
-    let method = METHODS
-        .iter()
-        .find(|m| m.as_bytes() == &text[..space])
-        .ok_or_else(|| bad("unknown method"))?;
+    let space = text.iter().position(|&b| b == b' ').ok_or_else(|| bad("no target"))?;
+    let method = METHODS.iter().find(|m| m.as_bytes() == &text[..space]).ok_or_else(|| bad("unknown method"))?;
 
     // http-parser lets any number of spaces separate the three parts.
     let target_start = space + skip_spaces(&text[space..]);
@@ -410,17 +385,11 @@ fn parse_request_line(buf: &[u8], line: Range<usize>) -> Result<RequestLine, Dec
     }
 
     let version_start = target.end + skip_spaces(&text[target.end..]);
-    let version = text[version_start..]
-        .strip_prefix(b"HTTP/")
-        .and_then(parse_version)
-        .ok_or_else(|| bad("bad HTTP version"))?;
+    let version =
+        text[version_start..].strip_prefix(b"HTTP/").and_then(parse_version).ok_or_else(|| bad("bad HTTP version"))?;
 
     let offset = line.start;
-    Ok(RequestLine {
-        method,
-        target: offset + target.start..offset + target.end,
-        version,
-    })
+    Ok(RequestLine { method, target: offset + target.start..offset + target.end, version })
 }
 
 /// `major.minor` as http-parser takes it (a major of 1-9 first, at most three digits
@@ -432,9 +401,7 @@ fn parse_version(text: &[u8]) -> Option<(u8, u8)> {
         if digits.is_empty() || digits.len() > 3 || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let value = digits
-            .iter()
-            .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+        let value = digits.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
         u8::try_from(value).ok()
     };
     let major_value = number(major)?;
@@ -489,17 +456,14 @@ struct HeadFlags {
 
 impl HeadFlags {
     fn note(&mut self, name: &str, value: &str) -> Result<(), DecodeError> {
-        if name.eq_ignore_ascii_case("Connection") || name.eq_ignore_ascii_case("Proxy-Connection")
-        {
+        if name.eq_ignore_ascii_case("Connection") || name.eq_ignore_ascii_case("Proxy-Connection") {
             // http-parser also honours `Proxy-Connection`.
             for token in value.split(',').map(|t| t.trim_matches([' ', '\t'])) {
                 self.close |= token.eq_ignore_ascii_case("close");
                 self.keep_alive |= token.eq_ignore_ascii_case("keep-alive");
             }
         } else if name.eq_ignore_ascii_case("Transfer-Encoding") {
-            self.chunked |= value
-                .split(',')
-                .any(|t| t.trim_matches([' ', '\t']).eq_ignore_ascii_case("chunked"));
+            self.chunked |= value.split(',').any(|t| t.trim_matches([' ', '\t']).eq_ignore_ascii_case("chunked"));
         } else if name.eq_ignore_ascii_case("Content-Length") {
             // Two lengths are how requests get smuggled past a proxy; http-parser refuses
             // them (`HPE_UNEXPECTED_CONTENT_LENGTH`) rather than letting the last one win.
@@ -526,9 +490,7 @@ fn parse_content_length(value: &str) -> Result<u64, DecodeError> {
 
 /// Decodes the whole head (`head` ends with the blank line) into a request awaiting its body.
 fn parse_head(head: &[u8], line: &RequestLine) -> Result<Pending, DecodeError> {
-    let target = head
-        .get(line.target.clone())
-        .ok_or(DecodeError::BadRequestLine)?;
+    let target = head.get(line.target.clone()).ok_or(DecodeError::BadRequestLine)?;
     let url = parse_target(target)?;
 
     // Folding needs the previous header still open, so headers are collected before
@@ -568,10 +530,7 @@ fn parse_head(head: &[u8], line: &RequestLine) -> Result<Pending, DecodeError> {
         }
         let value = trim_blanks(&raw[colon + 1..]);
         check_value(value)?;
-        fields.push((
-            String::from_utf8_lossy(name).into_owned(),
-            String::from_utf8_lossy(value).into_owned(),
-        ));
+        fields.push((String::from_utf8_lossy(name).into_owned(), String::from_utf8_lossy(value).into_owned()));
     }
 
     let mut flags = HeadFlags::default();
@@ -585,9 +544,7 @@ fn parse_head(head: &[u8], line: &RequestLine) -> Result<Pending, DecodeError> {
         Framing::ChunkSize { scanned: 0 }
     } else {
         match flags.content_length {
-            Some(length) => {
-                Framing::Length(usize::try_from(length).map_err(|_| DecodeError::BadContentLength)?)
-            }
+            Some(length) => Framing::Length(usize::try_from(length).map_err(|_| DecodeError::BadContentLength)?),
             // A request never runs until EOF: without framing headers it has no body.
             None => Framing::Length(0),
         }
@@ -596,11 +553,7 @@ fn parse_head(head: &[u8], line: &RequestLine) -> Result<Pending, DecodeError> {
     let (major, minor) = line.version;
     // `http_should_keep_alive`: only a version with both numbers non-zero is treated as
     // HTTP/1.1, so HTTP/1.0 (and 2.0) need an explicit keep-alive.
-    let keep_alive = if major > 0 && minor > 0 {
-        !flags.close
-    } else {
-        flags.keep_alive
-    };
+    let keep_alive = if major > 0 && minor > 0 { !flags.close } else { flags.keep_alive };
     let gzip = headers.get("Content-Encoding") == Some("gzip");
 
     let request = Request {
@@ -612,12 +565,7 @@ fn parse_head(head: &[u8], line: &RequestLine) -> Result<Pending, DecodeError> {
         keep_alive,
         client: None,
     };
-    Ok(Pending {
-        request,
-        gzip,
-        body: BodyParts::Empty,
-        framing,
-    })
+    Ok(Pending { request, gzip, body: BodyParts::Empty, framing })
 }
 
 fn check_value(value: &[u8]) -> Result<(), DecodeError> {
@@ -640,10 +588,7 @@ fn parse_target(target: &[u8]) -> Result<Url, DecodeError> {
         None => target,
     };
 
-    let path_end = rest
-        .iter()
-        .position(|&b| b == b'?' || b == b'#')
-        .unwrap_or(rest.len());
+    let path_end = rest.iter().position(|&b| b == b'?' || b == b'#').unwrap_or(rest.len());
     let path = String::from_utf8_lossy(&rest[..path_end]).into_owned();
     let mut rest = &rest[path_end..];
 
@@ -654,52 +599,34 @@ fn parse_target(target: &[u8]) -> Result<Url, DecodeError> {
         rest = &after[end..];
     }
     // http-parser reports no fragment for a bare `#`.
-    let fragment = rest
-        .strip_prefix(b"#")
-        .filter(|f| !f.is_empty())
-        .map(|f| String::from_utf8_lossy(f).into_owned());
+    let fragment = rest.strip_prefix(b"#").filter(|f| !f.is_empty()).map(|f| String::from_utf8_lossy(f).into_owned());
 
     let query = decode_query(&String::from_utf8_lossy(query_text)).map_err(|e| {
         tracing::debug!(error = %e, "bad query string");
         DecodeError::BadQuery(e)
     })?;
-    Ok(Url {
-        path,
-        query,
-        fragment,
-    })
+    Ok(Url { path, query, fragment })
 }
 
 /// For `scheme://authority/rest`, the part from the path on; `None` if `target` is not in
 /// absolute form.
 fn absolute_form_rest(target: &[u8]) -> Option<Result<&[u8], DecodeError>> {
-    let scheme_len = target
-        .iter()
-        .take_while(|b| b.is_ascii_alphabetic())
-        .count();
+    let scheme_len = target.iter().take_while(|b| b.is_ascii_alphabetic()).count();
     if scheme_len == 0 {
         return None;
     }
     let after_scheme = target[scheme_len..].strip_prefix(b"://")?;
-    let authority_len = after_scheme
-        .iter()
-        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
-        .unwrap_or(after_scheme.len());
+    let authority_len =
+        after_scheme.iter().position(|&b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(after_scheme.len());
     if authority_len == 0 {
         // `http_parser_parse_url` requires a host whenever a scheme is given.
-        return Some(Err(DecodeError::BadUrl(
-            "absolute URL without host".to_string(),
-        )));
+        return Some(Err(DecodeError::BadUrl("absolute URL without host".to_string())));
     }
     Some(Ok(&after_scheme[authority_len..]))
 }
 
 /// Consumes body bytes from `buf`; returns whether the body is complete.
-fn advance_body(
-    pending: &mut Pending,
-    buf: &mut BytesMut,
-    max_line: usize,
-) -> Result<bool, DecodeError> {
+fn advance_body(pending: &mut Pending, buf: &mut BytesMut, max_line: usize) -> Result<bool, DecodeError> {
     loop {
         match pending.framing {
             Framing::Length(length) => {
@@ -726,11 +653,7 @@ fn advance_body(
                 let lf = start + offset;
                 let size = parse_chunk_size(strip_cr(&buf[..lf]))?;
                 buf.advance(lf + 1);
-                pending.framing = if size == 0 {
-                    Framing::TrailerEnd
-                } else {
-                    Framing::ChunkData(size)
-                };
+                pending.framing = if size == 0 { Framing::TrailerEnd } else { Framing::ChunkData(size) };
             }
             Framing::ChunkData(size) => {
                 if buf.len() < size {
@@ -811,19 +734,12 @@ fn parse_chunk_size(line: &[u8]) -> Result<usize, DecodeError> {
 
 /// Completes a request whose body has fully arrived.
 fn finish(pending: Pending) -> Result<Request, DecodeError> {
-    let Pending {
-        mut request,
-        gzip,
-        body,
-        ..
-    } = pending;
+    let Pending { mut request, gzip, body, .. } = pending;
     let body = body.finish();
     request.body = if gzip {
         let inflated = gunzip(&body)?;
         // `DataDecoder` rewrites the length so that it describes the body handed out.
-        request
-            .headers
-            .set("Content-Length", inflated.len().to_string());
+        request.headers.set("Content-Length", inflated.len().to_string());
         inflated
     } else {
         body
@@ -840,13 +756,9 @@ fn gunzip(body: &[u8]) -> Result<Bytes, DecodeError> {
     }
     let mut decoder = flate2::bufread::GzDecoder::new(body);
     let mut inflated = Vec::new();
-    decoder
-        .read_to_end(&mut inflated)
-        .map_err(|e| DecodeError::Gzip(e.to_string()))?;
+    decoder.read_to_end(&mut inflated).map_err(|e| DecodeError::Gzip(e.to_string()))?;
     if !decoder.get_ref().is_empty() {
-        return Err(DecodeError::Gzip(
-            "data after the end of the gzip stream".to_string(),
-        ));
+        return Err(DecodeError::Gzip("data after the end of the gzip stream".to_string()));
     }
     Ok(Bytes::from(inflated))
 }
@@ -885,19 +797,8 @@ Content-Length: 11\r\n\
     type Summary = (String, Url, Vec<(String, String)>, Bytes, (u8, u8), bool);
 
     fn summary(r: &Request) -> Summary {
-        let headers = r
-            .headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        (
-            r.method.clone(),
-            r.url.clone(),
-            headers,
-            r.body.clone(),
-            r.version,
-            r.keep_alive,
-        )
+        let headers = r.headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        (r.method.clone(), r.url.clone(), headers, r.body.clone(), r.version, r.keep_alive)
     }
 
     /// Decodes everything in `bytes` handed over at once.
@@ -955,14 +856,8 @@ Content-Length: 11\r\n\
         assert_eq!(r.version, (1, 1));
         assert!(r.keep_alive);
         assert_eq!(r.client, None);
-        assert_eq!(
-            r.headers.get("user-agent"),
-            Some("libprocess/slave(1)@10.0.0.5:5051")
-        );
-        assert_eq!(
-            r.headers.get("Libprocess-From"),
-            Some("slave(1)@10.0.0.5:5051")
-        );
+        assert_eq!(r.headers.get("user-agent"), Some("libprocess/slave(1)@10.0.0.5:5051"));
+        assert_eq!(r.headers.get("Libprocess-From"), Some("slave(1)@10.0.0.5:5051"));
         assert_eq!(r.headers.get("Host"), Some(""));
         assert_eq!(r.headers.get("Transfer-Encoding"), Some("chunked"));
         assert_eq!(r.headers.len(), 5);
@@ -991,9 +886,7 @@ Content-Length: 11\r\n\
 
     #[test]
     fn libprocess_from_only_form() {
-        let r = one(
-            b"POST /reply HTTP/1.1\r\nLibprocess-From: (1)@127.0.0.1:4000\r\nContent-Length: 2\r\n\r\nhi",
-        );
+        let r = one(b"POST /reply HTTP/1.1\r\nLibprocess-From: (1)@127.0.0.1:4000\r\nContent-Length: 2\r\n\r\nhi");
         assert_eq!(r.url.path, "/reply");
         assert_eq!(r.headers.get("Libprocess-From"), Some("(1)@127.0.0.1:4000"));
         assert_eq!(r.headers.get("User-Agent"), None);
@@ -1002,13 +895,8 @@ Content-Length: 11\r\n\
 
     #[test]
     fn user_agent_only_form() {
-        let r = one(
-            b"POST /master/ping HTTP/1.1\r\nUser-Agent: libprocess/scheduler-1@10.0.0.9:1234\r\n\r\n",
-        );
-        assert_eq!(
-            r.headers.get("User-Agent"),
-            Some("libprocess/scheduler-1@10.0.0.9:1234")
-        );
+        let r = one(b"POST /master/ping HTTP/1.1\r\nUser-Agent: libprocess/scheduler-1@10.0.0.9:1234\r\n\r\n");
+        assert_eq!(r.headers.get("User-Agent"), Some("libprocess/scheduler-1@10.0.0.9:1234"));
         assert_eq!(r.headers.get("Libprocess-From"), None);
         assert!(r.body.is_empty());
     }
@@ -1021,21 +909,12 @@ Content-Length: 11\r\n\
     fn pipelined_requests_come_out_in_order() {
         let all = decode_all(&pipeline()).expect("valid pipeline");
         assert_eq!(all.len(), 3);
-        assert_eq!(
-            all[0].url.path,
-            "/master/mesos.internal.RegisterSlaveMessage"
-        );
+        assert_eq!(all[0].url.path, "/master/mesos.internal.RegisterSlaveMessage");
         assert_eq!(&all[0].body[..], b"abc");
         assert_eq!(all[1].method, "GET");
         assert_eq!(all[1].url.path, "/metrics/snapshot");
-        assert_eq!(
-            all[1].url.query.get("timeout").map(String::as_str),
-            Some("5secs")
-        );
-        assert_eq!(
-            all[1].url.query.get("jsonp").map(String::as_str),
-            Some("cb")
-        );
+        assert_eq!(all[1].url.query.get("timeout").map(String::as_str), Some("5secs"));
+        assert_eq!(all[1].url.query.get("jsonp").map(String::as_str), Some("cb"));
         assert!(all[1].body.is_empty());
         assert_eq!(all[2].url.path, "/master/api/v1");
         assert_eq!(&all[2].body[..], b"{\"a\":\"b c\"}");
@@ -1044,11 +923,7 @@ Content-Length: 11\r\n\
     #[test]
     fn split_at_every_byte_boundary_gives_identical_results() {
         let bytes = pipeline();
-        let expected: Vec<Summary> = decode_all(&bytes)
-            .expect("valid")
-            .iter()
-            .map(summary)
-            .collect();
+        let expected: Vec<Summary> = decode_all(&bytes).expect("valid").iter().map(summary).collect();
         for split in 0..=bytes.len() {
             let mut decoder = RequestDecoder::new();
             let mut buf = BytesMut::from(&bytes[..split]);
@@ -1068,16 +943,8 @@ Content-Length: 11\r\n\
     #[test]
     fn byte_by_byte_feeding_gives_identical_results() {
         let bytes = pipeline();
-        let expected: Vec<Summary> = decode_all(&bytes)
-            .expect("valid")
-            .iter()
-            .map(summary)
-            .collect();
-        let got: Vec<Summary> = decode_in_pieces(&bytes, &[1])
-            .expect("valid")
-            .iter()
-            .map(summary)
-            .collect();
+        let expected: Vec<Summary> = decode_all(&bytes).expect("valid").iter().map(summary).collect();
+        let got: Vec<Summary> = decode_in_pieces(&bytes, &[1]).expect("valid").iter().map(summary).collect();
         assert_eq!(got, expected);
     }
 
@@ -1087,11 +954,7 @@ Content-Length: 11\r\n\
         let mut buf = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: a\r\nX-Long: "[..]);
         assert!(decoder.decode(&mut buf).expect("valid").is_none());
         match &decoder.state {
-            State::Head {
-                scanned,
-                line_start,
-                request_line,
-            } => {
+            State::Head { scanned, line_start, request_line } => {
                 assert_eq!(*scanned, buf.len());
                 assert_eq!(*line_start, 25);
                 assert!(request_line.is_some());
@@ -1139,9 +1002,8 @@ A\r\n0123456789\r\n\
 
     #[test]
     fn chunked_takes_precedence_over_content_length() {
-        let r = one(
-            b"POST /p HTTP/1.1\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
-        );
+        let r =
+            one(b"POST /p HTTP/1.1\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
         assert_eq!(&r.body[..], b"ok");
     }
 
@@ -1149,14 +1011,11 @@ A\r\n0123456789\r\n\
     fn transfer_encoding_match_is_case_insensitive_and_token_based() {
         let r = one(b"POST /p HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n1\r\nz\r\n0\r\n\r\n");
         assert_eq!(&r.body[..], b"z");
-        let r =
-            one(b"POST /p HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n");
+        let r = one(b"POST /p HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n");
         assert_eq!(&r.body[..], b"z");
         // Not chunked: no body, and the next bytes are the next request.
-        let all = decode_all(
-            b"POST /p HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\nGET /q HTTP/1.1\r\n\r\n",
-        )
-        .expect("valid");
+        let all = decode_all(b"POST /p HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\nGET /q HTTP/1.1\r\n\r\n")
+            .expect("valid");
         assert_eq!(all.len(), 2);
         assert!(all[0].body.is_empty());
         assert_eq!(all[1].url.path, "/q");
@@ -1166,18 +1025,13 @@ A\r\n0123456789\r\n\
     fn gzip_body_with_content_length_is_inflated() {
         let plain = b"a message body that is compressed on the wire".repeat(20);
         let packed = gzip(&plain);
-        let mut bytes = format!(
-            "POST /master/m HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
-            packed.len()
-        )
-        .into_bytes();
+        let mut bytes =
+            format!("POST /master/m HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", packed.len())
+                .into_bytes();
         bytes.extend_from_slice(&packed);
         let r = one(&bytes);
         assert_eq!(&r.body[..], &plain[..]);
-        assert_eq!(
-            r.headers.get("Content-Length"),
-            Some(plain.len().to_string().as_str())
-        );
+        assert_eq!(r.headers.get("Content-Length"), Some(plain.len().to_string().as_str()));
         assert_eq!(r.headers.get("Content-Encoding"), Some("gzip"));
     }
 
@@ -1186,9 +1040,7 @@ A\r\n0123456789\r\n\
         let plain = b"0123456789".repeat(50);
         let packed = gzip(&plain);
         let (first, second) = packed.split_at(packed.len() / 2);
-        let mut bytes =
-            b"POST /m HTTP/1.1\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
-                .to_vec();
+        let mut bytes = b"POST /m HTTP/1.1\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
         for piece in [first, second] {
             bytes.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
             bytes.extend_from_slice(piece);
@@ -1201,8 +1053,7 @@ A\r\n0123456789\r\n\
 
     #[test]
     fn gzip_failures_are_errors() {
-        let corrupt =
-            b"POST /m HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: 5\r\n\r\nnot z";
+        let corrupt = b"POST /m HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: 5\r\n\r\nnot z";
         assert!(matches!(error_of(corrupt), DecodeError::Gzip(_)));
 
         let empty = b"POST /m HTTP/1.1\r\nContent-Encoding: gzip\r\n\r\n";
@@ -1210,21 +1061,17 @@ A\r\n0123456789\r\n\
 
         let mut truncated = gzip(b"hello world");
         truncated.truncate(truncated.len() - 4);
-        let mut bytes = format!(
-            "POST /m HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
-            truncated.len()
-        )
-        .into_bytes();
+        let mut bytes =
+            format!("POST /m HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", truncated.len())
+                .into_bytes();
         bytes.extend_from_slice(&truncated);
         assert!(matches!(error_of(&bytes), DecodeError::Gzip(_)));
 
         let mut trailing = gzip(b"hello world");
         trailing.extend_from_slice(b"junk");
-        let mut bytes = format!(
-            "POST /m HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
-            trailing.len()
-        )
-        .into_bytes();
+        let mut bytes =
+            format!("POST /m HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", trailing.len())
+                .into_bytes();
         bytes.extend_from_slice(&trailing);
         assert!(matches!(error_of(&bytes), DecodeError::Gzip(_)));
     }
@@ -1249,18 +1096,12 @@ A\r\n0123456789\r\n\
     #[test]
     fn head_exactly_at_the_limit_is_accepted() {
         let r = one(&head_of_size(MAX_HEAD_BYTES));
-        assert_eq!(
-            r.headers.get("X-Pad").map(str::len),
-            Some(MAX_HEAD_BYTES - 27)
-        );
+        assert_eq!(r.headers.get("X-Pad").map(str::len), Some(MAX_HEAD_BYTES - 27));
     }
 
     #[test]
     fn head_one_byte_over_the_limit_is_rejected() {
-        assert!(matches!(
-            error_of(&head_of_size(MAX_HEAD_BYTES + 1)),
-            DecodeError::HeadTooLarge
-        ));
+        assert!(matches!(error_of(&head_of_size(MAX_HEAD_BYTES + 1)), DecodeError::HeadTooLarge));
     }
 
     #[test]
@@ -1299,23 +1140,16 @@ A\r\n0123456789\r\n\
         assert!(decoder.decode(&mut buf).expect("fits").is_some());
         let mut decoder = RequestDecoder::with_max_head(64);
         let mut buf = BytesMut::from(&head_of_size(65)[..]);
-        assert!(matches!(
-            decoder.decode(&mut buf),
-            Err(DecodeError::HeadTooLarge)
-        ));
+        assert!(matches!(decoder.decode(&mut buf), Err(DecodeError::HeadTooLarge)));
     }
 
     #[test]
     fn endless_chunk_extension_is_refused() {
         let mut decoder = RequestDecoder::with_max_head(128);
-        let mut buf =
-            BytesMut::from(&b"POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;"[..]);
+        let mut buf = BytesMut::from(&b"POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;"[..]);
         assert!(decoder.decode(&mut buf).expect("valid so far").is_none());
         buf.extend_from_slice(&[b'e'; 200]);
-        assert!(matches!(
-            decoder.decode(&mut buf),
-            Err(DecodeError::BadChunk)
-        ));
+        assert!(matches!(decoder.decode(&mut buf), Err(DecodeError::BadChunk)));
     }
 
     #[test]
@@ -1326,10 +1160,7 @@ A\r\n0123456789\r\n\
         let mut buf = BytesMut::from(&bytes[..bytes.len() - 16]);
         assert!(decoder.decode(&mut buf).expect("valid so far").is_none());
         buf.extend_from_slice(&bytes[bytes.len() - 16..]);
-        assert!(matches!(
-            decoder.decode(&mut buf),
-            Err(DecodeError::Trailers)
-        ));
+        assert!(matches!(decoder.decode(&mut buf), Err(DecodeError::Trailers)));
     }
 
     #[test]
@@ -1363,30 +1194,16 @@ A\r\n0123456789\r\n\
             b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
         ];
         for case in cases {
-            assert!(
-                decode_all(case).is_err(),
-                "accepted {:?}",
-                String::from_utf8_lossy(case)
-            );
+            assert!(decode_all(case).is_err(), "accepted {:?}", String::from_utf8_lossy(case));
         }
     }
 
     #[test]
     fn garbage_fails_on_its_first_bytes() {
-        for start in [
-            &b"\0"[..],
-            b"X",
-            b"GETT",
-            b"POSTER",
-            b"get",
-            b"\x16\x03\x01",
-        ] {
+        for start in [&b"\0"[..], b"X", b"GETT", b"POSTER", b"get", b"\x16\x03\x01"] {
             let mut decoder = RequestDecoder::new();
             let mut buf = BytesMut::from(start);
-            assert!(
-                matches!(decoder.decode(&mut buf), Err(DecodeError::BadRequestLine)),
-                "{start:?}"
-            );
+            assert!(matches!(decoder.decode(&mut buf), Err(DecodeError::BadRequestLine)), "{start:?}");
         }
         let mut decoder = RequestDecoder::new();
         let mut buf = BytesMut::from(&b"M-SEA"[..]);
@@ -1395,14 +1212,8 @@ A\r\n0123456789\r\n\
 
     #[test]
     fn specific_error_kinds() {
-        assert!(matches!(
-            error_of(b"GET / HTTP/1.1\r\nNoColon\r\n\r\n"),
-            DecodeError::BadHeader
-        ));
-        assert!(matches!(
-            error_of(b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n"),
-            DecodeError::BadContentLength
-        ));
+        assert!(matches!(error_of(b"GET / HTTP/1.1\r\nNoColon\r\n\r\n"), DecodeError::BadHeader));
+        assert!(matches!(error_of(b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n"), DecodeError::BadContentLength));
         assert!(matches!(
             error_of(b"POST / HTTP/1.1\r\nContent-Length: 18446744073709551616\r\n\r\n"),
             DecodeError::BadContentLength
@@ -1412,19 +1223,11 @@ A\r\n0123456789\r\n\
             DecodeError::BadChunk
         ));
         assert!(matches!(
-            error_of(
-                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n"
-            ),
+            error_of(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n"),
             DecodeError::BadChunk
         ));
-        assert!(matches!(
-            error_of(b"GET /a\x7f HTTP/1.1\r\n\r\n"),
-            DecodeError::BadUrl(_)
-        ));
-        assert!(matches!(
-            error_of(b"GET / HTTP/1.1 \r\n\r\n"),
-            DecodeError::BadRequestLine
-        ));
+        assert!(matches!(error_of(b"GET /a\x7f HTTP/1.1\r\n\r\n"), DecodeError::BadUrl(_)));
+        assert!(matches!(error_of(b"GET / HTTP/1.1 \r\n\r\n"), DecodeError::BadRequestLine));
     }
 
     #[test]
@@ -1469,10 +1272,7 @@ A\r\n0123456789\r\n\
     fn versions() {
         let r = one(b"GET / HTTP/2.0\r\n\r\n");
         assert_eq!(r.version, (2, 0));
-        assert!(
-            !r.keep_alive,
-            "http-parser applies the 1.0 rule unless both numbers are non-zero"
-        );
+        assert!(!r.keep_alive, "http-parser applies the 1.0 rule unless both numbers are non-zero");
         assert_eq!(one(b"GET / HTTP/1.12\r\n\r\n").version, (1, 12));
         for bad in [
             &b"GET /\r\n\r\n"[..],
@@ -1486,11 +1286,7 @@ A\r\n0123456789\r\n\
             b"GET / HTXP/1.1\r\n\r\n",
             b"GET / HTTP/1.1x\r\n\r\n",
         ] {
-            assert!(
-                matches!(error_of(bad), DecodeError::BadRequestLine),
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
+            assert!(matches!(error_of(bad), DecodeError::BadRequestLine), "{:?}", String::from_utf8_lossy(bad));
         }
     }
 
@@ -1522,21 +1318,12 @@ A\r\n0123456789\r\n\
 
     #[test]
     fn bad_percent_escape_in_query_is_an_error() {
-        assert!(matches!(
-            error_of(b"GET /p?a=%zz HTTP/1.1\r\n\r\n"),
-            DecodeError::BadQuery(_)
-        ));
-        assert!(matches!(
-            error_of(b"GET /p?a=%2 HTTP/1.1\r\n\r\n"),
-            DecodeError::BadQuery(_)
-        ));
+        assert!(matches!(error_of(b"GET /p?a=%zz HTTP/1.1\r\n\r\n"), DecodeError::BadQuery(_)));
+        assert!(matches!(error_of(b"GET /p?a=%2 HTTP/1.1\r\n\r\n"), DecodeError::BadQuery(_)));
         // Detected when the head completes, before the body is awaited.
         let mut decoder = RequestDecoder::new();
         let mut buf = BytesMut::from(&b"POST /p?%g HTTP/1.1\r\nContent-Length: 10\r\n\r\n"[..]);
-        assert!(matches!(
-            decoder.decode(&mut buf),
-            Err(DecodeError::BadQuery(_))
-        ));
+        assert!(matches!(decoder.decode(&mut buf), Err(DecodeError::BadQuery(_))));
     }
 
     #[test]
@@ -1570,10 +1357,7 @@ A\r\n0123456789\r\n\
         let r = one(b"GET https://user@host?x=1 HTTP/1.1\r\n\r\n");
         assert_eq!(r.url.path, "");
         assert_eq!(r.url.query.get("x").map(String::as_str), Some("1"));
-        assert!(matches!(
-            error_of(b"GET http:///x HTTP/1.1\r\n\r\n"),
-            DecodeError::BadUrl(_)
-        ));
+        assert!(matches!(error_of(b"GET http:///x HTTP/1.1\r\n\r\n"), DecodeError::BadUrl(_)));
     }
 
     #[test]
@@ -1585,8 +1369,7 @@ A\r\n0123456789\r\n\
 
     #[test]
     fn bare_lf_line_endings_are_tolerated() {
-        let r =
-            one(b"POST /p HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n3\nabc\n2;e\nde\n0\n\n");
+        let r = one(b"POST /p HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n3\nabc\n2;e\nde\n0\n\n");
         assert_eq!(&r.body[..], b"abcde");
         assert_eq!(r.headers.get("Host"), Some("x"));
         let r = one(b"GET /q HTTP/1.0\r\nA: 1\n\r\n");
@@ -1597,8 +1380,7 @@ A\r\n0123456789\r\n\
 
     #[test]
     fn empty_lines_before_a_request_are_skipped() {
-        let all = decode_all(b"\r\n\r\n\nGET /a HTTP/1.1\r\n\r\n\r\nGET /b HTTP/1.1\r\n\r\n\r\n")
-            .expect("valid");
+        let all = decode_all(b"\r\n\r\n\nGET /a HTTP/1.1\r\n\r\n\r\nGET /b HTTP/1.1\r\n\r\n\r\n").expect("valid");
         assert_eq!(all.len(), 2);
         assert_eq!(all[1].url.path, "/b");
         let mut decoder = RequestDecoder::new();
@@ -1635,10 +1417,7 @@ A\r\n0123456789\r\n\
         let r = one(b"GET / HTTP/1.1\r\nX-A: one\r\n   two  \r\n\tthree\r\nX-B:\r\n b\r\n\r\n");
         assert_eq!(r.headers.get("X-A"), Some("one two three"));
         assert_eq!(r.headers.get("X-B"), Some("b"));
-        assert!(matches!(
-            error_of(b"GET / HTTP/1.1\r\n folded: nothing\r\n\r\n"),
-            DecodeError::BadHeader
-        ));
+        assert!(matches!(error_of(b"GET / HTTP/1.1\r\n folded: nothing\r\n\r\n"), DecodeError::BadHeader));
     }
 
     #[test]
@@ -1655,18 +1434,12 @@ A\r\n0123456789\r\n\
 
     #[test]
     fn content_length_zero_and_absent_mean_no_body() {
-        let all = decode_all(
-            b"POST /a HTTP/1.1\r\nContent-Length: 0\r\n\r\nPOST /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n",
-        )
-        .expect("valid");
+        let all =
+            decode_all(b"POST /a HTTP/1.1\r\nContent-Length: 0\r\n\r\nPOST /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n")
+                .expect("valid");
         assert_eq!(all.len(), 3);
         assert!(all.iter().all(|r| r.body.is_empty()));
-        assert_eq!(
-            one(b"POST /a HTTP/1.1\r\nContent-Length: 007\r\n\r\n1234567")
-                .body
-                .len(),
-            7
-        );
+        assert_eq!(one(b"POST /a HTTP/1.1\r\nContent-Length: 007\r\n\r\n1234567").body.len(), 7);
     }
 
     #[test]
@@ -1675,14 +1448,8 @@ A\r\n0123456789\r\n\
         let mut buf = BytesMut::from(&b"BAD / HTTP/1.1\r\n\r\n"[..]);
         assert!(decoder.decode(&mut buf).is_err());
         let mut fresh = BytesMut::from(&b"GET / HTTP/1.1\r\n\r\n"[..]);
-        assert!(matches!(
-            decoder.decode(&mut fresh),
-            Err(DecodeError::Poisoned)
-        ));
-        assert!(matches!(
-            decoder.decode_eof(&mut fresh),
-            Err(DecodeError::Poisoned)
-        ));
+        assert!(matches!(decoder.decode(&mut fresh), Err(DecodeError::Poisoned)));
+        assert!(matches!(decoder.decode_eof(&mut fresh), Err(DecodeError::Poisoned)));
     }
 
     #[test]
@@ -1701,21 +1468,14 @@ A\r\n0123456789\r\n\
         // In the head.
         let mut decoder = RequestDecoder::new();
         let mut buf = BytesMut::from(&b"GET / HTT"[..]);
-        assert!(matches!(
-            decoder.decode_eof(&mut buf),
-            Err(DecodeError::Truncated)
-        ));
+        assert!(matches!(decoder.decode_eof(&mut buf), Err(DecodeError::Truncated)));
 
         // In the body, after every byte already received was consumed.
         let mut decoder = RequestDecoder::new();
-        let mut buf =
-            BytesMut::from(&b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n"[..]);
+        let mut buf = BytesMut::from(&b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n"[..]);
         assert!(decoder.decode(&mut buf).expect("valid so far").is_none());
         assert!(buf.is_empty());
-        assert!(matches!(
-            decoder.decode_eof(&mut buf),
-            Err(DecodeError::Truncated)
-        ));
+        assert!(matches!(decoder.decode_eof(&mut buf), Err(DecodeError::Truncated)));
     }
 
     #[test]
@@ -1772,9 +1532,7 @@ A\r\n0123456789\r\n\
                     let pairs: Vec<String> = self
                         .query
                         .iter()
-                        .map(|(k, v)| {
-                            format!("{}={}", crate::http::encode(k), crate::http::encode(v))
-                        })
+                        .map(|(k, v)| format!("{}={}", crate::http::encode(k), crate::http::encode(v)))
                         .collect();
                     target.push('?');
                     target.push_str(&pairs.join("&"));
@@ -1800,23 +1558,15 @@ A\r\n0123456789\r\n\
                         out.extend_from_slice(eol.as_bytes());
                     }
                     Framing::Nothing | Framing::Length => {
-                        out.extend_from_slice(
-                            format!("Content-Length: {}{eol}{eol}", body.len()).as_bytes(),
-                        );
+                        out.extend_from_slice(format!("Content-Length: {}{eol}{eol}", body.len()).as_bytes());
                         out.extend_from_slice(&body);
                     }
                     Framing::Chunked(sizes, extensions) => {
-                        out.extend_from_slice(
-                            format!("Transfer-Encoding: chunked{eol}{eol}").as_bytes(),
-                        );
+                        out.extend_from_slice(format!("Transfer-Encoding: chunked{eol}{eol}").as_bytes());
                         let mut rest = &body[..];
                         let mut sizes = sizes.iter();
                         while !rest.is_empty() {
-                            let n = sizes
-                                .next()
-                                .copied()
-                                .unwrap_or(rest.len())
-                                .clamp(1, rest.len());
+                            let n = sizes.next().copied().unwrap_or(rest.len()).clamp(1, rest.len());
                             let ext = if *extensions { ";x=y" } else { "" };
                             out.extend_from_slice(format!("{n:x}{ext}{eol}").as_bytes());
                             out.extend_from_slice(&rest[..n]);
@@ -1862,13 +1612,8 @@ A\r\n0123456789\r\n\
             let path = "(/[a-zA-Z0-9._~()%+-]{0,8}){1,4}";
             let query = prop::collection::vec(("[a-z]{1,4}", "[ -~]{0,6}"), 0..4);
             let fragment = prop::option::of("[a-zA-Z0-9/?#%]{1,6}");
-            let connection = prop::option::of(prop::sample::select(vec![
-                "close",
-                "keep-alive",
-                "Upgrade-ish",
-            ]));
-            let headers =
-                prop::collection::vec(("X-[A-Za-z0-9-]{1,8}", "([!-~]([ -~]{0,10}[!-~])?)?"), 0..5);
+            let connection = prop::option::of(prop::sample::select(vec!["close", "keep-alive", "Upgrade-ish"]));
+            let headers = prop::collection::vec(("X-[A-Za-z0-9-]{1,8}", "([!-~]([ -~]{0,10}[!-~])?)?"), 0..5);
             let body = prop::collection::vec(any::<u8>(), 0..300);
             let framing = prop_oneof![
                 Just(Framing::Nothing),
@@ -1881,21 +1626,8 @@ A\r\n0123456789\r\n\
                 (headers, body, any::<bool>(), framing, any::<bool>()),
             )
                 .prop_map(
-                    |(
-                        (method, path, query, fragment, minor, connection),
-                        (headers, body, gzip, framing, bare_lf),
-                    )| Spec {
-                        method,
-                        path,
-                        query,
-                        fragment,
-                        minor,
-                        connection,
-                        headers,
-                        body,
-                        gzip,
-                        framing,
-                        bare_lf,
+                    |((method, path, query, fragment, minor, connection), (headers, body, gzip, framing, bare_lf))| {
+                        Spec { method, path, query, fragment, minor, connection, headers, body, gzip, framing, bare_lf }
                     },
                 )
         }

@@ -127,7 +127,8 @@ pub const GZIP_MINIMUM_BODY_LENGTH: usize = 1024;
 pub fn encode_response(response: &mut Response, accepts_gzip: bool, out: &mut BytesMut) {
     if let Body::Bytes(body) = &response.body {
         if accepts_gzip && body.len() >= GZIP_MINIMUM_BODY_LENGTH && !response.headers.contains("Content-Encoding") {
-            let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::default());
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::default());
             if encoder.write_all(body).is_ok() {
                 if let Ok(compressed) = encoder.finish() {
                     response.body = Body::Bytes(compressed.into());
@@ -230,7 +231,8 @@ Transfer-Encoding: chunked\r\n\
 
     #[test]
     fn message_without_body_golden_bytes() {
-        let message = Message::new("ping", upid("client(1)@127.0.0.1:40000"), upid("echo@127.0.0.1:5055"), bytes::Bytes::new());
+        let message =
+            Message::new("ping", upid("client(1)@127.0.0.1:40000"), upid("echo@127.0.0.1:5055"), bytes::Bytes::new());
         let mut out = BytesMut::new();
         encode_message(&message, &mut out);
         assert_eq!(

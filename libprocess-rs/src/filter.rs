@@ -116,20 +116,22 @@ impl Filters {
 
     /// The first protobuf `M` from `from` to `to`, parsed (`FUTURE_PROTOBUF`).
     pub fn future_protobuf<M: ProtobufMessage>(&self, from: Option<&UPID>, to: Option<&UPID>) -> Future<M> {
-        self.future_message(MessageMatcher::new(Some(protobuf::type_name::<M>()), from, to))
-            .then(|message| match protobuf::decode_checked::<M>(&message.body) {
+        self.future_message(MessageMatcher::new(Some(protobuf::type_name::<M>()), from, to)).then(|message| {
+            match protobuf::decode_checked::<M>(&message.body) {
                 Ok(m) => Future::ready(m),
                 Err(e) => Future::failed(e.to_string()),
-            })
+            }
+        })
     }
 
     /// Like [`Filters::future_protobuf`], and the message is not delivered (`DROP_PROTOBUF`).
     pub fn drop_protobuf<M: ProtobufMessage>(&self, from: Option<&UPID>, to: Option<&UPID>) -> Future<M> {
-        self.drop_message(MessageMatcher::new(Some(protobuf::type_name::<M>()), from, to))
-            .then(|message| match protobuf::decode_checked::<M>(&message.body) {
+        self.drop_message(MessageMatcher::new(Some(protobuf::type_name::<M>()), from, to)).then(|message| {
+            match protobuf::decode_checked::<M>(&message.body) {
                 Ok(m) => Future::ready(m),
                 Err(e) => Future::failed(e.to_string()),
-            })
+            }
+        })
     }
 
     /// Drops every protobuf `M` from `from` to `to` (`DROP_PROTOBUFS`).

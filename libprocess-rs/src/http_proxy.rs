@@ -334,7 +334,8 @@ mod tests {
 
     #[test]
     fn sender_prefers_libprocess_from() {
-        let r = request("POST", "/a/b", &[("User-Agent", "libprocess/u@1.1.1.1:1"), ("Libprocess-From", "  f@2.2.2.2:2 ")]);
+        let r =
+            request("POST", "/a/b", &[("User-Agent", "libprocess/u@1.1.1.1:1"), ("Libprocess-From", "  f@2.2.2.2:2 ")]);
         assert_eq!(message_sender(&r).to_string(), "f@2.2.2.2:2");
         let r = request("POST", "/a/b", &[("User-Agent", "libprocess/u@1.1.1.1:1")]);
         assert_eq!(message_sender(&r).to_string(), "u@1.1.1.1:1");

@@ -208,9 +208,10 @@ impl Libprocess {
 
     pub(crate) fn firewall_rejects(&self, path: &str) -> Option<Response> {
         let disabled = self.inner.disabled_endpoints.read();
-        disabled.iter().any(|p| p == path).then(|| {
-            Response::with_message(crate::http::Status::FORBIDDEN, format!("Endpoint '{path}' is disabled"))
-        })
+        disabled
+            .iter()
+            .any(|p| p == path)
+            .then(|| Response::with_message(crate::http::Status::FORBIDDEN, format!("Endpoint '{path}' is disabled")))
     }
 
     /// Spawns `process` under `id` (an empty id gets a generated `(N)`). Fails when a live
@@ -281,7 +282,12 @@ impl Libprocess {
     /// Sends a protobuf with `from` as the claimed sender (C++ `post(from, to, msg)`).
     pub fn post_protobuf<M: crate::ProtobufMessage>(&self, from: &UPID, to: &UPID, message: &M) {
         if let Some(body) = crate::protobuf::encode_checked(message, to) {
-            self.send(Message { name: crate::protobuf::type_name::<M>().into(), from: from.clone(), to: to.clone(), body });
+            self.send(Message {
+                name: crate::protobuf::type_name::<M>().into(),
+                from: from.clone(),
+                to: to.clone(),
+                body,
+            });
         }
     }
 

@@ -163,7 +163,11 @@ impl Metrics {
     /// Registers a timer `name` (give the full name, e.g. `allocator/mesos/allocation_run_ms`)
     /// with an optional statistics window.
     pub fn timer(&self, name: &str, window: Option<Duration>) -> Timer {
-        let timer = Timer { clock: self.clock.clone(), window, state: Arc::new(Mutex::new(TimerState { last: None, samples: VecDeque::new() })) };
+        let timer = Timer {
+            clock: self.clock.clone(),
+            window,
+            state: Arc::new(Mutex::new(TimerState { last: None, samples: VecDeque::new() })),
+        };
         self.metrics.write().insert(name.to_string(), Metric::Timer(timer.clone()));
         timer
     }
@@ -317,7 +321,15 @@ impl Process for MetricsProcess {
 
 /// Registers `system/*` metrics read from `/proc` (libprocess `System` process).
 pub(crate) fn register_system(metrics: &Metrics) {
-    let load = |index: usize| move || Future::from_outcome(read_loadavg().and_then(|l| l.get(index).copied()).ok_or_else(|| crate::future::Failure::failed("no loadavg")));
+    let load = |index: usize| {
+        move || {
+            Future::from_outcome(
+                read_loadavg()
+                    .and_then(|l| l.get(index).copied())
+                    .ok_or_else(|| crate::future::Failure::failed("no loadavg")),
+            )
+        }
+    };
     metrics.pull_gauge("system/load_1min", load(0));
     metrics.pull_gauge("system/load_5min", load(1));
     metrics.pull_gauge("system/load_15min", load(2));
@@ -376,7 +388,8 @@ mod tests {
 
     #[test]
     fn limiter_delays_past_the_budget() {
-        let mut limiter = RateLimiter { limit: RateLimit { permits: 2, duration: Duration::from_secs(1) }, grants: VecDeque::new() };
+        let mut limiter =
+            RateLimiter { limit: RateLimit { permits: 2, duration: Duration::from_secs(1) }, grants: VecDeque::new() };
         let t0 = Time(Duration::from_secs(100));
         assert_eq!(limiter.acquire(t0), t0);
         assert_eq!(limiter.acquire(t0), t0);

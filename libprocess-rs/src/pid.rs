@@ -126,10 +126,8 @@ impl FromStr for UPID {
     /// like `%hu` (leading digits, trailing junk ignored, wrapping modulo 2^16).
     fn from_str(s: &str) -> Result<UPID, ParseUpidError> {
         let token = s.split_whitespace().next().unwrap_or("");
-        let (id, rest) =
-            token.split_once('@').ok_or_else(|| ParseUpidError::MissingAt(token.to_string()))?;
-        let (host, port_text) =
-            rest.split_once(':').ok_or_else(|| ParseUpidError::MissingColon(token.to_string()))?;
+        let (id, rest) = token.split_once('@').ok_or_else(|| ParseUpidError::MissingAt(token.to_string()))?;
+        let (host, port_text) = rest.split_once(':').ok_or_else(|| ParseUpidError::MissingColon(token.to_string()))?;
 
         let digits: &str = {
             let end = port_text.find(|c: char| !c.is_ascii_digit()).unwrap_or(port_text.len());
@@ -259,7 +257,15 @@ mod tests {
 
     #[test]
     fn parse_failures_give_empty() {
-        for bad in ["", "master", "master@10.0.0.1", "master@10.0.0.1:", "m@:5050", "m@[::1]:5050", "m@no-such-host.invalid:5050"] {
+        for bad in [
+            "",
+            "master",
+            "master@10.0.0.1",
+            "master@10.0.0.1:",
+            "m@:5050",
+            "m@[::1]:5050",
+            "m@no-such-host.invalid:5050",
+        ] {
             assert!(bad.parse::<UPID>().is_err(), "{bad} should not parse");
             assert!(UPID::parse_lenient(bad).is_null());
         }

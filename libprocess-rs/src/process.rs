@@ -168,16 +168,17 @@ impl<P: Process> Context<P> {
         F: FnMut(&mut P, &mut Context<P>, UPID, M) + Send + 'static,
     {
         let name = protobuf::type_name::<M>();
-        let handler: MessageHandler<P> = Box::new(move |p, ctx, message| match protobuf::decode_checked::<M>(&message.body) {
-            Ok(decoded) => handler(p, ctx, message.from, decoded),
-            Err(error) => tracing::warn!(
-                "Dropping message '{}' from {} to {}: {}",
-                message.name,
-                message.from,
-                message.to,
-                error
-            ),
-        });
+        let handler: MessageHandler<P> =
+            Box::new(move |p, ctx, message| match protobuf::decode_checked::<M>(&message.body) {
+                Ok(decoded) => handler(p, ctx, message.from, decoded),
+                Err(error) => tracing::warn!(
+                    "Dropping message '{}' from {} to {}: {}",
+                    message.name,
+                    message.from,
+                    message.to,
+                    error
+                ),
+            });
         self.installs.push(Install::Message(name.into(), handler));
     }
 
@@ -365,10 +366,13 @@ impl<P: Process> Runner<P> {
 /// The life of one process: `initialize`, events until terminated, `finalize`, clean-up.
 pub(crate) async fn run<P: Process>(cell: Arc<ProcessCell>, mut runner: Runner<P>) {
     let lp = runner.ctx.lp.clone();
-    let mut alive = guard(|| {
-        runner.process.initialize(&mut runner.ctx);
-        runner.apply_installs();
-    }, &cell.pid);
+    let mut alive = guard(
+        || {
+            runner.process.initialize(&mut runner.ctx);
+            runner.apply_installs();
+        },
+        &cell.pid,
+    );
     cell.work().done(1);
 
     let mut batch: VecDeque<Event> = VecDeque::new();

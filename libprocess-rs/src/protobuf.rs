@@ -46,10 +46,7 @@ pub fn type_name<M: prost::Name + 'static>() -> &'static str {
         static NAMES: RefCell<HashMap<TypeId, &'static str>> = RefCell::new(HashMap::new());
     }
     NAMES.with(|names| {
-        *names
-            .borrow_mut()
-            .entry(TypeId::of::<M>())
-            .or_insert_with(|| Box::leak(M::full_name().into_boxed_str()))
+        *names.borrow_mut().entry(TypeId::of::<M>()).or_insert_with(|| Box::leak(M::full_name().into_boxed_str()))
     })
 }
 

@@ -45,7 +45,13 @@ struct Conn {
 
 impl Conn {
     fn new(id: u64, address: SocketAddrV4, persistent: bool) -> Arc<Conn> {
-        Arc::new(Conn { id, address, persistent, queue: Mutex::new(Queue { buf: BytesMut::new(), closed: false }), wake: Notify::new() })
+        Arc::new(Conn {
+            id,
+            address,
+            persistent,
+            queue: Mutex::new(Queue { buf: BytesMut::new(), closed: false }),
+            wake: Notify::new(),
+        })
     }
 }
 

@@ -55,9 +55,8 @@ impl Headers {
                 }
                 self.entries.push((name, value));
                 if self.index.is_none() && self.entries.len() > INDEX_THRESHOLD {
-                    self.index = Some(
-                        self.entries.iter().enumerate().map(|(i, (k, _))| (k.to_ascii_lowercase(), i)).collect(),
-                    );
+                    self.index =
+                        Some(self.entries.iter().enumerate().map(|(i, (k, _))| (k.to_ascii_lowercase(), i)).collect());
                 }
             }
         }
