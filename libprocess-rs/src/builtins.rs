@@ -108,8 +108,20 @@ impl HelpProcess {
     }
 }
 
+impl HelpProcess {
+    pub(crate) fn route_id(ctx: &mut Context<Self>, id: &str) {
+        ctx.route(&format!("/{id}"), &format!("Help for {id}."), Self::help);
+    }
+}
+
 impl Process for HelpProcess {
     fn initialize(&mut self, ctx: &mut Context<Self>) {
         ctx.route("/", "Describes the HTTP endpoints of every process.", Self::help);
+        // Processes that routed endpoints before `help` existed.
+        for id in ctx.libprocess().help().ids() {
+            if id != "help" {
+                Self::route_id(ctx, &id);
+            }
+        }
     }
 }

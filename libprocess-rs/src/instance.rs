@@ -45,14 +45,37 @@ pub enum SpawnError {
 }
 
 /// The endpoints (and their help texts) installed by each process, for `/help`.
+///
+/// Like C++ `Help::add`, the first endpoint of a process also gives the `help` process a
+/// route `/<id>`, so that `/help/<id>/<endpoint>` reaches it by longest-prefix match.
 #[derive(Default)]
 pub(crate) struct Help {
     entries: RwLock<BTreeMap<String, BTreeMap<String, String>>>,
+    process: std::sync::OnceLock<PID<HelpProcess>>,
 }
 
 impl Help {
     pub(crate) fn add(&self, id: &str, endpoint: &str, text: &str) {
-        self.entries.write().entry(id.to_string()).or_default().insert(endpoint.to_string(), text.to_string());
+        let new_id = {
+            let mut entries = self.entries.write();
+            let new_id = !entries.contains_key(id);
+            entries.entry(id.to_string()).or_default().insert(endpoint.to_string(), text.to_string());
+            new_id
+        };
+        if new_id && id != "help" {
+            if let Some(pid) = self.process.get() {
+                let id = id.to_string();
+                let _ = pid.dispatch(move |_, ctx| HelpProcess::route_id(ctx, &id));
+            }
+        }
+    }
+
+    pub(crate) fn ids(&self) -> Vec<String> {
+        self.entries.read().keys().cloned().collect()
+    }
+
+    pub(crate) fn set_process(&self, pid: PID<HelpProcess>) {
+        let _ = self.process.set(pid);
     }
 
     pub(crate) fn remove_process(&self, id: &str) {
@@ -145,7 +168,9 @@ impl Libprocess {
         let _ = lp.spawn("metrics", MetricsProcess::new(limit));
         let _ = lp.spawn("__processes__", ProcessesProcess);
         let _ = lp.spawn("system", SystemProcess);
-        let _ = lp.spawn("help", HelpProcess);
+        if let Ok(pid) = lp.spawn("help", HelpProcess) {
+            lp.inner.help.set_process(pid);
+        }
         tracing::info!("libprocess is initialized on {} (bound to {})", address, bound);
         Ok(lp)
     }
