@@ -55,6 +55,8 @@ enum Pending {
 }
 
 async fn serve(lp: Libprocess, stream: TcpStream, peer: SocketAddr) {
+    let stopping = lp.clone();
+    let lp_stopped = stopping.stopped();
     let (mut reader, writer) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel::<Pending>();
     let write = write_responses(writer, rx);
@@ -103,8 +105,12 @@ async fn serve(lp: Libprocess, stream: TcpStream, peer: SocketAddr) {
     };
 
     // The reader ends on EOF or a bad request; the writer then finishes what was asked
-    // before it and closes.
-    let (_, ()) = tokio::join!(read, write);
+    // before it and closes. A shutdown of the instance closes the connection at once, so
+    // peers see it as this instance dying.
+    tokio::select! {
+        _ = async { tokio::join!(read, write) } => {}
+        _ = lp_stopped => {}
+    }
 }
 
 async fn write_responses(mut writer: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Pending>) {
