@@ -244,7 +244,9 @@ async fn a_malformed_request_closes_only_its_own_connection() {
     let mut huge = TcpStream::connect(lp.address()).await.unwrap();
     let mut head = b"GET /web/state HTTP/1.1\r\n".to_vec();
     while head.len() < 90 * 1024 {
-        head.extend_from_slice(b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+        head.extend_from_slice(
+            b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+        );
     }
     let _ = huge.write_all(&head).await;
     let mut rest = Vec::new();

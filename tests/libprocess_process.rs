@@ -197,9 +197,9 @@ async fn cancelled_delay_never_fires() {
     let lp = instance().await;
     lp.clock().pause();
     let pid = lp.spawn("counter", Counter { value: 0 }).unwrap();
-    let timer = within(pid.dispatch(|_: &mut Counter, ctx| {
-        ctx.delay(Duration::from_secs(5), |c: &mut Counter, _| c.value = 99)
-    }))
+    let timer = within(
+        pid.dispatch(|_: &mut Counter, ctx| ctx.delay(Duration::from_secs(5), |c: &mut Counter, _| c.value = 99)),
+    )
     .await
     .unwrap();
     assert!(lp.clock().cancel(timer));

@@ -54,7 +54,11 @@ impl Process for Probe {
     }
 }
 
-fn probe(lp: &Libprocess, id: &str, link: Vec<(UPID, RemoteConnection)>) -> mpsc::UnboundedReceiver<(String, UPID, Bytes)> {
+fn probe(
+    lp: &Libprocess,
+    id: &str,
+    link: Vec<(UPID, RemoteConnection)>,
+) -> mpsc::UnboundedReceiver<(String, UPID, Bytes)> {
     let (tx, rx) = mpsc::unbounded_channel();
     lp.spawn(id, Probe { events: tx, link }).unwrap();
     rx
@@ -224,7 +228,10 @@ async fn links_share_one_persistent_connection_per_address_and_its_loss_exits_ev
     drop(conn);
     let mut a_exits = vec![next(&mut a).await, next(&mut a).await];
     a_exits.sort_by(|l, r| l.1.cmp(&r.1));
-    assert_eq!(a_exits.iter().map(|e| (e.0.as_str(), e.1.clone())).collect::<Vec<_>>(), vec![("exited", x.clone()), ("exited", y.clone())]);
+    assert_eq!(
+        a_exits.iter().map(|e| (e.0.as_str(), e.1.clone())).collect::<Vec<_>>(),
+        vec![("exited", x.clone()), ("exited", y.clone())]
+    );
     let b_exit = next(&mut b).await;
     assert_eq!((b_exit.0.as_str(), b_exit.1), ("exited", x.clone()));
     assert_eq!(lp.outbound_connections(), (0, 0));
@@ -325,7 +332,10 @@ async fn idle_inbound_connections_stay_open() {
     let mut buf = Vec::new();
     assert_eq!(within(read_response(&mut stream, &mut buf)).await.unwrap().status, 202);
     let mut byte = [0u8; 1];
-    assert!(tokio::time::timeout(Duration::from_millis(1500), stream.read(&mut byte)).await.is_err(), "still open, nothing sent");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1500), stream.read(&mut byte)).await.is_err(),
+        "still open, nothing sent"
+    );
     stream.write_all(&message_bytes("probe", "data", "p@127.0.0.1:1", b"y", true, true)).await.unwrap();
     assert_eq!(within(read_response(&mut stream, &mut buf)).await.unwrap().status, 202);
 }

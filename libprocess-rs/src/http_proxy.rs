@@ -310,7 +310,7 @@ fn handle(lp: &Libprocess, mut request: Request) -> Pending {
     let accepts_gzip = request.accepts_encoding("gzip");
     let promise = crate::future::Promise::new();
     let future = promise.future();
-    if cell.enqueue(Event::Http(HttpEvent { request, endpoint, response: promise })).is_err() {
+    if !cell.enqueue(Event::Http(Box::new(HttpEvent { request, endpoint, response: promise }))) {
         return ready(Response::empty(Status::INTERNAL_SERVER_ERROR), keep_alive);
     }
     Pending::Waiting { future, accepts_gzip, keep_alive }

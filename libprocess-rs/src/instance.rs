@@ -65,7 +65,7 @@ impl Help {
         if new_id && id != "help" {
             if let Some(pid) = self.process.get() {
                 let id = id.to_string();
-                let _ = pid.dispatch(move |_, ctx| HelpProcess::route_id(ctx, &id));
+                pid.dispatch_void(move |_, ctx| HelpProcess::route_id(ctx, &id));
             }
         }
     }
@@ -268,9 +268,9 @@ impl Libprocess {
         if let Some(cell) = self.inner.processes.get(&pid.id) {
             if inject {
                 cell.terminating.store(true, std::sync::atomic::Ordering::Release);
-                let _ = cell.enqueue_front(Event::Terminate);
+                cell.enqueue_front(Event::Terminate);
             } else {
-                let _ = cell.enqueue(Event::Terminate);
+                cell.enqueue(Event::Terminate);
             }
         }
     }
@@ -327,7 +327,7 @@ impl Libprocess {
     /// Puts `event` in the mailbox of local process `to`; false if there is no such process.
     pub(crate) fn deliver(&self, to: &UPID, event: Event) -> bool {
         match self.inner.processes.get(&to.id) {
-            Some(cell) => cell.enqueue(event).is_ok(),
+            Some(cell) => cell.enqueue(event),
             None => false,
         }
     }

@@ -48,20 +48,23 @@ impl ProcessCell {
         }
     }
 
-    /// Queues `event`; gives it back when the process is gone.
-    pub(crate) fn enqueue(&self, event: Event) -> Result<(), Event> {
+    /// Queues `event`; false (and the event dropped, which discards its promises) when
+    /// the process is gone.
+    pub(crate) fn enqueue(&self, event: Event) -> bool {
         self.push(event, false)
     }
 
     /// Queues `event` ahead of everything else (a terminate with `inject = true`).
-    pub(crate) fn enqueue_front(&self, event: Event) -> Result<(), Event> {
+    pub(crate) fn enqueue_front(&self, event: Event) -> bool {
         self.push(event, true)
     }
 
-    fn push(&self, event: Event, front: bool) -> Result<(), Event> {
+    fn push(&self, event: Event, front: bool) -> bool {
         let mut mailbox = self.mailbox.lock();
         if mailbox.closed {
-            return Err(event);
+            drop(mailbox);
+            drop(event);
+            return false;
         }
         // Counted before it becomes visible, so `settle` cannot see a gap.
         self.work.add(1);
@@ -75,7 +78,7 @@ impl ProcessCell {
         if let Some(waker) = waker {
             waker.wake();
         }
-        Ok(())
+        true
     }
 
     /// Moves every queued event into `batch`, or registers the waker when there is none.

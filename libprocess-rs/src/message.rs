@@ -49,7 +49,9 @@ pub(crate) struct HttpEvent {
 pub(crate) enum Event {
     Message(Message),
     Dispatch(DispatchFn),
-    Http(HttpEvent),
+    /// Boxed: requests are large and rare next to messages, and every queued event pays
+    /// for the largest variant.
+    Http(Box<HttpEvent>),
     Exited(UPID),
     Terminate,
 }

@@ -205,9 +205,7 @@ impl<P: Process> Context<P> {
         F: FnOnce(&mut P, &mut Context<P>) + Send + 'static,
     {
         let pid = self.pid.clone();
-        self.lp.clock().timer(d, move || {
-            let _ = pid.dispatch(f);
-        })
+        self.lp.clock().timer(d, move || pid.dispatch_void(f))
     }
 
     /// Cancels a timer from [`Context::delay`]; returns whether it had not fired.
@@ -223,9 +221,7 @@ impl<P: Process> Context<P> {
         F: FnOnce(&mut P, &mut Context<P>, Outcome<T>) + Send + 'static,
     {
         let pid = self.pid.clone();
-        future.on_any(move |outcome| {
-            let _ = pid.dispatch(move |p, ctx| f(p, ctx, outcome));
-        });
+        future.on_any(move |outcome| pid.dispatch_void(move |p, ctx| f(p, ctx, outcome)));
     }
 
     /// Terminates this process once the current event is handled; events still queued are
@@ -257,7 +253,7 @@ impl<P: Process> PID<P> {
             }
         });
         if let Some(cell) = self.cell.upgrade() {
-            let _ = cell.enqueue(Event::Dispatch(run));
+            cell.enqueue(Event::Dispatch(run));
         }
         future
     }
@@ -271,8 +267,24 @@ impl<P: Process> PID<P> {
     {
         let promise = Promise::new();
         let future = promise.future();
-        let _ = self.dispatch(move |p, ctx| promise.associate(f(p, ctx)));
+        self.dispatch_void(move |p, ctx| promise.associate(f(p, ctx)));
         future
+    }
+
+    /// Runs `f` inside the process without a result to wait for (C++ `dispatch` of a
+    /// `void` method). Nothing happens if the process is gone.
+    pub fn dispatch_void<F>(&self, f: F)
+    where
+        F: FnOnce(&mut P, &mut Context<P>) + Send + 'static,
+    {
+        let run: DispatchFn = Box::new(move |any: &mut dyn Any| {
+            if let Some(runner) = any.downcast_mut::<Runner<P>>() {
+                f(&mut runner.process, &mut runner.ctx);
+            }
+        });
+        if let Some(cell) = self.cell.upgrade() {
+            cell.enqueue(Event::Dispatch(run));
+        }
     }
 
     /// Whether the process is still running.
@@ -321,7 +333,7 @@ impl<P: Process> Runner<P> {
         match event {
             Event::Message(message) => self.consume_message(message),
             Event::Dispatch(f) => f(self as &mut dyn Any),
-            Event::Http(http) => self.consume_http(http),
+            Event::Http(http) => self.consume_http(*http),
             Event::Exited(pid) => self.process.exited(&mut self.ctx, pid),
             Event::Terminate => {}
         }

@@ -133,7 +133,14 @@ pub async fn get(address: SocketAddrV4, path: &str) -> RawResponse {
 
 /// A libprocess message as the fact sheet's template spells it (released 1.x form, empty
 /// `Host:`), optionally without one of the two sender headers.
-pub fn message_bytes(to_id: &str, name: &str, from: &str, body: &[u8], user_agent: bool, libprocess_from: bool) -> Vec<u8> {
+pub fn message_bytes(
+    to_id: &str,
+    name: &str,
+    from: &str,
+    body: &[u8],
+    user_agent: bool,
+    libprocess_from: bool,
+) -> Vec<u8> {
     let mut out = format!("POST /{to_id}/{name} HTTP/1.1\r\n");
     if user_agent {
         out.push_str(&format!("User-Agent: libprocess/{from}\r\n"));
