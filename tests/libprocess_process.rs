@@ -67,7 +67,7 @@ async fn dispatch_runs_inside_the_process_and_returns_its_result() {
     let lp = instance().await;
     let pid = lp.spawn("counter", Counter { value: 0 }).unwrap();
     for _ in 0..100 {
-        let _ = pid.dispatch(|c: &mut Counter, _| c.value += 1);
+        pid.dispatch_void(|c: &mut Counter, _| c.value += 1);
     }
     let value = within(pid.dispatch(|c: &mut Counter, _| c.value)).await.unwrap();
     assert_eq!(value, 100);

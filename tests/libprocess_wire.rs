@@ -226,7 +226,7 @@ async fn links_share_one_persistent_connection_per_address_and_its_loss_exits_ev
 
     // The peer "dies": every linker hears about every UPID it linked at that address.
     drop(conn);
-    let mut a_exits = vec![next(&mut a).await, next(&mut a).await];
+    let mut a_exits = [next(&mut a).await, next(&mut a).await];
     a_exits.sort_by(|l, r| l.1.cmp(&r.1));
     assert_eq!(
         a_exits.iter().map(|e| (e.0.as_str(), e.1.clone())).collect::<Vec<_>>(),
