@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::{Add, Sub};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -60,25 +60,58 @@ impl fmt::Display for Time {
 
 /// Counts queued-but-unfinished work across every process of an instance: events in
 /// mailboxes plus the one being handled. `settle` waits for it to reach zero.
-#[derive(Default)]
+///
+/// Every local message touches this, so a single shared counter would be the hottest cache
+/// line of the instance. Instead each thread bumps its own shard of two monotonic counters,
+/// `added` and `done`. To decide quiescence, `settle` sums every `done` shard and *then* every
+/// `added` shard: counts only grow and an event's `done` always follows its `added`, so if the
+/// two sums are equal there was an instant between the two reads at which nothing was queued
+/// or running (the four-counter termination argument).
 pub(crate) struct Work {
-    pending: AtomicI64,
-    idle: Notify,
+    shards: Box<[Shard]>,
+}
+
+#[derive(Default)]
+#[repr(align(128))]
+struct Shard {
+    added: AtomicU64,
+    done: AtomicU64,
+}
+
+const WORK_SHARDS: usize = 64;
+
+fn shard_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: usize = NEXT.fetch_add(1, Ordering::Relaxed) % WORK_SHARDS;
+    }
+    INDEX.with(|i| *i)
+}
+
+impl Default for Work {
+    fn default() -> Work {
+        Work { shards: (0..WORK_SHARDS).map(|_| Shard::default()).collect() }
+    }
 }
 
 impl Work {
-    pub(crate) fn add(&self, n: i64) {
-        self.pending.fetch_add(n, Ordering::SeqCst);
-    }
-
-    pub(crate) fn done(&self, n: i64) {
-        if self.pending.fetch_sub(n, Ordering::SeqCst) == n {
-            self.idle.notify_waiters();
+    pub(crate) fn add(&self, n: u64) {
+        if n > 0 {
+            self.shards[shard_index()].added.fetch_add(n, Ordering::SeqCst);
         }
     }
 
-    pub(crate) fn pending(&self) -> i64 {
-        self.pending.load(Ordering::SeqCst)
+    pub(crate) fn done(&self, n: u64) {
+        if n > 0 {
+            self.shards[shard_index()].done.fetch_add(n, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether there was a moment, during this call, with no queued or running event.
+    pub(crate) fn quiescent(&self) -> bool {
+        let done: u64 = self.shards.iter().map(|s| s.done.load(Ordering::SeqCst)).sum();
+        let added: u64 = self.shards.iter().map(|s| s.added.load(Ordering::SeqCst)).sum();
+        done == added
     }
 }
 
@@ -245,22 +278,22 @@ impl Clock {
     /// event and no timer is due (`Clock::settle`). Meant for a paused clock; with a running
     /// clock it still waits for quiescence, which may never come.
     pub async fn settle(&self) {
+        let mut spins = 0u32;
         loop {
-            let idle = self.inner.work.idle.notified();
-            if self.inner.work.pending() == 0 && !self.timers_due() {
-                // A completion callback may enqueue follow-up work right after the counter
-                // dropped; look twice with a yield in between before declaring quiet.
-                tokio::task::yield_now().await;
-                if self.inner.work.pending() == 0 && !self.timers_due() {
-                    return;
-                }
-                continue;
-            }
             if self.timers_due() {
                 self.fire_due();
                 continue;
             }
-            let _ = tokio::time::timeout(Duration::from_millis(5), idle).await;
+            if self.inner.work.quiescent() && !self.timers_due() {
+                return;
+            }
+            // Busy work usually finishes within a few scheduler turns; only then back off.
+            spins += 1;
+            if spins < 64 {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
         }
     }
 

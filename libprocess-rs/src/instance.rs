@@ -291,7 +291,7 @@ impl Libprocess {
         }
         if message.to.address() == self.inner.address {
             let to = message.to.clone();
-            if !self.deliver(&to, Event::Message(message)) {
+            if !self.deliver(&to, Event::Message(Box::new(message))) {
                 tracing::trace!("Dropping message for unknown local process {}", to);
             }
         } else {
@@ -326,10 +326,7 @@ impl Libprocess {
 
     /// Puts `event` in the mailbox of local process `to`; false if there is no such process.
     pub(crate) fn deliver(&self, to: &UPID, event: Event) -> bool {
-        match self.inner.processes.get(&to.id) {
-            Some(cell) => cell.enqueue(event),
-            None => false,
-        }
+        self.inner.processes.with(&to.id, |cell| cell.enqueue(event)).unwrap_or(false)
     }
 
     pub(crate) fn process(&self, id: &str) -> Option<Arc<ProcessCell>> {

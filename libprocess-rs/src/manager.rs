@@ -60,11 +60,26 @@ impl ProcessCell {
     }
 
     fn push(&self, event: Event, front: bool) -> bool {
+        match self.try_push(event, front) {
+            Ok(()) => true,
+            Err(event) => {
+                drop(event);
+                false
+            }
+        }
+    }
+
+    /// Queues `event`, or gives it back when the process is gone.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn try_enqueue(&self, event: Event) -> Result<(), Event> {
+        self.try_push(event, false)
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn try_push(&self, event: Event, front: bool) -> Result<(), Event> {
         let mut mailbox = self.mailbox.lock();
         if mailbox.closed {
-            drop(mailbox);
-            drop(event);
-            return false;
+            return Err(event);
         }
         // Counted before it becomes visible, so `settle` cannot see a gap.
         self.work.add(1);
@@ -78,7 +93,7 @@ impl ProcessCell {
         if let Some(waker) = waker {
             waker.wake();
         }
-        true
+        Ok(())
     }
 
     /// Moves every queued event into `batch`, or registers the waker when there is none.
@@ -139,15 +154,32 @@ impl ProcessCell {
 }
 
 /// The live processes of an instance, by id.
-#[derive(Default)]
+///
+/// Every local send looks its target up here, so the table is split into shards by id
+/// hash: senders to different processes do not share a lock.
 pub(crate) struct ProcessTable {
-    processes: RwLock<FxHashMap<Arc<str>, Arc<ProcessCell>>>,
+    shards: Box<[RwLock<FxHashMap<Arc<str>, Arc<ProcessCell>>>]>,
+}
+
+const TABLE_SHARDS: usize = 64;
+
+impl Default for ProcessTable {
+    fn default() -> ProcessTable {
+        ProcessTable { shards: (0..TABLE_SHARDS).map(|_| RwLock::new(FxHashMap::default())).collect() }
+    }
 }
 
 impl ProcessTable {
+    fn shard(&self, id: &str) -> &RwLock<FxHashMap<Arc<str>, Arc<ProcessCell>>> {
+        let mut hasher = rustc_hash::FxHasher::default();
+        std::hash::Hash::hash(id, &mut hasher);
+        let hash = std::hash::Hasher::finish(&hasher);
+        &self.shards[(hash >> 32) as usize % TABLE_SHARDS]
+    }
+
     /// Registers `cell`; fails when a live process already has its id.
     pub(crate) fn insert(&self, cell: Arc<ProcessCell>) -> bool {
-        let mut processes = self.processes.write();
+        let mut processes = self.shard(&cell.pid.id).write();
         if processes.contains_key(&cell.pid.id) {
             return false;
         }
@@ -156,18 +188,24 @@ impl ProcessTable {
     }
 
     pub(crate) fn remove(&self, cell: &Arc<ProcessCell>) {
-        let mut processes = self.processes.write();
+        let mut processes = self.shard(&cell.pid.id).write();
         if processes.get(&cell.pid.id).is_some_and(|c| Arc::ptr_eq(c, cell)) {
             processes.remove(&cell.pid.id);
         }
     }
 
+    /// Runs `f` on process `id` without taking a reference to it (a local send's path).
+    pub(crate) fn with<R>(&self, id: &str, f: impl FnOnce(&ProcessCell) -> R) -> Option<R> {
+        self.shard(id).read().get(id).map(|cell| f(cell))
+    }
+
     pub(crate) fn get(&self, id: &str) -> Option<Arc<ProcessCell>> {
-        self.processes.read().get(id).cloned()
+        self.shard(id).read().get(id).cloned()
     }
 
     pub(crate) fn all(&self) -> Vec<Arc<ProcessCell>> {
-        let mut cells: Vec<_> = self.processes.read().values().cloned().collect();
+        let mut cells: Vec<_> =
+            self.shards.iter().flat_map(|shard| shard.read().values().cloned().collect::<Vec<_>>()).collect();
         cells.sort_by(|a, b| a.pid.id.cmp(&b.pid.id));
         cells
     }

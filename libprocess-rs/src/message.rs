@@ -47,7 +47,8 @@ pub(crate) struct HttpEvent {
 
 /// Everything a process mailbox can hold (`LP/include/process/event.hpp`).
 pub(crate) enum Event {
-    Message(Message),
+    /// Boxed so that queueing and handing a message on moves a pointer, not ~140 bytes.
+    Message(Box<Message>),
     Dispatch(DispatchFn),
     /// Boxed: requests are large and rare next to messages, and every queued event pays
     /// for the largest variant.

@@ -43,7 +43,7 @@ pub trait Process: Send + Sized + 'static {
     }
 }
 
-type MessageHandler<P> = Box<dyn FnMut(&mut P, &mut Context<P>, Message) + Send>;
+type MessageHandler<P> = Box<dyn FnMut(&mut P, &mut Context<P>, Box<Message>) + Send>;
 type HttpHandler<P> = Box<dyn FnMut(&mut P, &mut Context<P>, Request) -> Future<Response> + Send>;
 
 enum Install<P> {
@@ -70,7 +70,14 @@ pub struct Context<P> {
     /// The sender of the message being handled, for [`Context::reply`].
     from: Option<UPID>,
     installs: Vec<Install<P>>,
+    /// Local processes this one sent to recently: a repeat send goes straight to the
+    /// mailbox without the process-table look-up. A stale entry (its process gone) fails to
+    /// enqueue and is replaced from the table.
+    recent: Vec<(Arc<str>, Arc<ProcessCell>)>,
 }
+
+/// How many local targets a process remembers for fast sends.
+const RECENT_TARGETS: usize = 8;
 
 impl<P: Process> Context<P> {
     /// This process's typed address.
@@ -103,13 +110,39 @@ impl<P: Process> Context<P> {
 
     /// Sends a message from this process (C++ `ProcessBase::send`). Local targets get it
     /// through their mailbox, remote ones over this instance's connection to their address.
-    pub fn send(&self, to: &UPID, name: impl Into<Cow<'static, str>>, body: impl Into<Bytes>) {
-        self.lp.send(Message { name: name.into(), from: self.pid.upid.clone(), to: to.clone(), body: body.into() });
+    pub fn send(&mut self, to: &UPID, name: impl Into<Cow<'static, str>>, body: impl Into<Bytes>) {
+        let message = Message { name: name.into(), from: self.pid.upid.clone(), to: to.clone(), body: body.into() };
+        if to.is_null() || to.address() != self.lp.address() {
+            self.lp.send(message);
+            return;
+        }
+        let event = Event::Message(Box::new(message));
+        let event = match self.recent.iter().position(|(id, _)| Arc::ptr_eq(id, &to.id) || **id == *to.id) {
+            Some(index) => match self.recent[index].1.try_enqueue(event) {
+                Ok(()) => return,
+                Err(event) => {
+                    self.recent.swap_remove(index);
+                    event
+                }
+            },
+            None => event,
+        };
+        match self.lp.process(&to.id) {
+            Some(cell) => {
+                if cell.try_enqueue(event).is_ok() {
+                    if self.recent.len() == RECENT_TARGETS {
+                        self.recent.swap_remove(0);
+                    }
+                    self.recent.push((to.id.clone(), cell));
+                }
+            }
+            None => tracing::trace!("Dropping message for unknown local process {}", to),
+        }
     }
 
     /// Sends a protobuf named by its full type name; a message missing a required field is
     /// logged and not sent (C++ `ProtobufProcess::send`).
-    pub fn send_protobuf<M: ProtobufMessage>(&self, to: &UPID, message: &M) {
+    pub fn send_protobuf<M: ProtobufMessage>(&mut self, to: &UPID, message: &M) {
         if let Some(body) = protobuf::encode_checked(message, to) {
             self.send(to, protobuf::type_name::<M>(), body);
         }
@@ -117,14 +150,14 @@ impl<P: Process> Context<P> {
 
     /// Sends to the sender of the message being handled (C++ `reply`). Outside a message
     /// handler there is nobody to reply to and nothing is sent.
-    pub fn reply(&self, name: impl Into<Cow<'static, str>>, body: impl Into<Bytes>) {
-        if let Some(from) = &self.from {
-            self.send(from, name, body);
+    pub fn reply(&mut self, name: impl Into<Cow<'static, str>>, body: impl Into<Bytes>) {
+        if let Some(from) = self.from.clone() {
+            self.send(&from, name, body);
         }
     }
 
     /// [`Context::reply`] for protobufs.
-    pub fn reply_protobuf<M: ProtobufMessage>(&self, message: &M) {
+    pub fn reply_protobuf<M: ProtobufMessage>(&mut self, message: &M) {
         if let Some(from) = self.from.clone() {
             self.send_protobuf(&from, message);
         }
@@ -147,16 +180,20 @@ impl<P: Process> Context<P> {
     where
         F: FnMut(&mut P, &mut Context<P>, UPID, Bytes) + Send + 'static,
     {
-        let handler: MessageHandler<P> = Box::new(move |p, ctx, message| handler(p, ctx, message.from, message.body));
+        let handler: MessageHandler<P> = Box::new(move |p, ctx, message| {
+            let Message { from, body, .. } = *message;
+            handler(p, ctx, from, body)
+        });
         self.installs.push(Install::Message(name.into().into_boxed_str(), handler));
     }
 
     /// Installs a handler that receives the whole [`Message`].
-    pub fn install_message<F>(&mut self, name: impl Into<String>, handler: F)
+    pub fn install_message<F>(&mut self, name: impl Into<String>, mut handler: F)
     where
         F: FnMut(&mut P, &mut Context<P>, Message) + Send + 'static,
     {
-        self.installs.push(Install::Message(name.into().into_boxed_str(), Box::new(handler)));
+        let handler: MessageHandler<P> = Box::new(move |p, ctx, message| handler(p, ctx, *message));
+        self.installs.push(Install::Message(name.into().into_boxed_str(), handler));
     }
 
     /// Installs a handler for protobuf `M`, named by its full type name (C++
@@ -170,7 +207,7 @@ impl<P: Process> Context<P> {
         let name = protobuf::type_name::<M>();
         let handler: MessageHandler<P> =
             Box::new(move |p, ctx, message| match protobuf::decode_checked::<M>(&message.body) {
-                Ok(decoded) => handler(p, ctx, message.from, decoded),
+                Ok(decoded) => handler(p, ctx, message.from.clone(), decoded),
                 Err(error) => tracing::warn!(
                     "Dropping message '{}' from {} to {}: {}",
                     message.name,
@@ -306,7 +343,7 @@ impl<P: Process> Runner<P> {
     pub(crate) fn new(process: P, pid: PID<P>, lp: Libprocess) -> Runner<P> {
         Runner {
             process,
-            ctx: Context { pid, lp, from: None, installs: Vec::new() },
+            ctx: Context { pid, lp, from: None, installs: Vec::new(), recent: Vec::new() },
             handlers: FxHashMap::default(),
             delegates: FxHashMap::default(),
             routes: BTreeMap::new(),
@@ -343,16 +380,16 @@ impl<P: Process> Runner<P> {
     }
 
     /// Handlers by name, then delegates, then `unhandled` (C++ `consume(MessageEvent&&)`).
-    fn consume_message(&mut self, message: Message) {
+    fn consume_message(&mut self, message: Box<Message>) {
         if let Some(handler) = self.handlers.get_mut(&*message.name) {
             self.ctx.from = Some(message.from.clone());
             handler(&mut self.process, &mut self.ctx, message);
             self.ctx.from = None;
         } else if let Some(to) = self.delegates.get(&*message.name) {
-            let forwarded = Message { to: to.clone(), ..message };
+            let forwarded = Message { to: to.clone(), ..*message };
             self.ctx.lp.send(forwarded);
         } else {
-            self.process.unhandled(&mut self.ctx, message);
+            self.process.unhandled(&mut self.ctx, *message);
         }
     }
 
@@ -420,14 +457,14 @@ pub(crate) async fn run<P: Process>(cell: Arc<ProcessCell>, mut runner: Runner<P
         }
     }
 
-    let dropped = batch.len() as i64;
+    let dropped = batch.len() as u64;
     drop(batch);
     cell.work().done(dropped);
 
     guard(|| runner.process.finalize(&mut runner.ctx), &cell.pid);
     lp.cleanup(&cell);
     let rest = cell.close();
-    let dropped = rest.len() as i64;
+    let dropped = rest.len() as u64;
     drop(rest);
     cell.work().done(dropped);
     drop(runner);
