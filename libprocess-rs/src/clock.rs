@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::{Add, Sub};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -58,18 +58,21 @@ impl fmt::Display for Time {
     }
 }
 
-/// Counts queued-but-unfinished work across every process of an instance: events in
-/// mailboxes plus the one being handled. `settle` waits for it to reach zero.
+/// Counts queued-but-unfinished work: events in mailboxes plus the one being handled.
+/// `settle` waits for a moment when it is zero.
 ///
-/// Every local message touches this, so a single shared counter would be the hottest cache
-/// line of the instance. Instead each thread bumps its own shard of two monotonic counters,
-/// `added` and `done`. To decide quiescence, `settle` sums every `done` shard and *then* every
-/// `added` shard: counts only grow and an event's `done` always follows its `added`, so if the
-/// two sums are equal there was an instant between the two reads at which nothing was queued
-/// or running (the four-counter termination argument).
-pub(crate) struct Work {
-    shards: Box<[Shard]>,
-}
+/// Every local message touches this, so it must be nearly free. Each thread owns one
+/// [`Shard`] of two monotonic counters, `added` and `done`, and is its only writer, so a
+/// bump is a plain load and a release store (no locked instruction, no shared cache line).
+/// To decide quiescence, `settle` reads every `done` counter and *then* every `added`
+/// counter (acquire loads): counts only grow, and an event's `added` happens-before its
+/// `done` (through the mailbox lock), so equal sums prove an instant between the two reads at
+/// which nothing was queued or running (the four-counter termination argument).
+///
+/// The shards are shared by every instance in the OS process, so `settle` on one instance
+/// also waits for the others; C++ has one libprocess per OS process, so this matches it.
+#[derive(Default)]
+pub(crate) struct Work;
 
 #[derive(Default)]
 #[repr(align(128))]
@@ -78,39 +81,47 @@ struct Shard {
     done: AtomicU64,
 }
 
-const WORK_SHARDS: usize = 64;
-
-fn shard_index() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static INDEX: usize = NEXT.fetch_add(1, Ordering::Relaxed) % WORK_SHARDS;
-    }
-    INDEX.with(|i| *i)
-}
-
-impl Default for Work {
-    fn default() -> Work {
-        Work { shards: (0..WORK_SHARDS).map(|_| Shard::default()).collect() }
+impl Shard {
+    /// Only the owning thread calls this.
+    fn bump(counter: &AtomicU64, n: u64) {
+        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Release);
     }
 }
+
+static SHARDS: Mutex<Vec<Arc<Shard>>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static SHARD: Arc<Shard> = {
+        let shard = Arc::new(Shard::default());
+        SHARDS.lock().push(shard.clone());
+        shard
+    };
+}
+
+/// Used by threads whose own shard is already torn down (thread exit); it has many writers,
+/// so it takes atomic read-modify-writes.
+static SHARED: Shard = Shard { added: AtomicU64::new(0), done: AtomicU64::new(0) };
 
 impl Work {
     pub(crate) fn add(&self, n: u64) {
-        if n > 0 {
-            self.shards[shard_index()].added.fetch_add(n, Ordering::SeqCst);
+        if SHARD.try_with(|shard| Shard::bump(&shard.added, n)).is_err() {
+            SHARED.added.fetch_add(n, Ordering::AcqRel);
         }
     }
 
     pub(crate) fn done(&self, n: u64) {
-        if n > 0 {
-            self.shards[shard_index()].done.fetch_add(n, Ordering::SeqCst);
+        if SHARD.try_with(|shard| Shard::bump(&shard.done, n)).is_err() {
+            SHARED.done.fetch_add(n, Ordering::AcqRel);
         }
     }
 
     /// Whether there was a moment, during this call, with no queued or running event.
     pub(crate) fn quiescent(&self) -> bool {
-        let done: u64 = self.shards.iter().map(|s| s.done.load(Ordering::SeqCst)).sum();
-        let added: u64 = self.shards.iter().map(|s| s.added.load(Ordering::SeqCst)).sum();
+        let shards = SHARDS.lock();
+        let done: u64 =
+            SHARED.done.load(Ordering::Acquire) + shards.iter().map(|s| s.done.load(Ordering::Acquire)).sum::<u64>();
+        let added: u64 =
+            SHARED.added.load(Ordering::Acquire) + shards.iter().map(|s| s.added.load(Ordering::Acquire)).sum::<u64>();
         done == added
     }
 }

@@ -28,31 +28,50 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_nanos(nanos as u64))
 }
 
-/// Formats like stout's `operator<<(ostream&, const Duration&)`: the largest unit that keeps
-/// the value at least 1, without trailing zeros (`1secs`, `1.5mins`, `100ms`, `0ns`).
+/// Formats like stout's `operator<<(ostream&, const Duration&)`: take the largest unit not
+/// above the value; if the value is not a whole number of it but is a whole number of the
+/// next smaller unit, use that one instead (`90secs`, `1500ms`); print with 15 significant
+/// digits and no trailing zeros (`18.095412ms`).
 pub fn format(d: Duration) -> String {
-    let nanos = d.as_nanos() as f64;
-    let units: [(&str, f64); 8] = [
-        ("weeks", 604800e9),
-        ("days", 86400e9),
-        ("hrs", 3600e9),
-        ("mins", 60e9),
-        ("secs", 1e9),
-        ("ms", 1e6),
-        ("us", 1e3),
-        ("ns", 1.0),
+    const UNITS: [(&str, u128); 8] = [
+        ("ns", 1),
+        ("us", 1_000),
+        ("ms", 1_000_000),
+        ("secs", 1_000_000_000),
+        ("mins", 60_000_000_000),
+        ("hrs", 3_600_000_000_000),
+        ("days", 86_400_000_000_000),
+        ("weeks", 604_800_000_000_000),
     ];
-    for (unit, size) in units {
-        if nanos >= size {
-            return format!("{}{}", trim_float(nanos / size), unit);
-        }
+    let nanos = d.as_nanos();
+    let bucket = UNITS.iter().rposition(|&(_, size)| nanos >= size).unwrap_or(0);
+    if bucket == 0 {
+        return format!("{nanos}ns");
     }
-    "0ns".to_string()
+    let (unit, size) = UNITS[bucket];
+    let (smaller_unit, smaller_size) = UNITS[bucket - 1];
+    if nanos % size != 0 && nanos % smaller_size == 0 {
+        return format!("{}{}", nanos / smaller_size, smaller_unit);
+    }
+    format!("{}{}", significant(nanos as f64 / size as f64, 15), unit)
 }
 
-fn trim_float(value: f64) -> String {
-    // stout prints with the stream's default precision (6 significant digits).
-    let text = format!("{:.*}", 6usize.saturating_sub(value.abs().log10().floor().max(0.0) as usize + 1), value);
+/// `value` as C++ streams print a double with `precision(digits)` (like `%.{digits}g`).
+pub(crate) fn significant(value: f64, digits: i32) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let exponent = value.abs().log10().floor() as i32;
+    if exponent < -5 || exponent >= digits {
+        let text = format!("{:.*e}", (digits - 1) as usize, value);
+        let (mantissa, exp) = text.split_once('e').unwrap_or((&text, "0"));
+        let mantissa =
+            if mantissa.contains('.') { mantissa.trim_end_matches('0').trim_end_matches('.') } else { mantissa };
+        let exp: i32 = exp.parse().unwrap_or(0);
+        return format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    }
+    let decimals = (digits - 1 - exponent).max(0) as usize;
+    let text = format!("{value:.decimals$}");
     if text.contains('.') {
         text.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
@@ -79,10 +98,26 @@ mod tests {
     #[test]
     fn formats_like_stout() {
         assert_eq!(format(Duration::from_secs(1)), "1secs");
-        assert_eq!(format(Duration::from_secs(90)), "1.5mins");
+        // Not whole in minutes but whole in seconds: the smaller unit.
+        assert_eq!(format(Duration::from_secs(90)), "90secs");
+        assert_eq!(format(Duration::from_millis(1500)), "1500ms");
         assert_eq!(format(Duration::from_millis(100)), "100ms");
         assert_eq!(format(Duration::from_secs(15)), "15secs");
         assert_eq!(format(Duration::from_secs(7 * 86400)), "1weeks");
+        assert_eq!(format(Duration::from_secs(10 * 86400)), "10days");
+        assert_eq!(format(Duration::from_nanos(18_095_412)), "18.095412ms");
+        assert_eq!(format(Duration::from_nanos(1_500_000_001)), "1.500000001secs");
+        assert_eq!(format(Duration::from_nanos(999)), "999ns");
+        assert_eq!(format(Duration::from_nanos(1_500)), "1500ns");
+        assert_eq!(format(Duration::from_micros(2)), "2us");
         assert_eq!(format(Duration::ZERO), "0ns");
+    }
+
+    #[test]
+    fn significant_digits() {
+        assert_eq!(significant(0.1, 15), "0.1");
+        assert_eq!(significant(2.5, 15), "2.5");
+        assert_eq!(significant(1234567.0, 15), "1234567");
+        assert_eq!(significant(1e20, 15), "1e+20");
     }
 }
