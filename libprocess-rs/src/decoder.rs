@@ -277,7 +277,7 @@ impl RequestDecoder {
         // limit are never searched however much the peer has sent.
         let searchable = buf.len().min(max_head);
         let mut pos = (*scanned).min(searchable);
-        while let Some(offset) = buf[pos..searchable].iter().position(|&b| b == b'\n') {
+        while let Some(offset) = memchr::memchr(b'\n', &buf[pos..searchable]) {
             let lf = pos + offset;
             let line = &buf[*line_start..lf];
             if request_line.is_none() {
@@ -494,8 +494,9 @@ fn parse_head(head: &[u8], line: &RequestLine) -> Result<Pending, DecodeError> {
     let url = parse_target(target)?;
 
     // Folding needs the previous header still open, so headers are collected before
-    // being stored (where the last of a repeated name wins).
-    let mut fields: Vec<(String, String)> = Vec::new();
+    // being stored (where the last of a repeated name wins). Values are borrowed from the
+    // head unless a folded line forced a copy.
+    let mut fields: Vec<(&[u8], std::borrow::Cow<[u8]>)> = Vec::new();
     let mut lines = head.split(|&b| b == b'\n').map(strip_cr);
     lines.next(); // The request line, already parsed.
     for raw in lines {
@@ -510,14 +511,15 @@ fn parse_head(head: &[u8], line: &RequestLine) -> Result<Pending, DecodeError> {
                 return Err(DecodeError::BadHeader);
             };
             if !continuation.is_empty() {
+                let value = value.to_mut();
                 if !value.is_empty() {
-                    value.push(' ');
+                    value.push(b' ');
                 }
-                value.push_str(&String::from_utf8_lossy(continuation));
+                value.extend_from_slice(continuation);
             }
             continue;
         }
-        let Some(colon) = raw.iter().position(|&b| b == b':') else {
+        let Some(colon) = memchr::memchr(b':', raw) else {
             tracing::debug!(line = %String::from_utf8_lossy(raw), "header without colon");
             return Err(DecodeError::BadHeader);
         };
@@ -530,14 +532,16 @@ fn parse_head(head: &[u8], line: &RequestLine) -> Result<Pending, DecodeError> {
         }
         let value = trim_blanks(&raw[colon + 1..]);
         check_value(value)?;
-        fields.push((String::from_utf8_lossy(name).into_owned(), String::from_utf8_lossy(value).into_owned()));
+        fields.push((name, std::borrow::Cow::Borrowed(value)));
     }
 
     let mut flags = HeadFlags::default();
-    let mut headers = Headers::new();
-    for (name, value) in fields {
+    let mut headers = Headers::with_capacity(head.len(), fields.len());
+    for (name, value) in &fields {
+        let name = String::from_utf8_lossy(name);
+        let value = String::from_utf8_lossy(value);
         flags.note(&name, &value)?;
-        headers.set(name, value);
+        headers.set(&*name, &*value);
     }
 
     let framing = if flags.chunked {
