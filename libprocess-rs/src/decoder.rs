@@ -488,6 +488,15 @@ fn parse_content_length(value: &str) -> Result<u64, DecodeError> {
     value.parse::<u64>().map_err(|_| bad())
 }
 
+/// `bytes` as text: borrowed when valid UTF-8 (the usual case, checked quickly), otherwise
+/// with invalid sequences replaced.
+fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// Decodes the whole head (`head` ends with the blank line) into a request awaiting its body.
 fn parse_head(head: &[u8], line: &RequestLine) -> Result<Pending, DecodeError> {
     let target = head.get(line.target.clone()).ok_or(DecodeError::BadRequestLine)?;
@@ -497,7 +506,17 @@ fn parse_head(head: &[u8], line: &RequestLine) -> Result<Pending, DecodeError> {
     // being stored (where the last of a repeated name wins). Values are borrowed from the
     // head unless a folded line forced a copy.
     let mut fields: Vec<(&[u8], std::borrow::Cow<[u8]>)> = Vec::new();
-    let mut lines = head.split(|&b| b == b'\n').map(strip_cr);
+    let mut start = 0;
+    let mut lines = std::iter::from_fn(move || {
+        if start > head.len() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', &head[start..]).map_or(head.len(), |i| start + i);
+        let line = &head[start..end];
+        start = end + 1;
+        Some(line)
+    })
+    .map(strip_cr);
     lines.next(); // The request line, already parsed.
     for raw in lines {
         if raw.is_empty() {
@@ -538,8 +557,8 @@ fn parse_head(head: &[u8], line: &RequestLine) -> Result<Pending, DecodeError> {
     let mut flags = HeadFlags::default();
     let mut headers = Headers::with_capacity(head.len(), fields.len());
     for (name, value) in &fields {
-        let name = String::from_utf8_lossy(name);
-        let value = String::from_utf8_lossy(value);
+        let name = text(name);
+        let value = text(value);
         flags.note(&name, &value)?;
         headers.set(&*name, &*value);
     }
@@ -593,7 +612,7 @@ fn parse_target(target: &[u8]) -> Result<Url, DecodeError> {
     };
 
     let path_end = rest.iter().position(|&b| b == b'?' || b == b'#').unwrap_or(rest.len());
-    let path = String::from_utf8_lossy(&rest[..path_end]).into_owned();
+    let path = text(&rest[..path_end]).into_owned();
     let mut rest = &rest[path_end..];
 
     let mut query_text: &[u8] = b"";
@@ -605,7 +624,7 @@ fn parse_target(target: &[u8]) -> Result<Url, DecodeError> {
     // http-parser reports no fragment for a bare `#`.
     let fragment = rest.strip_prefix(b"#").filter(|f| !f.is_empty()).map(|f| String::from_utf8_lossy(f).into_owned());
 
-    let query = decode_query(&String::from_utf8_lossy(query_text)).map_err(|e| {
+    let query = decode_query(&text(query_text)).map_err(|e| {
         tracing::debug!(error = %e, "bad query string");
         DecodeError::BadQuery(e)
     })?;
