@@ -718,62 +718,42 @@ impl ProtobufInstallHandlerProcess {
     }
 }
 
-/// How many messages of `size` bytes to keep posted but not yet handled, and how many to
-/// post at a time: enough to keep the process busy, few enough to drain quickly between sizes.
-fn protobuf_in_flight(size: usize) -> (u64, u64) {
-    let in_flight = ((4 << 20) / size.max(1)).clamp(16, 4096) as u64;
-    (in_flight, (in_flight / 4).min(256))
-}
-
-/// The cost of delivering a protobuf message to an installed handler: mailbox, name look-up
-/// and decoding. C++ calls `consume()` directly; we cannot enter a process from outside, so
-/// we post the messages and count them as the handler runs.
+/// The cost of handing a protobuf message to an installed handler: name look-up, decoding
+/// with the required-field check, and the call. Like C++, which calls `consume()` directly,
+/// the messages go straight to the handler table (`PID::consume`), not through the mailbox.
 async fn protobuf_install_handler(lp: Libprocess, scale: Scale) {
     let handled = Arc::new(AtomicU64::new(0));
     let process = ProtobufInstallHandlerProcess { handled: handled.clone() };
-    let pid = lp.spawn("", process).expect("failed to spawn the protobuf process").upid().clone();
+    let pid = lp.spawn("", process).expect("failed to spawn the protobuf process");
     let window = scale.time(Duration::from_secs(1));
 
     for submessages in [0, 1, 5, 10, 50, 100, 500, 1000, 5000, 10000] {
         let message = proto::Message::tree(submessages);
         let size = prost::Message::encoded_len(&message);
         let body = Bytes::from(prost::Message::encode_to_vec(&message));
+        let to = pid.upid().clone();
 
-        // Posting from a thread of our own keeps the producer off the workers, the way the
-        // C++ benchmark's caller is not a libprocess worker either.
-        let (max_in_flight, batch) = protobuf_in_flight(size);
-        let (lp, pid, handled) = (lp.clone(), pid.clone(), handled.clone());
-        let (count, elapsed) = tokio::task::spawn_blocking(move || {
+        let start = handled.load(Ordering::Acquire);
+        let elapsed = Arc::new(parking_lot::Mutex::new(Duration::ZERO));
+        let out = elapsed.clone();
+        pid.consume(move |consume| {
             let name = libprocess::protobuf::type_name::<proto::Message>();
-            let start = handled.load(Ordering::Acquire);
-            let mut posted = 0;
             let watch = Instant::now();
             while watch.elapsed() < window {
-                if posted - (handled.load(Ordering::Acquire) - start) >= max_in_flight {
-                    std::thread::yield_now();
-                    continue;
+                for _ in 0..64 {
+                    consume(libprocess::Message::new(name, UPID::empty(), to.clone(), body.clone()));
                 }
-                for _ in 0..batch {
-                    lp.post(&pid, name, body.clone());
-                }
-                posted += batch;
             }
-            let count = handled.load(Ordering::Acquire) - start;
-            let elapsed = watch.elapsed();
-            // Let the rest drain, so that it is not counted for the next size.
-            while handled.load(Ordering::Acquire) - start < posted {
-                std::thread::yield_now();
-            }
-            (count, elapsed)
+            *out.lock() = watch.elapsed();
         })
         .await
-        .expect("the posting thread panicked");
-
-        let messages_per_second = count as f64 / elapsed.as_secs_f64();
+        .expect("the protobuf process is alive");
+        let count = handled.load(Ordering::Acquire) - start;
+        let messages_per_second = count as f64 / elapsed.lock().as_secs_f64();
         println!("Size: {size:>5} bytes, throughput: {messages_per_second:>9.0} messages/s");
     }
 
-    terminate_all(&lp, [&pid]).await;
+    terminate_all(&lp, [pid.upid()]).await;
 }
 
 // Output.

@@ -324,6 +324,29 @@ impl<P: Process> PID<P> {
         }
     }
 
+    /// Runs `f` inside the process with a function that hands messages straight to the
+    /// process's handlers, synchronously, bypassing the mailbox and the filters, as C++
+    /// `ProcessBase::consume(MessageEvent&&)` does when called directly. Meant for
+    /// benchmarks of handler dispatch (`ProtobufInstallHandler`).
+    pub fn consume<F>(&self, f: F) -> Future<()>
+    where
+        F: FnOnce(&mut dyn FnMut(Message)) + Send + 'static,
+    {
+        let promise = Promise::new();
+        let future = promise.future();
+        let run: DispatchFn = Box::new(move |any: &mut dyn Any| {
+            if let Some(runner) = any.downcast_mut::<Runner<P>>() {
+                let mut consume = |message: Message| runner.consume_message(Box::new(message));
+                f(&mut consume);
+                promise.set(());
+            }
+        });
+        if let Some(cell) = self.cell.upgrade() {
+            cell.enqueue(Event::Dispatch(run));
+        }
+        future
+    }
+
     /// Whether the process is still running.
     pub fn is_alive(&self) -> bool {
         self.cell.upgrade().is_some_and(|cell| !cell.is_closed())
