@@ -519,3 +519,29 @@ async fn settle_returns_only_after_a_long_message_chain() {
     within(lp.settle()).await;
     assert_eq!(hops.load(Ordering::SeqCst), 20_001);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settle_is_per_instance_and_ignores_another_busy_instance() {
+    /// Sends itself a message forever.
+    struct Spinner;
+    impl Process for Spinner {
+        fn initialize(&mut self, ctx: &mut Context<Self>) {
+            ctx.install("spin", |_: &mut Self, ctx, _, _| {
+                let me = ctx.upid().clone();
+                ctx.send(&me, "spin", Bytes::new());
+            });
+            let me = ctx.upid().clone();
+            ctx.send(&me, "spin", Bytes::new());
+        }
+    }
+    let busy = instance().await;
+    busy.spawn("spinner", Spinner).unwrap();
+
+    let quiet = instance().await;
+    quiet.clock().pause();
+    let counter = quiet.spawn("counter", Counter { value: 0 }).unwrap();
+    counter.dispatch_void(|c: &mut Counter, _| c.value = 5);
+    within(quiet.settle()).await;
+    assert_eq!(within(counter.dispatch(|c: &mut Counter, _| c.value)).await.unwrap(), 5);
+    busy.shutdown().await;
+}

@@ -58,21 +58,26 @@ impl fmt::Display for Time {
     }
 }
 
-/// Counts queued-but-unfinished work: events in mailboxes plus the one being handled.
-/// `settle` waits for a moment when it is zero.
+/// Counts queued-but-unfinished work of one instance: events in mailboxes plus the one
+/// being handled. `settle` waits for a moment when it is zero.
 ///
 /// Every local message touches this, so it must be nearly free. Each thread owns one
-/// [`Shard`] of two monotonic counters, `added` and `done`, and is its only writer, so a
-/// bump is a plain load and a release store (no locked instruction, no shared cache line).
-/// To decide quiescence, `settle` reads every `done` counter and *then* every `added`
-/// counter (acquire loads): counts only grow, and an event's `added` happens-before its
-/// `done` (through the mailbox lock), so equal sums prove an instant between the two reads at
-/// which nothing was queued or running (the four-counter termination argument).
+/// [`Shard`] per instance, with two monotonic counters `added` and `done`, and is its only
+/// writer, so a bump is a plain load and a release store (no locked instruction, no shared
+/// cache line). To decide quiescence, `settle` reads every `done` counter and *then* every
+/// `added` counter (acquire loads): counts only grow, and an event's `added` happens-before
+/// its `done` (through the mailbox lock), so equal sums prove an instant between the two
+/// reads at which nothing was queued or running (the four-counter termination argument).
 ///
-/// The shards are shared by every instance in the OS process, so `settle` on one instance
-/// also waits for the others; C++ has one libprocess per OS process, so this matches it.
-#[derive(Default)]
-pub(crate) struct Work;
+/// The shards are per instance, so work that another instance (or a runtime torn down
+/// mid-way, as at the end of a test) left unfinished never blocks this one's `settle`.
+pub(crate) struct Work {
+    id: u64,
+    shards: Mutex<Vec<Arc<Shard>>>,
+    /// For threads whose thread-locals are already torn down (thread exit); it has many
+    /// writers, so it takes atomic read-modify-writes.
+    shared: Shard,
+}
 
 #[derive(Default)]
 #[repr(align(128))]
@@ -88,40 +93,53 @@ impl Shard {
     }
 }
 
-static SHARDS: Mutex<Vec<Arc<Shard>>> = Mutex::new(Vec::new());
-
 thread_local! {
-    static SHARD: Arc<Shard> = {
-        let shard = Arc::new(Shard::default());
-        SHARDS.lock().push(shard.clone());
-        shard
-    };
+    /// This thread's shards, by instance id. Almost always one entry.
+    static SHARDS: std::cell::RefCell<Vec<(u64, Arc<Shard>)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Used by threads whose own shard is already torn down (thread exit); it has many writers,
-/// so it takes atomic read-modify-writes.
-static SHARED: Shard = Shard { added: AtomicU64::new(0), done: AtomicU64::new(0) };
+impl Default for Work {
+    fn default() -> Work {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Work { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), shards: Mutex::new(Vec::new()), shared: Shard::default() }
+    }
+}
 
 impl Work {
-    pub(crate) fn add(&self, n: u64) {
-        if SHARD.try_with(|shard| Shard::bump(&shard.added, n)).is_err() {
-            SHARED.added.fetch_add(n, Ordering::AcqRel);
+    fn bump(&self, n: u64, pick: fn(&Shard) -> &AtomicU64) {
+        let bumped = SHARDS.try_with(|shards| {
+            let mut shards = shards.borrow_mut();
+            if let Some((_, shard)) = shards.iter().find(|(id, _)| *id == self.id) {
+                Shard::bump(pick(shard), n);
+                return;
+            }
+            // Forget shards of instances that are gone (only this thread still holds them).
+            shards.retain(|(_, shard)| Arc::strong_count(shard) > 1);
+            let shard = Arc::new(Shard::default());
+            Shard::bump(pick(&shard), n);
+            self.shards.lock().push(shard.clone());
+            shards.push((self.id, shard));
+        });
+        if bumped.is_err() {
+            pick(&self.shared).fetch_add(n, Ordering::AcqRel);
         }
     }
 
+    pub(crate) fn add(&self, n: u64) {
+        self.bump(n, |shard| &shard.added);
+    }
+
     pub(crate) fn done(&self, n: u64) {
-        if SHARD.try_with(|shard| Shard::bump(&shard.done, n)).is_err() {
-            SHARED.done.fetch_add(n, Ordering::AcqRel);
-        }
+        self.bump(n, |shard| &shard.done);
     }
 
     /// Whether there was a moment, during this call, with no queued or running event.
     pub(crate) fn quiescent(&self) -> bool {
-        let shards = SHARDS.lock();
-        let done: u64 =
-            SHARED.done.load(Ordering::Acquire) + shards.iter().map(|s| s.done.load(Ordering::Acquire)).sum::<u64>();
-        let added: u64 =
-            SHARED.added.load(Ordering::Acquire) + shards.iter().map(|s| s.added.load(Ordering::Acquire)).sum::<u64>();
+        let shards = self.shards.lock();
+        let done: u64 = self.shared.done.load(Ordering::Acquire)
+            + shards.iter().map(|s| s.done.load(Ordering::Acquire)).sum::<u64>();
+        let added: u64 = self.shared.added.load(Ordering::Acquire)
+            + shards.iter().map(|s| s.added.load(Ordering::Acquire)).sum::<u64>();
         done == added
     }
 }
