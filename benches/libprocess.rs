@@ -223,7 +223,7 @@ impl ClientProcess {
         elapsed.map(|elapsed| Response::ok(duration::format(elapsed)))
     }
 
-    fn pong(&mut self, ctx: &mut Context<Self>, _from: UPID, _body: Bytes) {
+    fn pong(&mut self, ctx: &mut Context<Self>, _from: &UPID, _body: Bytes) {
         self.responses += 1;
         if self.responses == self.total_requests {
             if let (Some(done), Some(started)) = (self.done.take(), self.started) {
@@ -254,7 +254,7 @@ impl Process for ServerProcess {
 }
 
 impl ServerProcess {
-    fn ping(&mut self, ctx: &mut Context<Self>, from: UPID, body: Bytes) {
+    fn ping(&mut self, ctx: &mut Context<Self>, from: &UPID, body: Bytes) {
         if !self.links.contains(&from) {
             ctx.link(&from);
             self.links.insert(from.clone());
@@ -504,7 +504,7 @@ struct Destination;
 
 impl Process for Destination {
     fn initialize(&mut self, ctx: &mut Context<Self>) {
-        ctx.install("ping", |_: &mut Self, ctx: &mut Context<Self>, from: UPID, _body: Bytes| {
+        ctx.install("ping", |_: &mut Self, ctx: &mut Context<Self>, from: &UPID, _body: Bytes| {
             ctx.send(&from, "pong", Bytes::new());
         });
     }
@@ -527,13 +527,13 @@ impl Process for Client {
 }
 
 impl Client {
-    fn run(&mut self, ctx: &mut Context<Self>, _from: UPID, _body: Bytes) {
+    fn run(&mut self, ctx: &mut Context<Self>, _from: &UPID, _body: Bytes) {
         for _ in 0..self.repeat.min(1000) {
             self.ping(ctx);
         }
     }
 
-    fn pong(&mut self, ctx: &mut Context<Self>, _from: UPID, _body: Bytes) {
+    fn pong(&mut self, ctx: &mut Context<Self>, _from: &UPID, _body: Bytes) {
         self.received += 1;
         if self.sent < self.repeat {
             self.ping(ctx);
@@ -713,7 +713,7 @@ impl Process for ProtobufInstallHandlerProcess {
 }
 
 impl ProtobufInstallHandlerProcess {
-    fn handle(&mut self, _ctx: &mut Context<Self>, _from: UPID, _message: proto::Message) {
+    fn handle(&mut self, _ctx: &mut Context<Self>, _from: &UPID, _message: proto::Message) {
         self.handled.fetch_add(1, Ordering::Release);
     }
 }

@@ -79,7 +79,7 @@ impl Process for Linker {
         ctx.link(&self.target);
         ctx.send(&self.target, "ping", &b"hello"[..]);
         ctx.install("pong", |this: &mut Self, _, from, _| {
-            let _ = this.events.send(("pong".into(), from));
+            let _ = this.events.send(("pong".into(), from.clone()));
         });
     }
 

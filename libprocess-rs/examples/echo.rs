@@ -10,8 +10,8 @@ use libprocess::{Bytes, Config, Context, Libprocess, Process, UPID};
 struct Echo;
 
 impl Echo {
-    fn ping(&mut self, ctx: &mut Context<Self>, from: UPID, body: Bytes) {
-        ctx.send(&from, "pong", body);
+    fn ping(&mut self, ctx: &mut Context<Self>, from: &UPID, body: Bytes) {
+        ctx.send(from, "pong", body);
     }
 }
 

@@ -166,7 +166,7 @@ impl Filters {
     pub(crate) fn drops(&self, event: &Event, consumer: &UPID) -> bool {
         let (kind_is_message, name, from) = match event {
             Event::Message(m) => (true, &*m.name, &m.from),
-            Event::Exited(pid) => (false, "", pid),
+            Event::Exited(pid) => (false, "", &**pid),
             _ => return false,
         };
         let mut rules = self.rules.lock();
@@ -212,7 +212,7 @@ impl Filters {
 fn as_message(event: &Event, consumer: &UPID) -> Message {
     match event {
         Event::Message(m) => (**m).clone(),
-        Event::Exited(pid) => Message::new("", pid.clone(), consumer.clone(), bytes::Bytes::new()),
+        Event::Exited(pid) => Message::new("", (**pid).clone(), consumer.clone(), bytes::Bytes::new()),
         _ => Message::new("", UPID::empty(), consumer.clone(), bytes::Bytes::new()),
     }
 }

@@ -53,7 +53,8 @@ pub(crate) enum Event {
     /// Boxed: requests are large and rare next to messages, and every queued event pays
     /// for the largest variant.
     Http(Box<HttpEvent>),
-    Exited(UPID),
+    /// Boxed, like messages, to keep every queue slot small (24 bytes).
+    Exited(Box<UPID>),
     Terminate,
 }
 
@@ -79,5 +80,16 @@ impl Event {
             Event::Exited(_) => json!({"type": "EXITED"}),
             Event::Terminate => json!({"type": "TERMINATE"}),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_slots_stay_small() {
+        // Mailboxes move events between cores; every byte of a slot is cache traffic.
+        assert!(std::mem::size_of::<Event>() <= 24, "Event is {} bytes", std::mem::size_of::<Event>());
     }
 }

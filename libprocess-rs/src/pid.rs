@@ -12,26 +12,26 @@ use crate::manager::ProcessCell;
 
 /// The address of a process: `id@ip:port` (fact sheet §1).
 ///
-/// Equality, hashing and ordering use `(id, ip, port)` only; the optional `host` (kept when
-/// the UPID was parsed from a hostname) is ignored, as in C++.
+/// Equality, hashing and ordering use `(id, ip, port)`. C++ also keeps the hostname a UPID
+/// was parsed from (`UPID::host`), used only for TLS hostname validation; we have no TLS
+/// yet and leave it out, since every message carries two UPIDs and their size is cache
+/// traffic.
 #[derive(Clone)]
 pub struct UPID {
     pub id: Arc<str>,
     pub ip: Ipv4Addr,
     pub port: u16,
-    /// The hostname the UPID was parsed from, if it was not an IPv4 literal.
-    pub host: Option<Arc<str>>,
 }
 
 impl UPID {
     /// A UPID for `id` at `address`.
     pub fn new(id: impl Into<Arc<str>>, address: SocketAddrV4) -> UPID {
-        UPID { id: id.into(), ip: *address.ip(), port: address.port(), host: None }
+        UPID { id: id.into(), ip: *address.ip(), port: address.port() }
     }
 
     /// The empty UPID `@0.0.0.0:0`.
     pub fn empty() -> UPID {
-        UPID { id: Arc::from(""), ip: Ipv4Addr::UNSPECIFIED, port: 0, host: None }
+        UPID { id: Arc::from(""), ip: Ipv4Addr::UNSPECIFIED, port: 0 }
     }
 
     /// `ip:port` of this UPID.
@@ -139,12 +139,12 @@ impl FromStr for UPID {
         // `%hu` stores the value converted to unsigned short, so large numbers wrap.
         let port = digits.bytes().fold(0u16, |acc, d| acc.wrapping_mul(10).wrapping_add((d - b'0') as u16));
 
-        let (ip, hostname) = match host.parse::<Ipv4Addr>() {
-            Ok(ip) => (ip, None),
-            Err(_) => (resolve_ipv4(host)?, Some(Arc::from(host))),
+        let ip = match host.parse::<Ipv4Addr>() {
+            Ok(ip) => ip,
+            Err(_) => resolve_ipv4(host)?,
         };
 
-        Ok(UPID { id: Arc::from(id), ip, port, host: hostname })
+        Ok(UPID { id: Arc::from(id), ip, port })
     }
 }
 
@@ -272,10 +272,9 @@ mod tests {
     }
 
     #[test]
-    fn hostnames_resolve_and_keep_host() {
+    fn hostnames_resolve() {
         let pid: UPID = "m@localhost:5050".parse().unwrap();
         assert_eq!(pid.ip, Ipv4Addr::LOCALHOST);
-        assert_eq!(pid.host.as_deref(), Some("localhost"));
         assert_eq!(pid, "m@127.0.0.1:5050".parse::<UPID>().unwrap());
     }
 

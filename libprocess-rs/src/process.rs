@@ -67,8 +67,6 @@ pub enum RemoteConnection {
 pub struct Context<P> {
     pid: PID<P>,
     lp: Libprocess,
-    /// The sender of the message being handled, for [`Context::reply`].
-    from: Option<UPID>,
     installs: Vec<Install<P>>,
     /// Local processes this one sent to recently: a repeat send goes straight to the
     /// mailbox without the process-table look-up. A stale entry (its process gone) fails to
@@ -101,11 +99,6 @@ impl<P: Process> Context<P> {
 
     pub fn now(&self) -> Time {
         self.lp.clock().now()
-    }
-
-    /// The sender of the message being handled (C++ `from` stashed for `reply`).
-    pub fn from(&self) -> Option<&UPID> {
-        self.from.as_ref()
     }
 
     /// Sends a message from this process (C++ `ProcessBase::send`). Local targets get it
@@ -148,21 +141,6 @@ impl<P: Process> Context<P> {
         }
     }
 
-    /// Sends to the sender of the message being handled (C++ `reply`). Outside a message
-    /// handler there is nobody to reply to and nothing is sent.
-    pub fn reply(&mut self, name: impl Into<Cow<'static, str>>, body: impl Into<Bytes>) {
-        if let Some(from) = self.from.clone() {
-            self.send(&from, name, body);
-        }
-    }
-
-    /// [`Context::reply`] for protobufs.
-    pub fn reply_protobuf<M: ProtobufMessage>(&mut self, message: &M) {
-        if let Some(from) = self.from.clone() {
-            self.send_protobuf(&from, message);
-        }
-    }
-
     /// Links to `to`: [`Process::exited`] runs once when it terminates (local) or when the
     /// connection to its address breaks (remote). Linking twice gives one event.
     pub fn link(&self, to: &UPID) {
@@ -175,14 +153,15 @@ impl<P: Process> Context<P> {
     }
 
     /// Installs a handler for messages named `name` (C++ `install(name, &T::handler)`).
-    /// The handler gets the sender and the body.
+    /// The handler gets the sender and the body; to answer, send to the sender (there is no
+    /// stashed `reply` target: the handler already holds `from`).
     pub fn install<F>(&mut self, name: impl Into<String>, mut handler: F)
     where
-        F: FnMut(&mut P, &mut Context<P>, UPID, Bytes) + Send + 'static,
+        F: FnMut(&mut P, &mut Context<P>, &UPID, Bytes) + Send + 'static,
     {
-        let handler: MessageHandler<P> = Box::new(move |p, ctx, message| {
-            let Message { from, body, .. } = *message;
-            handler(p, ctx, from, body)
+        let handler: MessageHandler<P> = Box::new(move |p, ctx, message: Box<Message>| {
+            let body = message.body;
+            handler(p, ctx, &message.from, body)
         });
         self.installs.push(Install::Message(name.into().into_boxed_str(), handler));
     }
@@ -192,7 +171,7 @@ impl<P: Process> Context<P> {
     where
         F: FnMut(&mut P, &mut Context<P>, Message) + Send + 'static,
     {
-        let handler: MessageHandler<P> = Box::new(move |p, ctx, message| handler(p, ctx, *message));
+        let handler: MessageHandler<P> = Box::new(move |p, ctx, message: Box<Message>| handler(p, ctx, *message));
         self.installs.push(Install::Message(name.into().into_boxed_str(), handler));
     }
 
@@ -202,12 +181,12 @@ impl<P: Process> Context<P> {
     pub fn install_protobuf<M, F>(&mut self, mut handler: F)
     where
         M: ProtobufMessage,
-        F: FnMut(&mut P, &mut Context<P>, UPID, M) + Send + 'static,
+        F: FnMut(&mut P, &mut Context<P>, &UPID, M) + Send + 'static,
     {
         let name = protobuf::type_name::<M>();
         let handler: MessageHandler<P> =
             Box::new(move |p, ctx, message| match protobuf::decode_checked::<M>(&message.body) {
-                Ok(decoded) => handler(p, ctx, message.from.clone(), decoded),
+                Ok(decoded) => handler(p, ctx, &message.from, decoded),
                 Err(error) => tracing::warn!(
                     "Dropping message '{}' from {} to {}: {}",
                     message.name,
@@ -366,7 +345,7 @@ impl<P: Process> Runner<P> {
     pub(crate) fn new(process: P, pid: PID<P>, lp: Libprocess) -> Runner<P> {
         Runner {
             process,
-            ctx: Context { pid, lp, from: None, installs: Vec::new(), recent: Vec::new() },
+            ctx: Context { pid, lp, installs: Vec::new(), recent: Vec::new() },
             handlers: FxHashMap::default(),
             delegates: FxHashMap::default(),
             routes: BTreeMap::new(),
@@ -394,7 +373,7 @@ impl<P: Process> Runner<P> {
             Event::Message(message) => self.consume_message(message),
             Event::Dispatch(f) => f(self as &mut dyn Any),
             Event::Http(http) => self.consume_http(*http),
-            Event::Exited(pid) => self.process.exited(&mut self.ctx, pid),
+            Event::Exited(pid) => self.process.exited(&mut self.ctx, *pid),
             Event::Terminate => {}
         }
         if !self.ctx.installs.is_empty() {
@@ -405,9 +384,7 @@ impl<P: Process> Runner<P> {
     /// Handlers by name, then delegates, then `unhandled` (C++ `consume(MessageEvent&&)`).
     fn consume_message(&mut self, message: Box<Message>) {
         if let Some(handler) = self.handlers.get_mut(&*message.name) {
-            self.ctx.from = Some(message.from.clone());
             handler(&mut self.process, &mut self.ctx, message);
-            self.ctx.from = None;
         } else if let Some(to) = self.delegates.get(&*message.name) {
             let forwarded = Message { to: to.clone(), ..*message };
             self.ctx.lp.send(forwarded);

@@ -117,7 +117,7 @@ impl SocketManager {
             // already gone from the table (immediate event) or finds this link in cleanup.
             if !lp.is_running(&to.id) {
                 drop(state);
-                lp.deliver(linker, Event::Exited(to.clone()));
+                lp.deliver(linker, Event::Exited(Box::new(to.clone())));
                 return;
             }
         } else {
@@ -182,7 +182,7 @@ impl SocketManager {
             linkers
         };
         for linker in linkers {
-            lp.deliver(&linker, Event::Exited(pid.clone()));
+            lp.deliver(&linker, Event::Exited(Box::new(pid.clone())));
         }
     }
 
@@ -223,7 +223,7 @@ impl SocketManager {
             }
         }
         for (linker, linkee) in events {
-            lp.deliver(&linker, Event::Exited(linkee));
+            lp.deliver(&linker, Event::Exited(Box::new(linkee)));
         }
     }
 
