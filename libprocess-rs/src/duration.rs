@@ -50,7 +50,7 @@ pub fn format(d: Duration) -> String {
     }
     let (unit, size) = UNITS[bucket];
     let (smaller_unit, smaller_size) = UNITS[bucket - 1];
-    if nanos % size != 0 && nanos % smaller_size == 0 {
+    if !nanos.is_multiple_of(size) && nanos.is_multiple_of(smaller_size) {
         return format!("{}{}", nanos / smaller_size, smaller_unit);
     }
     format!("{}{}", significant(nanos as f64 / size as f64, 15), unit)

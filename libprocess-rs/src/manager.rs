@@ -158,10 +158,12 @@ impl ProcessCell {
 /// Every local send looks its target up here, so the table is split into shards by id
 /// hash: senders to different processes do not share a lock.
 pub(crate) struct ProcessTable {
-    shards: Box<[RwLock<FxHashMap<Arc<str>, Arc<ProcessCell>>>]>,
+    shards: Box<[Shard]>,
 }
 
 const TABLE_SHARDS: usize = 64;
+
+type Shard = RwLock<FxHashMap<Arc<str>, Arc<ProcessCell>>>;
 
 impl Default for ProcessTable {
     fn default() -> ProcessTable {
@@ -170,7 +172,7 @@ impl Default for ProcessTable {
 }
 
 impl ProcessTable {
-    fn shard(&self, id: &str) -> &RwLock<FxHashMap<Arc<str>, Arc<ProcessCell>>> {
+    fn shard(&self, id: &str) -> &Shard {
         let mut hasher = rustc_hash::FxHasher::default();
         std::hash::Hash::hash(id, &mut hasher);
         let hash = std::hash::Hasher::finish(&hasher);
