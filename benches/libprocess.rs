@@ -255,11 +255,11 @@ impl Process for ServerProcess {
 
 impl ServerProcess {
     fn ping(&mut self, ctx: &mut Context<Self>, from: &UPID, body: Bytes) {
-        if !self.links.contains(&from) {
-            ctx.link(&from);
+        if !self.links.contains(from) {
+            ctx.link(from);
             self.links.insert(from.clone());
         }
-        ctx.send(&from, "pong", body);
+        ctx.send(from, "pong", body);
     }
 }
 
@@ -505,7 +505,7 @@ struct Destination;
 impl Process for Destination {
     fn initialize(&mut self, ctx: &mut Context<Self>) {
         ctx.install("ping", |_: &mut Self, ctx: &mut Context<Self>, from: &UPID, _body: Bytes| {
-            ctx.send(&from, "pong", Bytes::new());
+            ctx.send(from, "pong", Bytes::new());
         });
     }
 }

@@ -28,7 +28,7 @@ impl Process for Probe {
             ctx.install(name, move |this: &mut Self, ctx, from, body| {
                 let _ = this.events.send((name.to_string(), from.clone(), body.clone()));
                 if name == "ping" {
-                    ctx.send(&from, "pong", body);
+                    ctx.send(from, "pong", body);
                 }
             });
         }
