@@ -425,37 +425,35 @@ pub(crate) async fn run<P: Process>(cell: Arc<ProcessCell>, mut runner: Runner<P
     cell.work().done(1);
 
     let mut batch: VecDeque<Event> = VecDeque::new();
+    // Finished events are reported once per stretch of work rather than one by one; a late
+    // `done` only makes `settle` wait a little longer.
+    let mut finished = 0u64;
     'running: while alive {
         poll_fn(|cx| cell.poll_take(cx, &mut batch)).await;
-        let mut handled = 0u32;
         while let Some(event) = batch.pop_front() {
+            finished += 1;
             if matches!(event, Event::Terminate) {
-                cell.work().done(1);
                 break 'running;
             }
-            if cell.is_terminating() {
+            if cell.is_terminating() || (lp.filters().active() && lp.filters().drops(&event, &cell.pid)) {
                 drop(event);
-                cell.work().done(1);
-                continue;
-            }
-            if lp.filters().active() && lp.filters().drops(&event, &cell.pid) {
-                drop(event);
-                cell.work().done(1);
                 continue;
             }
             alive = guard(|| runner.consume(event), &cell.pid);
-            cell.work().done(1);
             if !alive {
                 break 'running;
             }
-            handled += 1;
-            if handled == 256 {
+            if finished == 256 {
                 // Let other processes on this worker run; a busy process keeps its batch.
-                handled = 0;
+                cell.work().done(finished);
+                finished = 0;
                 tokio::task::yield_now().await;
             }
         }
+        cell.work().done(finished);
+        finished = 0;
     }
+    cell.work().done(finished);
 
     let dropped = batch.len() as u64;
     drop(batch);
