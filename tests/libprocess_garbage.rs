@@ -18,26 +18,50 @@ impl Process for Sink {
     }
 }
 
-/// Pieces that make requests interesting for the classifier and router.
-fn fragments() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        Just(b"POST ".to_vec()),
-        Just(b"GET ".to_vec()),
-        Just(b"/sink/data".to_vec()),
-        Just(b"/%zz/".to_vec()),
-        Just(b"/..".to_vec()),
-        Just(b"/".to_vec()),
-        Just(b" HTTP/1.1\r\n".to_vec()),
-        Just(b"Libprocess-From: x@1.2.3.4:5\r\n".to_vec()),
-        Just(b"Libprocess-From: @@::\r\n".to_vec()),
-        Just(b"User-Agent: libprocess/\r\n".to_vec()),
-        Just(b"Transfer-Encoding: chunked\r\n".to_vec()),
-        Just(b"Content-Length: 3\r\n".to_vec()),
-        Just(b"Content-Encoding: gzip\r\n".to_vec()),
-        Just(b"\r\n".to_vec()),
-        Just(b"5\r\nhello\r\n0\r\n\r\n".to_vec()),
-        proptest::collection::vec(any::<u8>(), 0..16),
-    ]
+/// Requests that get past the decoder and exercise classification and routing: a method,
+/// a path made of odd pieces, a random set of headers (both libprocess forms, bad UPIDs,
+/// body framings) and a body.
+fn requests() -> impl Strategy<Value = Vec<u8>> {
+    let method = prop_oneof![Just("GET"), Just("POST"), Just("PUT"), Just("DELETE")];
+    let segment = prop_oneof![
+        Just("sink".to_string()),
+        Just("data".to_string()),
+        Just("%zz".to_string()),
+        Just("%28x%29".to_string()),
+        Just("..".to_string()),
+        Just("".to_string()),
+        Just("metrics".to_string()),
+        Just("snapshot".to_string()),
+        Just("__processes__".to_string()),
+        Just("help".to_string()),
+        Just("nobody".to_string()),
+        "[a-z(){}%+]{0,8}",
+    ];
+    let path = proptest::collection::vec(segment, 0..4).prop_map(|s| format!("/{}", s.join("/")));
+    let header = prop_oneof![
+        Just("Libprocess-From: x@1.2.3.4:5".to_string()),
+        Just("Libprocess-From: @@::".to_string()),
+        Just("Libprocess-From:".to_string()),
+        Just("User-Agent: libprocess/".to_string()),
+        Just("User-Agent: libprocess/y@127.0.0.1:99999".to_string()),
+        Just("Connection: close".to_string()),
+        Just("Accept-Encoding: gzip".to_string()),
+        "X-[a-z]{1,4}: [ -~]{0,12}",
+    ];
+    let headers = proptest::collection::vec(header, 0..5);
+    let body = proptest::collection::vec(any::<u8>(), 0..64);
+    let query = prop_oneof![Just(""), Just("?jsonp=cb"), Just("?timeout=xyz"), Just("?timeout=1secs"), Just("?%zz")];
+    (method, path, query, headers, body).prop_map(|(method, path, query, headers, body)| {
+        let mut out = format!("{method} {path}{query} HTTP/1.1\r\n");
+        for header in headers {
+            out.push_str(&header);
+            out.push_str("\r\n");
+        }
+        out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        let mut bytes = out.into_bytes();
+        bytes.extend_from_slice(&body);
+        bytes
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,13 +80,14 @@ async fn random_and_mutated_requests_never_take_the_instance_down() {
     let address = lp.address();
 
     // Generate the inputs up front (proptest's runner is synchronous).
-    let mut runner = TestRunner::new(Config { cases: 200, ..Config::default() });
+    let mut runner = TestRunner::new(Config { cases: 300, ..Config::default() });
     let strategy = prop_oneof![
-        proptest::collection::vec(any::<u8>(), 0..512),
-        proptest::collection::vec(fragments(), 0..12).prop_map(|parts| parts.concat()),
+        1 => proptest::collection::vec(any::<u8>(), 0..512),
+        4 => requests(),
+        1 => proptest::collection::vec(requests(), 2..4).prop_map(|pipeline| pipeline.concat()),
     ];
     let mut inputs = Vec::new();
-    for _ in 0..200 {
+    for _ in 0..300 {
         let input: Vec<u8> = strategy.new_tree(&mut runner).expect("a value").current();
         inputs.push(input);
     }
