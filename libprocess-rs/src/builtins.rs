@@ -2,24 +2,43 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::future::Future;
+use crate::future::{Future, Promise};
 use crate::http::{Request, Response};
+use crate::message::Event;
 use crate::metrics::{cpus_total, read_loadavg, read_meminfo};
 use crate::process::{Context, Process};
 
 /// Serves `GET /__processes__`: every process with its queued events.
+///
+/// As in C++, each process describes its own queue (only a mailbox's consumer may walk it),
+/// so the answer lists what was queued behind the request; a process that is terminating
+/// is left out.
 pub(crate) struct ProcessesProcess;
 
 impl Process for ProcessesProcess {
     fn initialize(&mut self, ctx: &mut Context<Self>) {
         ctx.route("/", "Lists the running processes and their queued events.", |_, ctx, request| {
-            let processes: Vec<Value> = ctx
-                .libprocess()
-                .processes()
-                .iter()
-                .map(|cell| json!({"id": &*cell.pid.id, "events": cell.events_json()}))
-                .collect();
-            Future::ready(Response::json(&Value::Array(processes), request.url.query.get("jsonp").map(String::as_str)))
+            let jsonp = request.url.query.get("jsonp").cloned();
+            let mut answers = Vec::new();
+            for cell in ctx.libprocess().processes() {
+                let promise = Promise::new();
+                let future = promise.future();
+                if cell.enqueue(Event::Inspect(promise)) {
+                    answers.push((cell.pid.id.clone(), future));
+                }
+            }
+            let response = Promise::new();
+            let future = response.future();
+            ctx.libprocess().spawn_task(async move {
+                let mut processes = Vec::new();
+                for (id, answer) in answers {
+                    if let Ok(events) = answer.await {
+                        processes.push(json!({"id": &*id, "events": events}));
+                    }
+                }
+                response.set(Response::json(&Value::Array(processes), jsonp.as_deref()));
+            });
+            future
         });
     }
 }

@@ -211,7 +211,7 @@ impl Filters {
 
 fn as_message(event: &Event, consumer: &UPID) -> Message {
     match event {
-        Event::Message(m) => (**m).clone(),
+        Event::Message(m) => m.clone(),
         Event::Exited(pid) => Message::new("", (**pid).clone(), consumer.clone(), bytes::Bytes::new()),
         _ => Message::new("", UPID::empty(), consumer.clone(), bytes::Bytes::new()),
     }

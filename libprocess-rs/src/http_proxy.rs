@@ -259,7 +259,7 @@ fn handle(lp: &Libprocess, mut request: Request) -> Pending {
         }
         let to = UPID::new(to, lp.address());
         let message = Message { name: name.into(), from, to: to.clone(), body: request.body };
-        if lp.deliver(&to, Event::Message(Box::new(message))) {
+        if lp.deliver(&to, Event::Message(message)) {
             let mut out = BytesMut::with_capacity(80);
             encode_accepted(&mut out);
             return Pending::Ready { bytes: out.freeze(), close: !keep_alive };

@@ -267,11 +267,11 @@ impl Libprocess {
         }
         if let Some(cell) = self.inner.processes.get(&pid.id) {
             if inject {
+                // The mailbox is FIFO, so rather than jumping the queue the terminate makes
+                // the process drop everything until it reaches it.
                 cell.terminating.store(true, std::sync::atomic::Ordering::Release);
-                cell.enqueue_front(Event::Terminate);
-            } else {
-                cell.enqueue(Event::Terminate);
             }
+            cell.enqueue(Event::Terminate);
         }
     }
 
@@ -291,7 +291,7 @@ impl Libprocess {
         }
         if message.to.address() == self.inner.address {
             let to = message.to.clone();
-            if !self.deliver(&to, Event::Message(Box::new(message))) {
+            if !self.deliver(&to, Event::Message(message)) {
                 tracing::trace!("Dropping message for unknown local process {}", to);
             }
         } else {

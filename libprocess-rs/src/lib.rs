@@ -25,6 +25,7 @@ pub mod http;
 mod http_proxy;
 pub mod id;
 mod instance;
+mod mailbox;
 mod manager;
 pub mod message;
 pub mod metrics;

@@ -1,39 +1,30 @@
-//! The process table and per-process mailboxes; mirrors `ProcessManager` in `3rdparty/libprocess/src/process.cpp`.
+//! The process table and the runtime side of each process (its mailbox, terminate flag and waiters); mirrors `ProcessManager` in `3rdparty/libprocess/src/process.cpp`.
 //!
 //! Mailboxes are unbounded, as in libprocess: a sender never blocks or fails, so an actor
 //! cannot deadlock on a full peer. Back-pressure, where needed, is the protocol's business
-//! (the Mesos agent's status-update retries, the scheduler's offer flow). A mailbox is a
-//! mutex-guarded `VecDeque` that the process drains a whole batch at a time, which keeps
-//! the per-message cost to one short lock on each side and lets `/__processes__` list
-//! what is queued.
+//! (the Mesos agent's status-update retries, the scheduler's offer flow). See `mailbox.rs`
+//! for the queue itself.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll, Waker};
+use std::task::{Context as TaskContext, Poll};
 
 use parking_lot::{Mutex, RwLock};
 use rustc_hash::FxHashMap;
 
 use crate::clock::Work;
 use crate::future::{Future, Promise};
+use crate::mailbox::{Mailbox, Pop};
 use crate::message::Event;
 use crate::pid::UPID;
-
-struct Mailbox {
-    queue: VecDeque<Event>,
-    waker: Option<Waker>,
-    /// Set once the process has finished; later events are dropped.
-    closed: bool,
-    /// Promises of `wait()` callers.
-    waiters: Vec<Promise<()>>,
-}
 
 /// The runtime side of one spawned process, shared by every handle to it.
 pub(crate) struct ProcessCell {
     pub(crate) pid: UPID,
-    mailbox: Mutex<Mailbox>,
-    /// Set by `terminate(inject = true)`: everything queued before the terminate is dropped.
+    mailbox: Mailbox,
+    /// Promises of `wait()` callers; also orders `wait` against `close`.
+    waiters: Mutex<Vec<Promise<()>>>,
+    /// Set by `terminate(inject = true)`: events are dropped until the terminate is reached.
     pub(crate) terminating: AtomicBool,
     work: Arc<Work>,
 }
@@ -42,7 +33,8 @@ impl ProcessCell {
     pub(crate) fn new(pid: UPID, work: Arc<Work>) -> ProcessCell {
         ProcessCell {
             pid,
-            mailbox: Mutex::new(Mailbox { queue: VecDeque::new(), waker: None, closed: false, waiters: Vec::new() }),
+            mailbox: Mailbox::new(),
+            waiters: Mutex::new(Vec::new()),
             terminating: AtomicBool::new(false),
             work,
         }
@@ -51,72 +43,49 @@ impl ProcessCell {
     /// Queues `event`; false (and the event dropped, which discards its promises) when
     /// the process is gone.
     pub(crate) fn enqueue(&self, event: Event) -> bool {
-        self.push(event, false)
-    }
-
-    /// Queues `event` ahead of everything else (a terminate with `inject = true`).
-    pub(crate) fn enqueue_front(&self, event: Event) -> bool {
-        self.push(event, true)
-    }
-
-    fn push(&self, event: Event, front: bool) -> bool {
-        match self.try_push(event, front) {
-            Ok(()) => true,
-            Err(event) => {
-                drop(event);
-                false
-            }
-        }
+        self.try_enqueue(event).is_ok()
     }
 
     /// Queues `event`, or gives it back when the process is gone.
     #[allow(clippy::result_large_err)]
     pub(crate) fn try_enqueue(&self, event: Event) -> Result<(), Event> {
-        self.try_push(event, false)
-    }
-
-    #[allow(clippy::result_large_err)]
-    fn try_push(&self, event: Event, front: bool) -> Result<(), Event> {
-        let mut mailbox = self.mailbox.lock();
-        if mailbox.closed {
-            return Err(event);
-        }
         // Counted before it becomes visible, so `settle` cannot see a gap.
-        self.work.add(1);
-        if front {
-            mailbox.queue.push_front(event);
-        } else {
-            mailbox.queue.push_back(event);
-        }
-        let waker = mailbox.waker.take();
-        drop(mailbox);
-        if let Some(waker) = waker {
-            waker.wake();
+        let leftovers = self.mailbox.push(event, || self.work.add(1))?;
+        if !leftovers.is_empty() {
+            // The process closed while we pushed: what we drained will never run.
+            let n = leftovers.len() as u64;
+            drop(leftovers);
+            self.work.done(n);
         }
         Ok(())
     }
 
-    /// Moves every queued event into `batch`, or registers the waker when there is none.
-    pub(crate) fn poll_take(&self, cx: &mut TaskContext<'_>, batch: &mut VecDeque<Event>) -> Poll<()> {
-        let mut mailbox = self.mailbox.lock();
-        if mailbox.queue.is_empty() {
-            match &mailbox.waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => mailbox.waker = Some(cx.waker().clone()),
-            }
-            return Poll::Pending;
-        }
-        std::mem::swap(&mut mailbox.queue, batch);
-        Poll::Ready(())
+    /// Ready when an event can be popped; otherwise registers the waker. Consumer only.
+    pub(crate) fn poll_ready(&self, cx: &mut TaskContext<'_>) -> Poll<()> {
+        self.mailbox.poll_ready(cx)
+    }
+
+    /// The oldest event, if any. Only the process's own task may call this.
+    pub(crate) fn pop(&self) -> Pop {
+        // SAFETY: only `process::run` calls this, from the process's single task, until it
+        // closes the mailbox; after that every consumer goes through `Mailbox::close`.
+        unsafe { self.mailbox.pop() }
+    }
+
+    /// The queued events as `/__processes__` shows them. Only the process's own task may
+    /// call this (it answers an `Inspect` event).
+    pub(crate) fn events_json(&self) -> Vec<serde_json::Value> {
+        let mut events = Vec::new();
+        // SAFETY: as for `pop`: called from the process's own task.
+        unsafe { self.mailbox.for_each(|event| events.push(event.to_json())) };
+        events
     }
 
     /// Closes the mailbox and returns what was still queued; wakes `wait()` callers.
-    pub(crate) fn close(&self) -> VecDeque<Event> {
-        let mut mailbox = self.mailbox.lock();
-        mailbox.closed = true;
-        let rest = std::mem::take(&mut mailbox.queue);
-        let waiters = std::mem::take(&mut mailbox.waiters);
-        drop(mailbox);
+    pub(crate) fn close(&self) -> Vec<Event> {
+        let mut waiters = self.waiters.lock();
+        let rest = self.mailbox.close();
+        let waiters = std::mem::take(&mut *waiters);
         for waiter in waiters {
             waiter.set(());
         }
@@ -124,24 +93,19 @@ impl ProcessCell {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.mailbox.lock().closed
+        self.mailbox.is_closed()
     }
 
     /// A future that completes once the process has terminated.
     pub(crate) fn wait(&self) -> Future<()> {
-        let mut mailbox = self.mailbox.lock();
-        if mailbox.closed {
+        let mut waiters = self.waiters.lock();
+        if self.mailbox.is_closed() {
             return Future::ready(());
         }
         let promise = Promise::new();
         let future = promise.future();
-        mailbox.waiters.push(promise);
+        waiters.push(promise);
         future
-    }
-
-    /// The queued events as `/__processes__` shows them.
-    pub(crate) fn events_json(&self) -> Vec<serde_json::Value> {
-        self.mailbox.lock().queue.iter().map(Event::to_json).collect()
     }
 
     pub(crate) fn work(&self) -> &Work {

@@ -2,7 +2,7 @@
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::future::poll_fn;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use rustc_hash::FxHashMap;
 use crate::clock::{Clock, Time, Timer};
 use crate::future::{Failure, Future, Outcome, Promise};
 use crate::http::{Request, Response};
+use crate::mailbox::Pop;
 use crate::manager::ProcessCell;
 use crate::message::{DispatchFn, Event, HttpEvent, Message};
 use crate::pid::{PID, UPID};
@@ -43,7 +44,7 @@ pub trait Process: Send + Sized + 'static {
     }
 }
 
-type MessageHandler<P> = Box<dyn FnMut(&mut P, &mut Context<P>, Box<Message>) + Send>;
+type MessageHandler<P> = Box<dyn FnMut(&mut P, &mut Context<P>, Message) + Send>;
 type HttpHandler<P> = Box<dyn FnMut(&mut P, &mut Context<P>, Request) -> Future<Response> + Send>;
 
 enum Install<P> {
@@ -109,7 +110,7 @@ impl<P: Process> Context<P> {
             self.lp.send(message);
             return;
         }
-        let event = Event::Message(Box::new(message));
+        let event = Event::Message(message);
         let event = match self.recent.iter().position(|(id, _)| Arc::ptr_eq(id, &to.id) || **id == *to.id) {
             Some(index) => match self.recent[index].1.try_enqueue(event) {
                 Ok(()) => return,
@@ -159,7 +160,7 @@ impl<P: Process> Context<P> {
     where
         F: FnMut(&mut P, &mut Context<P>, &UPID, Bytes) + Send + 'static,
     {
-        let handler: MessageHandler<P> = Box::new(move |p, ctx, message: Box<Message>| {
+        let handler: MessageHandler<P> = Box::new(move |p, ctx, message: Message| {
             let body = message.body;
             handler(p, ctx, &message.from, body)
         });
@@ -171,7 +172,7 @@ impl<P: Process> Context<P> {
     where
         F: FnMut(&mut P, &mut Context<P>, Message) + Send + 'static,
     {
-        let handler: MessageHandler<P> = Box::new(move |p, ctx, message: Box<Message>| handler(p, ctx, *message));
+        let handler: MessageHandler<P> = Box::new(move |p, ctx, message: Message| handler(p, ctx, message));
         self.installs.push(Install::Message(name.into().into_boxed_str(), handler));
     }
 
@@ -315,7 +316,7 @@ impl<P: Process> PID<P> {
         let future = promise.future();
         let run: DispatchFn = Box::new(move |any: &mut dyn Any| {
             if let Some(runner) = any.downcast_mut::<Runner<P>>() {
-                let mut consume = |message: Message| runner.consume_message(Box::new(message));
+                let mut consume = |message: Message| runner.consume_message(message);
                 f(&mut consume);
                 promise.set(());
             }
@@ -374,7 +375,7 @@ impl<P: Process> Runner<P> {
             Event::Dispatch(f) => f(self as &mut dyn Any),
             Event::Http(http) => self.consume_http(*http),
             Event::Exited(pid) => self.process.exited(&mut self.ctx, *pid),
-            Event::Terminate => {}
+            Event::Terminate | Event::Inspect(_) => {}
         }
         if !self.ctx.installs.is_empty() {
             self.apply_installs();
@@ -382,14 +383,14 @@ impl<P: Process> Runner<P> {
     }
 
     /// Handlers by name, then delegates, then `unhandled` (C++ `consume(MessageEvent&&)`).
-    fn consume_message(&mut self, message: Box<Message>) {
+    fn consume_message(&mut self, message: Message) {
         if let Some(handler) = self.handlers.get_mut(&*message.name) {
             handler(&mut self.process, &mut self.ctx, message);
         } else if let Some(to) = self.delegates.get(&*message.name) {
-            let forwarded = Message { to: to.clone(), ..*message };
+            let forwarded = Message { to: to.clone(), ..message };
             self.ctx.lp.send(forwarded);
         } else {
-            self.process.unhandled(&mut self.ctx, *message);
+            self.process.unhandled(&mut self.ctx, message);
         }
     }
 
@@ -424,13 +425,23 @@ pub(crate) async fn run<P: Process>(cell: Arc<ProcessCell>, mut runner: Runner<P
     );
     cell.work().done(1);
 
-    let mut batch: VecDeque<Event> = VecDeque::new();
     // Finished events are reported once per stretch of work rather than one by one; a late
     // `done` only makes `settle` wait a little longer.
     let mut finished = 0u64;
     'running: while alive {
-        poll_fn(|cx| cell.poll_take(cx, &mut batch)).await;
-        while let Some(event) = batch.pop_front() {
+        poll_fn(|cx| cell.poll_ready(cx)).await;
+        loop {
+            let event = match cell.pop() {
+                Pop::Event(event) => event,
+                Pop::Empty => break,
+                Pop::Inconsistent => {
+                    // A sender is between two instructions of its push; let it finish.
+                    cell.work().done(finished);
+                    finished = 0;
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+            };
             finished += 1;
             if matches!(event, Event::Terminate) {
                 break 'running;
@@ -439,12 +450,16 @@ pub(crate) async fn run<P: Process>(cell: Arc<ProcessCell>, mut runner: Runner<P
                 drop(event);
                 continue;
             }
+            if let Event::Inspect(promise) = event {
+                promise.set(cell.events_json());
+                continue;
+            }
             alive = guard(|| runner.consume(event), &cell.pid);
             if !alive {
                 break 'running;
             }
             if finished == 256 {
-                // Let other processes on this worker run; a busy process keeps its batch.
+                // Let other processes on this worker run.
                 cell.work().done(finished);
                 finished = 0;
                 tokio::task::yield_now().await;
@@ -454,10 +469,6 @@ pub(crate) async fn run<P: Process>(cell: Arc<ProcessCell>, mut runner: Runner<P
         finished = 0;
     }
     cell.work().done(finished);
-
-    let dropped = batch.len() as u64;
-    drop(batch);
-    cell.work().done(dropped);
 
     guard(|| runner.process.finalize(&mut runner.ctx), &cell.pid);
     lp.cleanup(&cell);
