@@ -9,7 +9,7 @@
 //! messages through [`Filters`].
 //!
 //! Code map (each module names the C++ file it mirrors in its first line):
-//! `pid`, `id`, `message`, `future`, `clock`, `process`, `manager`, `instance`,
+//! `pid`, `id`, `message`, `future`, `clock`, `process`, `manager`, `mailbox`, `instance`,
 //! `socket_manager`, `http_proxy`, `encoder`, `decoder`, `http`, `protobuf`, `metrics`,
 //! `filter`, `config`, `duration`, `builtins`.
 
