@@ -544,3 +544,70 @@ async fn settle_is_per_instance_and_ignores_another_busy_instance() {
     assert_eq!(within(counter.dispatch(|c: &mut Counter, _| c.value)).await.unwrap(), 5);
     busy.shutdown().await;
 }
+
+/// Sends itself `go` until it has run `stop_at` times.
+struct Spinner {
+    iterations: Arc<std::sync::atomic::AtomicU64>,
+    stop_at: u64,
+}
+
+impl Process for Spinner {
+    fn initialize(&mut self, ctx: &mut Context<Self>) {
+        ctx.install("go", |this: &mut Self, ctx, _, _| {
+            let n = this.iterations.fetch_add(1, Ordering::SeqCst) + 1;
+            if n < this.stop_at {
+                let me = ctx.upid().clone();
+                ctx.send(&me, "go", Bytes::new());
+            }
+        });
+    }
+}
+
+/// How many spinner iterations ran before an unrelated task got the (only) thread, when
+/// the 256th event of the spinner's first stretch is one the run loop skips (a filtered
+/// message) rather than handles.
+async fn iterations_before_another_task_runs(skipped_256th: bool) -> u64 {
+    let lp = instance().await;
+    let iterations = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let pid = lp.spawn("spinner", Spinner { iterations: iterations.clone(), stop_at: 200_000 }).unwrap();
+    if skipped_256th {
+        drop(lp.filters().drop_message(MessageMatcher::new(Some("dropme"), None, None)));
+    }
+    // Queued before the process first runs: on a current-thread runtime nothing runs until
+    // this test yields. 255 unhandled messages, then the 256th popped event.
+    for _ in 0..255 {
+        lp.post(pid.upid(), "noop", Bytes::new());
+    }
+    lp.post(pid.upid(), if skipped_256th { "dropme" } else { "noop" }, Bytes::new());
+    lp.post(pid.upid(), "go", Bytes::new());
+    let (seen, watched) = (Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)), iterations.clone());
+    let out = seen.clone();
+    tokio::spawn(async move { out.store(watched.load(Ordering::SeqCst), Ordering::SeqCst) }).await.unwrap();
+    lp.terminate(pid.upid(), true);
+    seen.load(Ordering::SeqCst)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_busy_process_yields_its_thread_every_256_events() {
+    let seen = iterations_before_another_task_runs(false).await;
+    assert!(seen < 1_000, "another task ran only after {seen} spinner iterations");
+    // Even when the 256th event is one the loop skips instead of handling.
+    let seen = iterations_before_another_task_runs(true).await;
+    assert!(seen < 1_000, "another task ran only after {seen} spinner iterations");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_discard_callback_does_not_leave_the_process_half_alive() {
+    let lp = instance().await;
+    let pid = lp.spawn("victim", Idle).unwrap();
+    // Keep the process busy while events queue behind it; the terminate then discards the
+    // dispatch, whose callback panics inside the run loop.
+    pid.dispatch_void(|_: &mut Idle, _| std::thread::sleep(Duration::from_millis(300)));
+    pid.dispatch(|_: &mut Idle, _| ()).on_any(|_| panic!("user callback panics"));
+    lp.terminate(pid.upid(), true);
+    within(lp.wait(pid.upid())).await.unwrap();
+    assert!(!pid.is_alive());
+    // Its work was all counted: the instance settles.
+    lp.clock().pause();
+    within(lp.settle()).await;
+}

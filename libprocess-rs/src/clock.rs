@@ -66,7 +66,7 @@ impl fmt::Display for Time {
 /// writer, so a bump is a plain load and a release store (no locked instruction, no shared
 /// cache line). To decide quiescence, `settle` reads every `done` counter and *then* every
 /// `added` counter (acquire loads): counts only grow, and an event's `added` happens-before
-/// its `done` (through the mailbox lock), so equal sums prove an instant between the two
+/// its `done` (through the mailbox's release/acquire hand-over), so equal sums prove an instant between the two
 /// reads at which nothing was queued or running (the four-counter termination argument).
 ///
 /// The shards are per instance, so work that another instance (or a runtime torn down

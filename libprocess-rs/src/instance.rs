@@ -326,7 +326,12 @@ impl Libprocess {
 
     /// Puts `event` in the mailbox of local process `to`; false if there is no such process.
     pub(crate) fn deliver(&self, to: &UPID, event: Event) -> bool {
-        self.inner.processes.with(&to.id, |cell| cell.enqueue(event)).unwrap_or(false)
+        // Enqueued outside the table's lock: a send can drop events (and so run discard
+        // callbacks) when it races the target's end.
+        match self.inner.processes.get(&to.id) {
+            Some(cell) => cell.enqueue(event),
+            None => false,
+        }
     }
 
     pub(crate) fn process(&self, id: &str) -> Option<Arc<ProcessCell>> {

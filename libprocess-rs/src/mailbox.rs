@@ -65,11 +65,17 @@ pub(crate) struct Mailbox {
     drain: Mutex<()>,
 }
 
-// SAFETY: `tail` is only dereferenced by the single consumer (see `tail`'s doc), nodes are
-// handed from producers to the consumer through release/acquire on `next`, and events are
-// `Send`.
+// SAFETY: `tail` is only dereferenced by the single consumer (see `tail`'s doc; the
+// consumer-only methods are `unsafe fn`s saying so), nodes are handed from producers to the
+// consumer through release/acquire on `next`, and events are `Send` (asserted below), so
+// moving them to the consumer's thread is fine.
 unsafe impl Send for Mailbox {}
 unsafe impl Sync for Mailbox {}
+
+const _: fn() = || {
+    fn assert_send<T: Send>() {}
+    assert_send::<Event>();
+};
 
 impl Mailbox {
     pub(crate) fn new() -> Mailbox {
@@ -103,7 +109,9 @@ impl Mailbox {
         unsafe { (*previous).next.store(node, Ordering::Release) };
 
         if self.sleeping.load(Ordering::SeqCst) && self.sleeping.swap(false, Ordering::SeqCst) {
-            if let Some(waker) = self.waker.lock().take() {
+            // Taken under the lock, woken outside it.
+            let waker = self.waker.lock().take();
+            if let Some(waker) = waker {
                 waker.wake();
             }
         }
@@ -135,7 +143,10 @@ impl Mailbox {
     }
 
     /// Ready when there is something to pop; otherwise parks the waker.
-    pub(crate) fn poll_ready(&self, cx: &mut TaskContext<'_>) -> Poll<()> {
+    ///
+    /// # Safety
+    /// Only the consumer may call this (it reads `tail`).
+    pub(crate) unsafe fn poll_ready(&self, cx: &mut TaskContext<'_>) -> Poll<()> {
         // SAFETY: reading `tail` is the consumer's privilege, and this is the consumer.
         let tail = unsafe { *self.tail.get() };
         if self.head.load(Ordering::SeqCst) != tail {
@@ -170,8 +181,11 @@ impl Mailbox {
         }
     }
 
-    /// Closes the mailbox and returns everything still queued. Called once, by the consumer.
-    pub(crate) fn close(&self) -> Vec<Event> {
+    /// Closes the mailbox and returns everything still queued.
+    ///
+    /// # Safety
+    /// Called once, by the consumer, after its last `pop`.
+    pub(crate) unsafe fn close(&self) -> Vec<Event> {
         self.closed.store(true, Ordering::SeqCst);
         self.drain_closed()
     }
@@ -247,7 +261,7 @@ mod tests {
     fn closed_mailbox_refuses_and_returns_leftovers() {
         let mailbox = Mailbox::new();
         mailbox.push(exited(1), || {}).ok().unwrap();
-        let rest = mailbox.close();
+        let rest = unsafe { mailbox.close() };
         assert_eq!(rest.len(), 1);
         assert!(mailbox.push(exited(2), || {}).is_err());
     }
@@ -322,7 +336,7 @@ mod tests {
                     consumed += 1;
                 }
             }
-            let closed_with = mailbox.close().len();
+            let closed_with = unsafe { mailbox.close() }.len();
             for producer in producers {
                 producer.join().unwrap();
             }

@@ -52,40 +52,57 @@ impl ProcessCell {
         // Counted before it becomes visible, so `settle` cannot see a gap.
         let leftovers = self.mailbox.push(event, || self.work.add(1))?;
         if !leftovers.is_empty() {
-            // The process closed while we pushed: what we drained will never run.
-            let n = leftovers.len() as u64;
+            // The process closed while we pushed: what we drained will never run. Count it
+            // as done even if a discard callback panics while it is dropped.
+            struct CountDone<'a>(&'a Work, u64);
+            impl Drop for CountDone<'_> {
+                fn drop(&mut self) {
+                    self.0.done(self.1);
+                }
+            }
+            let _count = CountDone(&self.work, leftovers.len() as u64);
             drop(leftovers);
-            self.work.done(n);
         }
         Ok(())
     }
 
-    /// Ready when an event can be popped; otherwise registers the waker. Consumer only.
-    pub(crate) fn poll_ready(&self, cx: &mut TaskContext<'_>) -> Poll<()> {
+    /// Ready when an event can be popped; otherwise registers the waker.
+    ///
+    /// # Safety
+    /// Only the process's consumer may call this: its own task (`process::run`), until the
+    /// mailbox is closed.
+    pub(crate) unsafe fn poll_ready(&self, cx: &mut TaskContext<'_>) -> Poll<()> {
         self.mailbox.poll_ready(cx)
     }
 
-    /// The oldest event, if any. Only the process's own task may call this.
-    pub(crate) fn pop(&self) -> Pop {
-        // SAFETY: only `process::run` calls this, from the process's single task, until it
-        // closes the mailbox; after that every consumer goes through `Mailbox::close`.
-        unsafe { self.mailbox.pop() }
+    /// The oldest event, if any.
+    ///
+    /// # Safety
+    /// As for [`ProcessCell::poll_ready`].
+    pub(crate) unsafe fn pop(&self) -> Pop {
+        self.mailbox.pop()
     }
 
-    /// The queued events as `/__processes__` shows them. Only the process's own task may
-    /// call this (it answers an `Inspect` event).
-    pub(crate) fn events_json(&self) -> Vec<serde_json::Value> {
+    /// The queued events as `/__processes__` shows them (an answer to `Inspect`).
+    ///
+    /// # Safety
+    /// As for [`ProcessCell::poll_ready`].
+    pub(crate) unsafe fn events_json(&self) -> Vec<serde_json::Value> {
         let mut events = Vec::new();
-        // SAFETY: as for `pop`: called from the process's own task.
-        unsafe { self.mailbox.for_each(|event| events.push(event.to_json())) };
+        self.mailbox.for_each(|event| events.push(event.to_json()));
         events
     }
 
     /// Closes the mailbox and returns what was still queued; wakes `wait()` callers.
-    pub(crate) fn close(&self) -> Vec<Event> {
-        let mut waiters = self.waiters.lock();
-        let rest = self.mailbox.close();
-        let waiters = std::mem::take(&mut *waiters);
+    ///
+    /// # Safety
+    /// As for [`ProcessCell::poll_ready`]; called once, when the process ends.
+    pub(crate) unsafe fn close(&self) -> Vec<Event> {
+        let (rest, waiters) = {
+            let mut waiters = self.waiters.lock();
+            (self.mailbox.close(), std::mem::take(&mut *waiters))
+        };
+        // Outside the lock: a waiter's callback may call `wait` on this cell.
         for waiter in waiters {
             waiter.set(());
         }
@@ -158,11 +175,6 @@ impl ProcessTable {
         if processes.get(&cell.pid.id).is_some_and(|c| Arc::ptr_eq(c, cell)) {
             processes.remove(&cell.pid.id);
         }
-    }
-
-    /// Runs `f` on process `id` without taking a reference to it (a local send's path).
-    pub(crate) fn with<R>(&self, id: &str, f: impl FnOnce(&ProcessCell) -> R) -> Option<R> {
-        self.shard(id).read().get(id).map(|cell| f(cell))
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<Arc<ProcessCell>> {

@@ -416,6 +416,11 @@ impl<P: Process> Runner<P> {
 /// The life of one process: `initialize`, events until terminated, `finalize`, clean-up.
 pub(crate) async fn run<P: Process>(cell: Arc<ProcessCell>, mut runner: Runner<P>) {
     let lp = runner.ctx.lp.clone();
+    // Whatever happens below (a panic in a callback that escapes `guard`, or the task
+    // being cancelled with its runtime), the process must leave the table, close its
+    // mailbox and count its work as done; otherwise `wait` and `settle` would hang on it.
+    let mut life = Life { cell: cell.clone(), lp: lp.clone(), unreported: 0, ended: false };
+
     let mut alive = guard(
         || {
             runner.process.initialize(&mut runner.ctx);
@@ -427,56 +432,100 @@ pub(crate) async fn run<P: Process>(cell: Arc<ProcessCell>, mut runner: Runner<P
 
     // Finished events are reported once per stretch of work rather than one by one; a late
     // `done` only makes `settle` wait a little longer.
-    let mut finished = 0u64;
     'running: while alive {
-        poll_fn(|cx| cell.poll_ready(cx)).await;
+        // SAFETY: this task is the mailbox's only consumer until `Life::end` closes it.
+        poll_fn(|cx| unsafe { cell.poll_ready(cx) }).await;
         loop {
-            let event = match cell.pop() {
+            if life.unreported >= 256 {
+                // Let other processes on this worker run, whatever the last events were.
+                life.report();
+                tokio::task::yield_now().await;
+            }
+            // SAFETY: as above.
+            let event = match unsafe { cell.pop() } {
                 Pop::Event(event) => event,
                 Pop::Empty => break,
                 Pop::Inconsistent => {
                     // A sender is between two instructions of its push; let it finish.
-                    cell.work().done(finished);
-                    finished = 0;
+                    life.report();
                     tokio::task::yield_now().await;
                     continue;
                 }
             };
-            finished += 1;
+            life.unreported += 1;
             if matches!(event, Event::Terminate) {
                 break 'running;
             }
-            if cell.is_terminating() || (lp.filters().active() && lp.filters().drops(&event, &cell.pid)) {
-                drop(event);
+            let filtered =
+                lp.filters().active() && guarded(|| lp.filters().drops(&event, &cell.pid), &cell.pid).unwrap_or(true);
+            if cell.is_terminating() || filtered {
+                // Dropping discards the event's promises: their callbacks run here.
+                guard(move || drop(event), &cell.pid);
                 continue;
             }
             if let Event::Inspect(promise) = event {
-                promise.set(cell.events_json());
+                // SAFETY: as above.
+                let events = unsafe { cell.events_json() };
+                guard(move || promise.set(events), &cell.pid);
                 continue;
             }
             alive = guard(|| runner.consume(event), &cell.pid);
             if !alive {
                 break 'running;
             }
-            if finished == 256 {
-                // Let other processes on this worker run.
-                cell.work().done(finished);
-                finished = 0;
-                tokio::task::yield_now().await;
-            }
         }
-        cell.work().done(finished);
-        finished = 0;
+        life.report();
     }
-    cell.work().done(finished);
 
     guard(|| runner.process.finalize(&mut runner.ctx), &cell.pid);
-    lp.cleanup(&cell);
-    let rest = cell.close();
-    let dropped = rest.len() as u64;
-    drop(rest);
-    cell.work().done(dropped);
+    life.end();
     drop(runner);
+}
+
+/// The end-of-life duties of a running process, done exactly once: by `end`, or by `drop`
+/// when the task unwinds or is cancelled first.
+struct Life {
+    cell: Arc<ProcessCell>,
+    lp: Libprocess,
+    /// Events taken from the mailbox but not yet counted as done.
+    unreported: u64,
+    ended: bool,
+}
+
+impl Life {
+    fn report(&mut self) {
+        self.cell.work().done(self.unreported);
+        self.unreported = 0;
+    }
+
+    /// Leaves the table (linkers hear `exited`), closes the mailbox and drops what was
+    /// still queued, counting everything as done.
+    fn end(&mut self) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
+        self.report();
+        let cell = self.cell.clone();
+        guard(|| self.lp.cleanup(&cell), &cell.pid);
+        // SAFETY: the consumer (this task, or its remains) closes the mailbox once.
+        let rest = unsafe { cell.close() };
+        let dropped = rest.len() as u64;
+        guard(move || drop(rest), &cell.pid);
+        cell.work().done(dropped);
+    }
+}
+
+impl Drop for Life {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// Like [`guard`] for a piece that returns a value; `None` if it panicked.
+fn guarded<T>(f: impl FnOnce() -> T, pid: &UPID) -> Option<T> {
+    let mut out = None;
+    guard(|| out = Some(f()), pid);
+    out
 }
 
 /// Runs a piece of a process; a panic is logged and ends the process instead of leaving
