@@ -356,3 +356,33 @@ async fn peer_ip_match_is_enforced_when_configured() {
     assert!(refused.text().starts_with("UPID IP address validation failed"));
     assert_eq!(within(read_response(&mut stream, &mut buf)).await.unwrap().status, 202);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advertised_address_goes_in_upids_and_sends_to_it_stay_local() {
+    // Nothing listens on the advertised address: it is what a NAT or port forward would
+    // expose. Messages to it must still be delivered locally, without a socket.
+    let advertised = std::net::SocketAddrV4::new(std::net::Ipv4Addr::new(127, 0, 0, 77), 6123);
+    let config = libprocess::Config {
+        advertise_ip: Some(*advertised.ip()),
+        advertise_port: Some(advertised.port()),
+        ..Default::default()
+    };
+    let lp = common::instance_with(config).await;
+    assert_eq!(lp.address(), advertised);
+    assert_ne!(lp.bound_address(), advertised);
+    let mut events = probe(&lp, "probe", vec![]);
+    assert_eq!(UPID::new("probe", lp.address()).to_string(), "probe@127.0.0.77:6123");
+
+    let to = UPID::new("probe", advertised);
+    lp.send(libprocess::Message::new("data", UPID::new("me", advertised), to, &b"local"[..]));
+    let (_, from, body) = next(&mut events).await;
+    assert_eq!((from.to_string(), &body[..]), ("me@127.0.0.77:6123".to_string(), &b"local"[..]));
+    assert_eq!(lp.outbound_connections(), (0, 0), "no socket was used");
+
+    // The listener is on the bound address.
+    let mut stream = TcpStream::connect(lp.bound_address()).await.unwrap();
+    stream.write_all(&message_bytes("probe", "data", "p@127.0.0.1:1", b"remote", true, true)).await.unwrap();
+    let mut buf = Vec::new();
+    assert_eq!(within(read_response(&mut stream, &mut buf)).await.unwrap().status, 202);
+    assert_eq!(&next(&mut events).await.2[..], b"remote");
+}
