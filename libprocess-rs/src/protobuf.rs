@@ -1,11 +1,14 @@
 //! Protobuf messages over libprocess: wire names from the type, proto2 `required` checks on encode and decode; mirrors `3rdparty/libprocess/include/process/protobuf.hpp`.
 //!
-//! prost represents a proto2 `required` scalar as a plain field, so after decoding we
-//! cannot tell "absent" from "default". We therefore check presence on the *wire bytes*
-//! against a [`Schema`] that lists each message's required field numbers and which
-//! fields hold sub-messages to check recursively. The same check runs on the bytes we are
-//! about to send, which catches an unset required sub-message (`None`). Code generators
-//! (the `mesos` crate's build script) emit the schemas; hand-written messages can
+//! prost represents a proto2 `required` field as a plain value (scalars and, since prost
+//! 0.14, sub-messages too), so after decoding we cannot tell "absent" from "default". We
+//! therefore check presence on the *wire bytes* against a [`Schema`] that lists each
+//! message's required field numbers and which fields hold sub-messages to check
+//! recursively: a body from a peer that lacks a required field is refused, as C++ protobuf
+//! refuses it. The same check runs on the bytes we are about to send; for prost-generated
+//! types it can only fire when a type keeps a required sub-message as `Option` (hand-written
+//! types may), since prost always writes required fields, defaults included. Code
+//! generators (the `mesos` crate's build script) emit the schemas; hand-written messages can
 //! implement [`ProtobufMessage`] with an empty schema.
 
 use std::any::TypeId;
