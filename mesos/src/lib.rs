@@ -63,3 +63,6 @@ pub use proto::internal;
 mod schemas {
     include!(concat!(env!("OUT_DIR"), "/schemas.rs"));
 }
+
+pub mod bytes;
+pub mod flags;
