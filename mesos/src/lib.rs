@@ -64,5 +64,9 @@ mod schemas {
     include!(concat!(env!("OUT_DIR"), "/schemas.rs"));
 }
 
+pub mod attributes;
 pub mod bytes;
 pub mod flags;
+pub mod resources;
+pub mod values;
+pub mod weights;
