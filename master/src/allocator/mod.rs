@@ -1,0 +1,3 @@
+//! The master's resource allocator (mirrors `src/master/allocator/`): so far its sorters.
+
+pub mod sorter;

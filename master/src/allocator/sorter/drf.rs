@@ -1,0 +1,614 @@
+//! The hierarchical weighted DRF (dominant resource fairness) sorter; mirrors `DRFSorter` in `src/master/allocator/mesos/sorter/drf/sorter.cpp` and `sorter.hpp`.
+//!
+//! # The tree
+//!
+//! Client paths `a/b/c` form a tree under a nameless root. Clients are leaves; a path that is
+//! a prefix of another client's path is an internal node. When a client is also the parent of
+//! other clients (`a` and `a/b`), the client lives in a *virtual leaf* named `.` under the
+//! internal node `a`, so `a`'s own allocation competes with `a/b` as a sibling while the
+//! whole `a` subtree competes with `a`'s siblings. Removing the last child of such a node
+//! folds the virtual leaf back into it.
+//!
+//! Every node holds the allocation of its whole subtree (the root holds everyone's), so the
+//! share of an internal node is the share of its subtree.
+//!
+//! # Order
+//!
+//! Within each parent, children are ordered by ascending share, then by fewer allocation
+//! events (`allocated` calls, never decreased by `unallocated`), then by path. The share is
+//! the largest allocated/total ratio over the scalar resource names in the pool (minus the
+//! fairness exclusions), divided by the node's weight. `sort()` lists the active leaves in
+//! pre-order. Children vectors keep active leaves and internal nodes first, inactive leaves
+//! last; the active prefix is kept sorted unless the tree is marked dirty, in which case the
+//! next `sort()` recomputes every share. `allocated` keeps a clean tree clean by moving the
+//! touched nodes into place; every other change just marks it dirty.
+//!
+//! # Divergences from C++
+//!
+//! - `update_weight` refreshes the cached weight of the node at that path even when the
+//!   node is internal only (not itself a client). C++ refreshes only client nodes, so there a
+//!   weight change on such a node is ignored until the node is rebuilt, which contradicts the
+//!   interface's promise that a weight applies to the whole subtree.
+//! - Weights must be finite and positive; C++ leaves that to the master's validation.
+//! - An allocation that leaves a client with nothing on an agent keeps no empty entry for
+//!   that agent (C++ can keep one after `allocated` with empty resources).
+//! - No metrics (C++ optionally exports per-client dominant shares).
+
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+
+use mesos::proto::SlaveId;
+use mesos::resources::Resources;
+
+use super::{Sorter, SorterError};
+use crate::resource_quantities::ResourceQuantities;
+
+/// The weight of a path nobody set a weight for (C++ `DEFAULT_WEIGHT`).
+pub const DEFAULT_WEIGHT: f64 = 1.0;
+
+/// The name of a virtual leaf (see the module docs).
+const VIRTUAL_LEAF: &str = ".";
+
+type NodeId = usize;
+
+const ROOT: NodeId = 0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    ActiveLeaf,
+    InactiveLeaf,
+    Internal,
+}
+
+/// What a node's subtree holds.
+#[derive(Debug, Clone, Default)]
+struct Allocation {
+    /// How many times resources were allocated into this subtree; the tie-break between
+    /// equal shares. It survives deactivation and is not persisted across failovers.
+    count: u64,
+    /// Per agent, the resources held; shared resources keep one copy per allocation.
+    resources: HashMap<SlaveId, Resources>,
+    /// The scalar quantities held, each shared resource counted once however many copies
+    /// are held, since sharing is about identity, not amount.
+    totals: ResourceQuantities,
+}
+
+impl Allocation {
+    fn add(&mut self, agent: &SlaveId, to_add: &Resources) {
+        let held = self.resources.entry(agent.clone()).or_default();
+        let shared_to_add = to_add.shared().filter(|r| !held.contains_resource(r));
+        let quantities = ResourceQuantities::from_scalar_resources(&(to_add.non_shared() + shared_to_add));
+        *held += to_add;
+        if held.is_empty() {
+            self.resources.remove(agent);
+        }
+        self.totals += &quantities;
+        self.count += 1;
+    }
+
+    /// Whether `resources` are all held on `agent`.
+    fn holds(&self, agent: &SlaveId, resources: &Resources) -> bool {
+        match self.resources.get(agent) {
+            Some(held) => held.contains(resources),
+            None => resources.is_empty(),
+        }
+    }
+
+    /// Assumes `holds(agent, to_remove)`.
+    fn subtract(&mut self, agent: &SlaveId, to_remove: &Resources) {
+        let Some(held) = self.resources.get_mut(agent) else { return };
+        *held -= to_remove;
+        // A shared resource leaves the quantities only with its last copy.
+        let shared_to_remove = to_remove.shared().filter(|r| !held.contains_resource(r));
+        let quantities = ResourceQuantities::from_scalar_resources(&(to_remove.non_shared() + shared_to_remove));
+        if held.is_empty() {
+            self.resources.remove(agent);
+        }
+        self.totals -= &quantities;
+    }
+
+    /// Assumes `holds(agent, old)`.
+    fn update(&mut self, agent: &SlaveId, old: &Resources, new: &Resources) {
+        let held = self.resources.entry(agent.clone()).or_default();
+        *held -= old;
+        *held += new;
+        if held.is_empty() {
+            // Allocations can be updated to nothing (MESOS-9015).
+            self.resources.remove(agent);
+        }
+        self.totals -= &ResourceQuantities::from_scalar_resources(old);
+        self.totals += &ResourceQuantities::from_scalar_resources(new);
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    /// The edge label from the parent; `.` for a virtual leaf, empty for the root.
+    name: String,
+    /// The full path, `.` included for a virtual leaf; empty for the root.
+    path: String,
+    /// The last computed share; meaningless for the root and inactive leaves.
+    share: f64,
+    /// The weight, looked up from the sorter's weights on first use.
+    weight: Option<f64>,
+    kind: Kind,
+    parent: Option<NodeId>,
+    /// Active leaves and internal nodes (sorted unless the sorter is dirty), then inactive
+    /// leaves.
+    children: Vec<NodeId>,
+    allocation: Allocation,
+}
+
+impl Node {
+    fn is_leaf(&self) -> bool {
+        self.kind != Kind::Internal
+    }
+}
+
+/// The DRF sorter. See the module docs.
+#[derive(Debug, Clone)]
+pub struct DrfSorter {
+    /// Resource names that do not count toward shares (`--fair_sharing_excluded_resource_names`).
+    fairness_exclude_resource_names: Option<HashSet<String>>,
+    /// Whether shares must be recomputed and children re-sorted at the next `sort()`.
+    dirty: bool,
+    /// Node storage; `ROOT` is always slot 0. Freed slots are listed in `free`.
+    nodes: Vec<Node>,
+    free: Vec<NodeId>,
+    /// Client path (without the trailing `.`) to its leaf.
+    clients: HashMap<String, NodeId>,
+    /// Weights by path, including paths not in the tree (yet).
+    weights: HashMap<String, f64>,
+    /// The pool: the sum of the agents' quantities, and each agent's, to take it out again.
+    totals: ResourceQuantities,
+    agent_totals: HashMap<SlaveId, ResourceQuantities>,
+    /// The positive pool totals of the names that count toward shares, sorted by name:
+    /// `totals` minus the exclusions, as `f64`, kept up to date to make shares cheap.
+    share_totals: Vec<(String, f64)>,
+}
+
+impl Default for DrfSorter {
+    fn default() -> DrfSorter {
+        DrfSorter::new(None)
+    }
+}
+
+impl DrfSorter {
+    /// An empty sorter. Resources named in `fairness_exclude_resource_names` do not count
+    /// toward shares (C++ `initialize`).
+    pub fn new(fairness_exclude_resource_names: Option<HashSet<String>>) -> DrfSorter {
+        let root = Node {
+            name: String::new(),
+            path: String::new(),
+            share: 0.0,
+            weight: None,
+            kind: Kind::Internal,
+            parent: None,
+            children: Vec::new(),
+            allocation: Allocation::default(),
+        };
+        DrfSorter {
+            fairness_exclude_resource_names,
+            dirty: false,
+            nodes: vec![root],
+            free: Vec::new(),
+            clients: HashMap::new(),
+            weights: HashMap::new(),
+            totals: ResourceQuantities::new(),
+            agent_totals: HashMap::new(),
+            share_totals: Vec::new(),
+        }
+    }
+
+    /// The pool: the sum of every agent's quantities.
+    pub fn total_scalar_quantities(&self) -> &ResourceQuantities {
+        &self.totals
+    }
+
+    // ----- tree plumbing -----
+
+    fn new_node(&mut self, name: &str, kind: Kind, parent: NodeId) -> NodeId {
+        let path = if parent == ROOT { name.to_owned() } else { format!("{}/{}", self.nodes[parent].path, name) };
+        let node = Node {
+            name: name.to_owned(),
+            path,
+            share: 0.0,
+            weight: None,
+            kind,
+            parent: Some(parent),
+            children: Vec::new(),
+            allocation: Allocation::default(),
+        };
+        match self.free.pop() {
+            Some(id) => {
+                self.nodes[id] = node;
+                id
+            }
+            None => {
+                self.nodes.push(node);
+                self.nodes.len() - 1
+            }
+        }
+    }
+
+    fn free_node(&mut self, id: NodeId) {
+        let node = &mut self.nodes[id];
+        node.children = Vec::new();
+        node.allocation = Allocation::default();
+        node.parent = None;
+        self.free.push(id);
+    }
+
+    /// Inserts `child` into `parent`'s children: inactive leaves at the end, others at the
+    /// front (the caller restores the order, usually by marking the tree dirty).
+    fn add_child(&mut self, parent: NodeId, child: NodeId) {
+        if self.nodes[child].kind == Kind::InactiveLeaf {
+            self.nodes[parent].children.push(child);
+        } else {
+            self.nodes[parent].children.insert(0, child);
+        }
+    }
+
+    fn remove_child(&mut self, parent: NodeId, child: NodeId) {
+        let children = &mut self.nodes[parent].children;
+        if let Some(i) = children.iter().position(|&c| c == child) {
+            children.remove(i);
+        }
+    }
+
+    /// Re-inserts a node whose kind changed so the children invariant holds.
+    fn reposition(&mut self, id: NodeId) {
+        if let Some(parent) = self.nodes[id].parent {
+            self.remove_child(parent, id);
+            self.add_child(parent, id);
+        }
+    }
+
+    /// The path of the client a leaf stands for: a virtual leaf stands for its parent.
+    fn client_path(&self, leaf: NodeId) -> &str {
+        let node = &self.nodes[leaf];
+        match node.parent {
+            Some(parent) if node.name == VIRTUAL_LEAF => &self.nodes[parent].path,
+            _ => &node.path,
+        }
+    }
+
+    fn find(&self, client: &str) -> Result<NodeId, SorterError> {
+        self.clients.get(client).copied().ok_or_else(|| SorterError::UnknownClient(client.to_owned()))
+    }
+
+    /// The node whose path is `path` (virtual leaves aside), internal or not.
+    fn find_path(&self, path: &str) -> Option<NodeId> {
+        let mut current = ROOT;
+        for token in path.split('/') {
+            current = *self.nodes[current].children.iter().find(|&&c| self.nodes[c].name == token)?;
+        }
+        Some(current)
+    }
+
+    // ----- shares -----
+
+    fn weight(&mut self, id: NodeId) -> f64 {
+        if let Some(weight) = self.nodes[id].weight {
+            return weight;
+        }
+        let weight = self.weights.get(&self.nodes[id].path).copied().unwrap_or(DEFAULT_WEIGHT);
+        self.nodes[id].weight = Some(weight);
+        weight
+    }
+
+    fn calculate_share(&mut self, id: NodeId) -> f64 {
+        let weight = self.weight(id);
+        // Both lists are sorted by name, so one merge pass finds the matching pairs.
+        let mut share = 0.0_f64;
+        let mut allocated = self.nodes[id].allocation.totals.iter().peekable();
+        for (name, total) in &self.share_totals {
+            while allocated.next_if(|(n, _)| *n < name.as_str()).is_some() {}
+            if let Some((_, quantity)) = allocated.next_if(|(n, _)| *n == name.as_str()) {
+                share = share.max(quantity.value / total);
+            }
+        }
+        share / weight
+    }
+
+    fn compare(&self, left: NodeId, right: NodeId) -> Ordering {
+        let (l, r) = (&self.nodes[left], &self.nodes[right]);
+        l.share.total_cmp(&r.share).then(l.allocation.count.cmp(&r.allocation.count)).then_with(|| l.path.cmp(&r.path))
+    }
+
+    fn refresh_share_totals(&mut self) {
+        let excluded = self.fairness_exclude_resource_names.as_ref();
+        self.share_totals = self
+            .totals
+            .iter()
+            .filter(|(name, total)| !excluded.is_some_and(|e| e.contains(*name)) && total.value > 0.0)
+            .map(|(name, total)| (name.to_owned(), total.value))
+            .collect();
+    }
+
+    /// Recomputes the shares of `node`'s active children, sorts them, and recurses.
+    fn sort_tree(&mut self, node: NodeId) {
+        let mut children = std::mem::take(&mut self.nodes[node].children);
+        let active = children.iter().position(|&c| self.nodes[c].kind == Kind::InactiveLeaf).unwrap_or(children.len());
+        for &child in &children[..active] {
+            let share = self.calculate_share(child);
+            self.nodes[child].share = share;
+        }
+        children[..active].sort_unstable_by(|&l, &r| self.compare(l, r));
+        self.nodes[node].children = children;
+        for i in 0..active {
+            let child = self.nodes[node].children[i];
+            if self.nodes[child].kind == Kind::Internal {
+                self.sort_tree(child);
+            }
+        }
+    }
+
+    /// Moves `id` within its parent's active prefix to where its (fresh) share puts it.
+    fn bubble(&mut self, id: NodeId) {
+        let Some(parent) = self.nodes[id].parent else { return };
+        let mut children = std::mem::take(&mut self.nodes[parent].children);
+        if let Some(mut i) = children.iter().position(|&c| c == id) {
+            while i > 0 && self.compare(id, children[i - 1]) == Ordering::Less {
+                children.swap(i, i - 1);
+                i -= 1;
+            }
+            while i + 1 < children.len()
+                && self.nodes[children[i + 1]].kind != Kind::InactiveLeaf
+                && self.compare(children[i + 1], id) == Ordering::Less
+            {
+                children.swap(i, i + 1);
+                i += 1;
+            }
+        }
+        self.nodes[parent].children = children;
+    }
+
+    fn collect_active(&self, node: NodeId, out: &mut Vec<String>) {
+        for &child in &self.nodes[node].children {
+            match self.nodes[child].kind {
+                Kind::ActiveLeaf => out.push(self.client_path(child).to_owned()),
+                Kind::InactiveLeaf => return,
+                Kind::Internal => self.collect_active(child, out),
+            }
+        }
+    }
+
+    fn ancestors_and_self(&self, id: NodeId) -> Vec<NodeId> {
+        let mut chain = vec![id];
+        let mut current = id;
+        while let Some(parent) = self.nodes[current].parent {
+            chain.push(parent);
+            current = parent;
+        }
+        chain
+    }
+
+    fn not_allocated(client: &str, agent: &SlaveId, resources: &Resources) -> SorterError {
+        SorterError::NotAllocated {
+            client: client.to_owned(),
+            agent: agent.value.clone(),
+            resources: resources.to_string(),
+        }
+    }
+}
+
+impl Sorter for DrfSorter {
+    fn add(&mut self, client: &str) -> Result<(), SorterError> {
+        let tokens: Vec<&str> = client.split('/').collect();
+        if tokens.iter().any(|t| t.is_empty() || *t == VIRTUAL_LEAF) {
+            return Err(SorterError::InvalidClientPath(client.to_owned()));
+        }
+        if self.clients.contains_key(client) {
+            return Err(SorterError::ClientExists(client.to_owned()));
+        }
+
+        // Walk down the existing part of the path (`mkdir -p`). It ends in one of three ways:
+        // the path is used up at an internal node, which gets a virtual leaf for the client;
+        // a leaf is reached with tokens left, which becomes internal and gets a virtual leaf
+        // carrying its client and allocation; or the next token has no child yet.
+        let mut current = ROOT;
+        let mut next = 0;
+        loop {
+            if next == tokens.len() {
+                let leaf = self.new_node(VIRTUAL_LEAF, Kind::InactiveLeaf, current);
+                self.add_child(current, leaf);
+                current = leaf;
+                break;
+            }
+            if self.nodes[current].is_leaf() {
+                let old_kind = self.nodes[current].kind;
+                self.nodes[current].kind = Kind::Internal;
+                self.reposition(current);
+                let leaf = self.new_node(VIRTUAL_LEAF, old_kind, current);
+                self.nodes[leaf].allocation = self.nodes[current].allocation.clone();
+                self.add_child(current, leaf);
+                self.clients.insert(self.nodes[current].path.clone(), leaf);
+                break;
+            }
+            let token = tokens[next];
+            match self.nodes[current].children.iter().find(|&&c| self.nodes[c].name == token) {
+                Some(&child) => {
+                    current = child;
+                    next += 1;
+                }
+                None => break,
+            }
+        }
+        // Create the rest of the path: internal nodes, then the client's leaf.
+        for (i, token) in tokens.iter().enumerate().skip(next) {
+            let kind = if i + 1 == tokens.len() { Kind::InactiveLeaf } else { Kind::Internal };
+            let child = self.new_node(token, kind, current);
+            self.add_child(current, child);
+            current = child;
+        }
+        self.clients.insert(client.to_owned(), current);
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn remove(&mut self, client: &str) -> Result<(), SorterError> {
+        let mut current = self.find(client)?;
+        self.clients.remove(client);
+        let leaf_allocation = std::mem::take(&mut self.nodes[current].allocation.resources);
+
+        // Take the leaf's allocation out of every ancestor, drop nodes left without
+        // children, and fold a node left with only its virtual leaf back into a leaf.
+        while let Some(parent) = self.nodes[current].parent {
+            for (agent, resources) in &leaf_allocation {
+                self.nodes[parent].allocation.subtract(agent, resources);
+            }
+            let children = &self.nodes[current].children;
+            let only_child = if children.len() == 1 { Some(children[0]) } else { None };
+            if children.is_empty() {
+                self.remove_child(parent, current);
+                self.free_node(current);
+            } else if let Some(only) = only_child {
+                if self.nodes[only].name == VIRTUAL_LEAF {
+                    self.nodes[current].kind = self.nodes[only].kind;
+                    self.nodes[current].children.clear();
+                    self.free_node(only);
+                    self.reposition(current);
+                    self.clients.insert(self.nodes[current].path.clone(), current);
+                }
+            }
+            current = parent;
+        }
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn activate(&mut self, client: &str) -> Result<(), SorterError> {
+        let id = self.find(client)?;
+        if self.nodes[id].kind == Kind::InactiveLeaf {
+            self.nodes[id].kind = Kind::ActiveLeaf;
+            self.reposition(id);
+            // Its share may be stale, and it now sits first among its siblings.
+            self.dirty = true;
+        }
+        Ok(())
+    }
+
+    fn deactivate(&mut self, client: &str) -> Result<(), SorterError> {
+        let id = self.find(client)?;
+        if self.nodes[id].kind == Kind::ActiveLeaf {
+            // Moving it behind the active prefix leaves that prefix sorted.
+            self.nodes[id].kind = Kind::InactiveLeaf;
+            self.reposition(id);
+        }
+        Ok(())
+    }
+
+    fn update_weight(&mut self, path: &str, weight: f64) -> Result<(), SorterError> {
+        if !(weight.is_finite() && weight > 0.0) {
+            return Err(SorterError::InvalidWeight { path: path.to_owned(), weight });
+        }
+        self.weights.insert(path.to_owned(), weight);
+        if let Some(id) = self.find_path(path) {
+            self.nodes[id].weight = Some(weight);
+        }
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn allocated(&mut self, client: &str, agent: &SlaveId, resources: &Resources) -> Result<(), SorterError> {
+        let leaf = self.find(client)?;
+        for id in self.ancestors_and_self(leaf) {
+            self.nodes[id].allocation.add(agent, resources);
+            // A clean tree stays clean: recompute this node's share and move it into place
+            // among its siblings. Inactive leaves are not ordered.
+            if id != ROOT && !self.dirty && self.nodes[id].kind != Kind::InactiveLeaf {
+                let share = self.calculate_share(id);
+                self.nodes[id].share = share;
+                self.bubble(id);
+            }
+        }
+        Ok(())
+    }
+
+    fn update(
+        &mut self,
+        client: &str,
+        agent: &SlaveId,
+        old_allocation: &Resources,
+        new_allocation: &Resources,
+    ) -> Result<(), SorterError> {
+        let leaf = self.find(client)?;
+        if !self.nodes[leaf].allocation.holds(agent, old_allocation) {
+            return Err(DrfSorter::not_allocated(client, agent, old_allocation));
+        }
+        for id in self.ancestors_and_self(leaf) {
+            self.nodes[id].allocation.update(agent, old_allocation, new_allocation);
+        }
+        // The quantities may have changed; C++ does not check, and neither do we.
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn unallocated(&mut self, client: &str, agent: &SlaveId, resources: &Resources) -> Result<(), SorterError> {
+        let leaf = self.find(client)?;
+        if !self.nodes[leaf].allocation.holds(agent, resources) {
+            return Err(DrfSorter::not_allocated(client, agent, resources));
+        }
+        for id in self.ancestors_and_self(leaf) {
+            self.nodes[id].allocation.subtract(agent, resources);
+        }
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn allocation(&self, client: &str) -> Result<&HashMap<SlaveId, Resources>, SorterError> {
+        Ok(&self.nodes[self.find(client)?].allocation.resources)
+    }
+
+    fn allocation_on(&self, client: &str, agent: &SlaveId) -> Result<Resources, SorterError> {
+        Ok(self.nodes[self.find(client)?].allocation.resources.get(agent).cloned().unwrap_or_default())
+    }
+
+    fn allocation_scalar_quantities(&self, client: &str) -> Result<&ResourceQuantities, SorterError> {
+        Ok(&self.nodes[self.find(client)?].allocation.totals)
+    }
+
+    fn total_allocation_scalar_quantities(&self) -> &ResourceQuantities {
+        &self.nodes[ROOT].allocation.totals
+    }
+
+    fn add_slave(&mut self, agent: &SlaveId, quantities: ResourceQuantities) -> Result<(), SorterError> {
+        if self.agent_totals.contains_key(agent) {
+            return Err(SorterError::AgentExists(agent.value.clone()));
+        }
+        self.totals += &quantities;
+        self.agent_totals.insert(agent.clone(), quantities);
+        self.refresh_share_totals();
+        // Every share changes; recompute them once, at the next `sort()`.
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn remove_slave(&mut self, agent: &SlaveId) -> Result<(), SorterError> {
+        let quantities =
+            self.agent_totals.remove(agent).ok_or_else(|| SorterError::UnknownAgent(agent.value.clone()))?;
+        self.totals -= &quantities;
+        self.refresh_share_totals();
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn sort(&mut self) -> Vec<String> {
+        if self.dirty {
+            self.sort_tree(ROOT);
+            self.dirty = false;
+        }
+        let mut result = Vec::with_capacity(self.clients.len());
+        self.collect_active(ROOT, &mut result);
+        result
+    }
+
+    fn contains(&self, client: &str) -> bool {
+        self.clients.contains_key(client)
+    }
+
+    fn count(&self) -> usize {
+        self.clients.len()
+    }
+}

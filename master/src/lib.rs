@@ -1,0 +1,4 @@
+//! The Mesos master (mirrors `src/master/`): so far the allocator's building blocks.
+
+pub mod allocator;
+pub mod resource_quantities;
