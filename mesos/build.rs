@@ -28,6 +28,10 @@ const PROTOS: &[&str] = &[
     "mesos/scheduler/scheduler.proto",
     "mesos/executor/executor.proto",
     "messages/messages.proto",
+    "mesos/state/state.proto",
+    "mesos/quota/quota.proto",
+    "mesos/maintenance/maintenance.proto",
+    "master/registry.proto",
 ];
 
 /// The Rust module that holds the top-level package `mesos`; sub-packages nest under it.

@@ -1,4 +1,6 @@
 //! The Mesos master (mirrors `src/master/`): so far the allocator's building blocks.
 
 pub mod allocator;
+pub mod registrar;
+pub mod registry_operations;
 pub mod resource_quantities;

@@ -13,7 +13,10 @@
 //! | `mesos` | [`proto`] | `include/mesos/mesos.proto` |
 //! | `mesos.scheduler` | [`proto::scheduler`] | `include/mesos/scheduler/scheduler.proto` |
 //! | `mesos.executor` | [`proto::executor`] | `include/mesos/executor/executor.proto` |
-//! | `mesos.internal` | [`proto::internal`], also re-exported as [`internal`] | `src/messages/messages.proto`, `include/mesos/authentication/authentication.proto` |
+//! | `mesos.internal` | [`proto::internal`], also re-exported as [`internal`] | `src/messages/messages.proto`, `include/mesos/authentication/authentication.proto`, `src/master/registry.proto` |
+//! | `mesos.internal.state` | [`proto::internal::state`] | `include/mesos/state/state.proto` |
+//! | `mesos.quota` | [`proto::quota`] | `include/mesos/quota/quota.proto` |
+//! | `mesos.maintenance` | [`proto::maintenance`] | `include/mesos/maintenance/maintenance.proto` |
 //!
 //! The sub-packages have to live *inside* [`proto`]: prost-build refers to types of another
 //! package by relative paths (`super::FrameworkId` from `mesos.internal`), so the module tree
@@ -54,6 +57,21 @@ pub mod proto {
     /// and executors, and the authentication messages.
     pub mod internal {
         include!(concat!(env!("OUT_DIR"), "/mesos.internal.rs"));
+
+        /// Package `mesos.internal.state`: the versioned `Entry` that storage backends hold.
+        pub mod state {
+            include!(concat!(env!("OUT_DIR"), "/mesos.internal.state.rs"));
+        }
+    }
+
+    /// Package `mesos.quota`: quota requests and configurations.
+    pub mod quota {
+        include!(concat!(env!("OUT_DIR"), "/mesos.quota.rs"));
+    }
+
+    /// Package `mesos.maintenance`: maintenance windows and schedules.
+    pub mod maintenance {
+        include!(concat!(env!("OUT_DIR"), "/mesos.maintenance.rs"));
     }
 }
 
@@ -75,5 +93,6 @@ pub mod bytes;
 pub mod flags;
 pub mod json;
 pub mod resources;
+pub mod state;
 pub mod values;
 pub mod weights;
