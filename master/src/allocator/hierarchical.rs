@@ -1,0 +1,1536 @@
+//! The hierarchical DRF allocator actor and its handle; mirrors `src/master/allocator/mesos/hierarchical.{hpp,cpp}` (`HierarchicalAllocatorProcess`), `src/master/allocator/mesos/allocator.hpp` (`MesosAllocator`) and the `Allocator` interface in `include/mesos/allocator/allocator.hpp`.
+//!
+//! The master owns an [`Allocator`]; each call dispatches into the
+//! [`HierarchicalAllocatorProcess`] and returns at once, as the C++ `void` methods do. Offers
+//! come back through the offer callback.
+//!
+//! Allocation runs every `allocation_interval` over all agents, and on events (a framework
+//! added or activated, offers revived: all agents; an agent added or changed: that agent).
+//! Event-triggered runs are batched: `generate_offers` unions the agents into the candidate
+//! set and schedules one pending run (C++ `generateOffers` / `_generateOffers`). Resources
+//! coming back (decline, rescind) wait for the next run.
+//!
+//! Not here yet (see ARCHITECTURE.md): quota (guarantees, limits, headroom: the first stage
+//! of `__generateOffers` and the `RoleTree` accounting), recovery after failover (`recover`,
+//! pause until agents re-register), maintenance and inverse offers (`updateUnavailability`,
+//! `updateInverseOffer`, `getInverseOfferStatuses`), resource providers (`addResourceProvider`,
+//! `updateAvailable`), resource conversions in `update_allocation`, offer constraints, the
+//! `/offer_constraints_debug` endpoint, per-role and per-framework metrics.
+//!
+//! Caller mistakes C++ CHECK-fails on (an unknown framework or agent, adding one twice,
+//! handing back resources that were never offered) are an [`AllocatorError`], logged at
+//! `warn` with the state left unchanged.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+use libprocess::metrics::{Counter, Timer as MetricTimer};
+use libprocess::{Context, Libprocess, Process, SpawnError, Time, PID};
+use mesos::attributes::Attributes;
+use mesos::proto::framework_info::capability::Type as FrameworkCapability;
+use mesos::proto::slave_info::capability::Type as SlaveCapability;
+use mesos::proto::value::Type as ValueType;
+use mesos::proto::{slave_info, Filters, FrameworkId, FrameworkInfo, Resource, SlaveId, SlaveInfo, WeightInfo};
+use mesos::resources::{self as res, Resources};
+
+use super::sorter::{DrfSorter, Sorter};
+use super::{
+    AllocatorError, FrameworkOptions, InverseOfferCallback, OfferCallback, OfferMap, Options,
+    ALLOCATION_RUN_METRIC_WINDOW, MAX_REFUSE_DURATION,
+};
+use crate::resource_quantities::ResourceQuantities;
+
+/// The id prefix of the allocator process (C++ `ID::generate("hierarchical-allocator")`).
+pub const PROCESS_ID_PREFIX: &str = "hierarchical-allocator";
+
+/// The framework capabilities the allocator looks at (C++ `protobuf::framework::Capabilities`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct FrameworkCapabilities {
+    revocable_resources: bool,
+    gpu_resources: bool,
+    shared_resources: bool,
+    multi_role: bool,
+    reservation_refinement: bool,
+    region_aware: bool,
+}
+
+impl FrameworkCapabilities {
+    fn of(info: &FrameworkInfo) -> FrameworkCapabilities {
+        let mut caps = FrameworkCapabilities::default();
+        for capability in &info.capabilities {
+            match capability.r#type() {
+                FrameworkCapability::RevocableResources => caps.revocable_resources = true,
+                FrameworkCapability::GpuResources => caps.gpu_resources = true,
+                FrameworkCapability::SharedResources => caps.shared_resources = true,
+                FrameworkCapability::MultiRole => caps.multi_role = true,
+                FrameworkCapability::ReservationRefinement => caps.reservation_refinement = true,
+                FrameworkCapability::RegionAware => caps.region_aware = true,
+                _ => {}
+            }
+        }
+        caps
+    }
+}
+
+/// The agent capabilities the allocator looks at (C++ `protobuf::slave::Capabilities`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct SlaveCapabilities {
+    multi_role: bool,
+    hierarchical_role: bool,
+    reservation_refinement: bool,
+    resource_provider: bool,
+}
+
+impl SlaveCapabilities {
+    fn of(capabilities: &[slave_info::Capability]) -> SlaveCapabilities {
+        let mut caps = SlaveCapabilities::default();
+        for capability in capabilities {
+            match capability.r#type() {
+                SlaveCapability::MultiRole => caps.multi_role = true,
+                SlaveCapability::HierarchicalRole => caps.hierarchical_role = true,
+                SlaveCapability::ReservationRefinement => caps.reservation_refinement = true,
+                SlaveCapability::ResourceProvider => caps.resource_provider = true,
+                _ => {}
+            }
+        }
+        caps
+    }
+}
+
+/// The roles a framework subscribes to (C++ `protobuf::framework::getRoles`): `roles` for a
+/// `MULTI_ROLE` framework, else the single `role` (default `*`).
+fn framework_roles(info: &FrameworkInfo) -> BTreeSet<String> {
+    if FrameworkCapabilities::of(info).multi_role {
+        info.roles.iter().cloned().collect()
+    } else {
+        BTreeSet::from([info.role().to_owned()])
+    }
+}
+
+/// Per-role minimum allocatable quantities from `FrameworkInfo.offer_filters` (C++
+/// `unpackFrameworkOfferFilters`). A role whose filter has `min_allocatable_resources` set,
+/// even to an empty list, overrides the global minimum.
+fn unpack_offer_filters(info: &FrameworkInfo) -> HashMap<String, Vec<ResourceQuantities>> {
+    let mut result = HashMap::new();
+    for (role, filters) in &info.offer_filters {
+        if let Some(min) = &filters.min_allocatable_resources {
+            let alternatives = min
+                .quantities
+                .iter()
+                .map(|q| {
+                    let mut quantities = ResourceQuantities::new();
+                    for (name, scalar) in &q.quantities {
+                        quantities.add_quantity(name, *scalar);
+                    }
+                    quantities
+                })
+                .collect();
+            result.insert(role.clone(), alternatives);
+        }
+    }
+    result
+}
+
+/// Whether `resources` hold at least `quantities` (C++ `Resources::contains(const
+/// ResourceQuantities&)`): scalars by value, sets by item count, ranges by element count.
+fn contains_quantities(resources: &Resources, quantities: &ResourceQuantities) -> bool {
+    quantities.iter().all(|(name, quantity)| {
+        let mut remaining = quantity.value;
+        for resource in resources.iter().filter(|r| r.name == name) {
+            remaining -= match resource.r#type() {
+                ValueType::Scalar => resource.scalar.as_ref().map_or(0.0, |s| s.value),
+                ValueType::Set => resource.set.as_ref().map_or(0, |s| s.item.len()) as f64,
+                ValueType::Ranges => {
+                    resource.ranges.as_ref().map_or(0.0, |r| r.range.iter().map(|r| (r.end - r.begin + 1) as f64).sum())
+                }
+                _ => 0.0,
+            };
+            if remaining <= 0.0 {
+                break;
+            }
+        }
+        remaining <= 0.0
+    })
+}
+
+/// A refused-offer filter (C++ `RefusedOfferFilter`): a later offer is filtered while the
+/// refused resources contain it. The id stands in for C++'s `weak_ptr` identity, so a
+/// late expiry of a filter already removed finds nothing.
+#[derive(Debug)]
+struct OfferFilter {
+    id: u64,
+    resources: Resources,
+}
+
+impl OfferFilter {
+    fn filter(&self, resources: &Resources) -> bool {
+        self.resources.contains(resources)
+    }
+}
+
+/// What the allocator knows of a framework (C++ `internal::Framework`).
+struct Framework {
+    id: FrameworkId,
+    roles: BTreeSet<String>,
+    suppressed_roles: BTreeSet<String>,
+    capabilities: FrameworkCapabilities,
+    /// Filters per role and agent: they apply to the role the resources were offered to.
+    offer_filters: HashMap<String, HashMap<SlaveId, Vec<OfferFilter>>>,
+    active: bool,
+    min_allocatable_resources: HashMap<String, Vec<ResourceQuantities>>,
+}
+
+/// What the allocator knows of an agent (C++ `internal::Slave`). `available` is kept equal
+/// to `total` minus what is offered or allocated (shared resources always stay available).
+struct Slave {
+    info: SlaveInfo,
+    capabilities: SlaveCapabilities,
+    activated: bool,
+    /// Resources actually used by tasks, so `remove_slave` can forget them.
+    total_allocated: Resources,
+    total: Resources,
+    offered_or_allocated: HashMap<FrameworkId, Resources>,
+    total_offered_or_allocated: Resources,
+    available: Resources,
+    shared: Resources,
+    has_gpu: bool,
+}
+
+impl Slave {
+    fn new(
+        info: SlaveInfo,
+        capabilities: SlaveCapabilities,
+        total: Resources,
+        used: &HashMap<FrameworkId, Resources>,
+    ) -> Slave {
+        let mut total_offered_or_allocated = Resources::new();
+        let mut offered_or_allocated = HashMap::new();
+        for (framework_id, resources) in used {
+            if !resources.is_empty() {
+                total_offered_or_allocated += resources;
+                offered_or_allocated.insert(framework_id.clone(), resources.clone());
+            }
+        }
+        let mut slave = Slave {
+            info,
+            capabilities,
+            activated: true,
+            total_allocated: total_offered_or_allocated.clone(),
+            shared: total.shared(),
+            has_gpu: total.gpus().unwrap_or(0.0) > 0.0,
+            total,
+            offered_or_allocated,
+            total_offered_or_allocated,
+            available: Resources::new(),
+        };
+        slave.update_available();
+        slave
+    }
+
+    fn update_total(&mut self, total: Resources) {
+        self.shared = total.shared();
+        self.has_gpu = total.gpus().unwrap_or(0.0) > 0.0;
+        self.total = total;
+        self.update_available();
+    }
+
+    /// Takes back resources offered or allocated to a framework (C++ `increaseAvailable`).
+    /// The caller has checked that the framework holds them.
+    fn increase_available(&mut self, framework_id: &FrameworkId, resources: &Resources) {
+        if resources.is_empty() {
+            return;
+        }
+        self.total_offered_or_allocated -= resources;
+        if let Some(held) = self.offered_or_allocated.get_mut(framework_id) {
+            *held -= resources;
+            if held.is_empty() {
+                self.offered_or_allocated.remove(framework_id);
+            }
+        }
+        self.update_available();
+    }
+
+    /// Records resources as offered or allocated to a framework (C++ `decreaseAvailable`).
+    fn decrease_available(&mut self, framework_id: &FrameworkId, resources: &Resources) {
+        if resources.is_empty() {
+            return;
+        }
+        *self.offered_or_allocated.entry(framework_id.clone()).or_default() += resources;
+        self.total_offered_or_allocated += resources;
+        self.update_available();
+    }
+
+    fn holds(&self, framework_id: &FrameworkId, resources: &Resources) -> bool {
+        self.offered_or_allocated.get(framework_id).is_some_and(|held| held.contains(resources))
+    }
+
+    fn update_available(&mut self) {
+        let mut used = self.total_offered_or_allocated.clone();
+        used.unallocate();
+        self.available = if self.shared.is_empty() {
+            &self.total - &used
+        } else {
+            &(&self.total.non_shared() - &used.non_shared()) + &self.shared
+        };
+    }
+}
+
+/// A small seedable PRNG (splitmix64) for the agent shuffle; `std::random_shuffle` in C++.
+struct Shuffler(u64);
+
+impl Shuffler {
+    fn new(seed: Option<u64>) -> Shuffler {
+        Shuffler(seed.unwrap_or_else(|| RandomState::new().build_hasher().finish()))
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Fisher-Yates.
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// The allocator's metrics (C++ `internal::Metrics`, the part kept so far).
+struct AllocatorMetrics {
+    allocation_runs: Counter,
+    allocation_run: MetricTimer,
+    allocation_run_latency: MetricTimer,
+}
+
+impl AllocatorMetrics {
+    fn new(lp: &Libprocess) -> AllocatorMetrics {
+        let metrics = lp.metrics();
+        AllocatorMetrics {
+            allocation_runs: metrics.counter("allocator/mesos/allocation_runs"),
+            allocation_run: metrics.timer("allocator/mesos/allocation_run_ms", Some(ALLOCATION_RUN_METRIC_WINDOW)),
+            allocation_run_latency: metrics
+                .timer("allocator/mesos/allocation_run_latency_ms", Some(ALLOCATION_RUN_METRIC_WINDOW)),
+        }
+    }
+}
+
+/// The allocator actor (C++ `HierarchicalAllocatorProcess<DRFSorter, DRFSorter>`). Reach it
+/// through [`Allocator`].
+#[derive(Default)]
+pub struct HierarchicalAllocatorProcess {
+    initialized: bool,
+    options: Options,
+    offer_callback: Option<OfferCallback>,
+    /// Kept for the interface; nothing calls it until maintenance is implemented.
+    _inverse_offer_callback: Option<InverseOfferCallback>,
+    paused: bool,
+    frameworks: HashMap<FrameworkId, Framework>,
+    slaves: HashMap<SlaveId, Slave>,
+    role_sorter: DrfSorter,
+    /// One sorter per role over the frameworks tracked under it.
+    framework_sorters: HashMap<String, DrfSorter>,
+    /// The frameworks tracked under each role: subscribed, or still holding resources
+    /// allocated to it (the `frameworks` of C++'s `RoleTree`). A role is in the role sorter
+    /// exactly while this set is non-empty.
+    role_frameworks: HashMap<String, HashSet<FrameworkId>>,
+    total_scalar_quantities: ResourceQuantities,
+    /// Agents the pending allocation run covers (C++ `allocationCandidates`).
+    allocation_candidates: HashSet<SlaveId>,
+    /// An allocation run is queued (C++ `offerGeneration` pending).
+    run_pending: bool,
+    /// When the pending run was requested, for the latency metric.
+    run_requested_at: Option<Time>,
+    /// The periodic timer fired and waits for the pending run to finish before re-arming
+    /// (C++ `loop` waits for `generateOffers`' future).
+    tick_waiting: bool,
+    whitelist: Option<HashSet<String>>,
+    shuffler: Option<Shuffler>,
+    next_filter_id: u64,
+    metrics: Option<AllocatorMetrics>,
+}
+
+impl Process for HierarchicalAllocatorProcess {}
+
+type Outcome = Result<(), AllocatorError>;
+
+impl HierarchicalAllocatorProcess {
+    fn check_initialized(&self) -> Outcome {
+        if self.initialized {
+            Ok(())
+        } else {
+            Err(AllocatorError::NotInitialized)
+        }
+    }
+
+    fn framework(&self, id: &FrameworkId) -> Result<&Framework, AllocatorError> {
+        self.frameworks.get(id).ok_or_else(|| AllocatorError::UnknownFramework(id.value.clone()))
+    }
+
+    fn framework_mut(&mut self, id: &FrameworkId) -> Result<&mut Framework, AllocatorError> {
+        self.frameworks.get_mut(id).ok_or_else(|| AllocatorError::UnknownFramework(id.value.clone()))
+    }
+
+    fn slave(&self, id: &SlaveId) -> Result<&Slave, AllocatorError> {
+        self.slaves.get(id).ok_or_else(|| AllocatorError::UnknownSlave(id.value.clone()))
+    }
+
+    fn framework_sorter(&mut self, role: &str) -> Result<&mut DrfSorter, AllocatorError> {
+        self.framework_sorters
+            .get_mut(role)
+            .ok_or_else(|| AllocatorError::Sorter(super::sorter::SorterError::UnknownClient(role.to_owned())))
+    }
+
+    /// C++ `initialize`: stores the options and callbacks and starts the periodic loop.
+    pub fn initialize(
+        &mut self,
+        ctx: &mut Context<Self>,
+        options: Options,
+        offer_callback: OfferCallback,
+        inverse_offer_callback: Option<InverseOfferCallback>,
+    ) -> Outcome {
+        if self.initialized {
+            return Err(AllocatorError::AlreadyInitialized);
+        }
+        self.role_sorter = DrfSorter::new(options.fairness_exclude_resource_names.clone());
+        self.shuffler = Some(Shuffler::new(options.shuffle_seed));
+        self.options = options;
+        self.offer_callback = Some(offer_callback);
+        self._inverse_offer_callback = inverse_offer_callback;
+        self.initialized = true;
+        self.paused = false;
+        self.metrics = Some(AllocatorMetrics::new(ctx.libprocess()));
+        tracing::debug!("initialized hierarchical allocator process");
+        self.schedule_periodic_run(ctx);
+        Ok(())
+    }
+
+    fn schedule_periodic_run(&self, ctx: &mut Context<Self>) {
+        ctx.delay(self.options.allocation_interval, |this: &mut Self, ctx| {
+            this.generate_offers(ctx, None);
+            if this.run_pending {
+                this.tick_waiting = true;
+            } else {
+                this.schedule_periodic_run(ctx);
+            }
+        });
+    }
+
+    /// C++ `addFramework`.
+    pub fn add_framework(
+        &mut self,
+        ctx: &mut Context<Self>,
+        framework_id: FrameworkId,
+        info: FrameworkInfo,
+        used: HashMap<SlaveId, Resources>,
+        active: bool,
+        options: FrameworkOptions,
+    ) -> Outcome {
+        self.check_initialized()?;
+        if self.frameworks.contains_key(&framework_id) {
+            return Err(AllocatorError::FrameworkExists(framework_id.value));
+        }
+        if info.id.as_ref() != Some(&framework_id) {
+            return Err(AllocatorError::IdMismatch {
+                given: framework_id.value,
+                inside: info.id.map(|id| id.value).unwrap_or_default(),
+            });
+        }
+        let framework = Framework {
+            id: framework_id.clone(),
+            roles: framework_roles(&info),
+            suppressed_roles: options.suppressed_roles,
+            capabilities: FrameworkCapabilities::of(&info),
+            offer_filters: HashMap::new(),
+            active,
+            min_allocatable_resources: unpack_offer_filters(&info),
+        };
+        let roles: Vec<(String, bool)> =
+            framework.roles.iter().map(|r| (r.clone(), framework.suppressed_roles.contains(r))).collect();
+        self.frameworks.insert(framework_id.clone(), framework);
+
+        for (role, suppressed) in roles {
+            self.track_framework_under_role(&framework_id, &role)?;
+            let sorter = self.framework_sorter(&role)?;
+            if suppressed {
+                sorter.deactivate(&framework_id.value)?;
+            } else {
+                sorter.activate(&framework_id.value)?;
+            }
+        }
+
+        for (slave_id, resources) in used {
+            // The master may name agents the allocator has not been told about yet.
+            if !self.slaves.contains_key(&slave_id) {
+                continue;
+            }
+            self.track_allocated_resources(&slave_id, &framework_id, &resources)?;
+        }
+
+        tracing::info!(framework = %framework_id.value, "added framework");
+        if active {
+            self.generate_offers(ctx, None);
+        } else {
+            self.deactivate_framework(ctx, framework_id)?;
+        }
+        Ok(())
+    }
+
+    /// C++ `removeFramework`: frees everything offered or allocated to the framework.
+    pub fn remove_framework(&mut self, _ctx: &mut Context<Self>, framework_id: FrameworkId) -> Outcome {
+        self.check_initialized()?;
+        self.framework(&framework_id)?;
+        let held: Vec<(SlaveId, Resources)> = self
+            .slaves
+            .iter()
+            .filter_map(|(id, slave)| slave.offered_or_allocated.get(&framework_id).map(|r| (id.clone(), r.clone())))
+            .collect();
+        for (slave_id, resources) in held {
+            self.untrack_allocated_resources(&slave_id, &framework_id, &resources)?;
+            if let Some(slave) = self.slaves.get_mut(&slave_id) {
+                slave.increase_available(&framework_id, &resources);
+            }
+        }
+        let roles: Vec<String> = self.framework(&framework_id)?.roles.iter().cloned().collect();
+        for role in roles {
+            if !self.try_untrack_framework_under_role(&framework_id, &role)? {
+                tracing::warn!(framework = %framework_id.value, role, "framework still holds resources in role");
+            }
+        }
+        self.frameworks.remove(&framework_id);
+        tracing::info!(framework = %framework_id.value, "removed framework");
+        Ok(())
+    }
+
+    /// C++ `activateFramework`: offers again in every role not suppressed.
+    pub fn activate_framework(&mut self, ctx: &mut Context<Self>, framework_id: FrameworkId) -> Outcome {
+        self.check_initialized()?;
+        let framework = self.framework_mut(&framework_id)?;
+        framework.active = true;
+        let roles: Vec<String> = framework.roles.difference(&framework.suppressed_roles).cloned().collect();
+        for role in roles {
+            self.framework_sorter(&role)?.activate(&framework_id.value)?;
+        }
+        tracing::info!(framework = %framework_id.value, "activated framework");
+        self.generate_offers(ctx, None);
+        Ok(())
+    }
+
+    /// C++ `deactivateFramework`: no more offers; the allocation stays recorded; all filters
+    /// are dropped.
+    pub fn deactivate_framework(&mut self, _ctx: &mut Context<Self>, framework_id: FrameworkId) -> Outcome {
+        self.check_initialized()?;
+        let roles: Vec<String> = self.framework(&framework_id)?.roles.iter().cloned().collect();
+        for role in roles {
+            self.framework_sorter(&role)?.deactivate(&framework_id.value)?;
+        }
+        let framework = self.framework_mut(&framework_id)?;
+        framework.active = false;
+        framework.offer_filters.clear();
+        tracing::info!(framework = %framework_id.value, "deactivated framework");
+        Ok(())
+    }
+
+    /// C++ `updateFramework`: new roles, capabilities, offer filters and suppressed roles.
+    pub fn update_framework(
+        &mut self,
+        _ctx: &mut Context<Self>,
+        framework_id: FrameworkId,
+        info: FrameworkInfo,
+        options: FrameworkOptions,
+    ) -> Outcome {
+        self.check_initialized()?;
+        let framework = self.framework(&framework_id)?;
+        let old_roles = framework.roles.clone();
+        let new_roles = framework_roles(&info);
+        let old_suppressed = framework.suppressed_roles.clone();
+
+        for role in new_roles.difference(&old_roles) {
+            // A framework can leave a role while still holding resources in it, so it may be
+            // tracked there already.
+            if !self.is_framework_tracked_under_role(&framework_id, role) {
+                self.track_framework_under_role(&framework_id, role)?;
+            }
+            self.framework_sorter(role)?.activate(&framework_id.value)?;
+        }
+        for role in old_roles.difference(&new_roles) {
+            self.framework_sorter(role)?.deactivate(&framework_id.value)?;
+            self.try_untrack_framework_under_role(&framework_id, role)?;
+            let framework = self.framework_mut(&framework_id)?;
+            framework.offer_filters.remove(role);
+            framework.suppressed_roles.remove(role);
+        }
+
+        let framework = self.framework_mut(&framework_id)?;
+        framework.roles = new_roles.clone();
+        framework.capabilities = FrameworkCapabilities::of(&info);
+        framework.min_allocatable_resources = unpack_offer_filters(&info);
+
+        let to_suppress: BTreeSet<String> = options.suppressed_roles.difference(&old_suppressed).cloned().collect();
+        let to_revive: BTreeSet<String> =
+            old_suppressed.difference(&options.suppressed_roles).filter(|r| new_roles.contains(*r)).cloned().collect();
+        self.suppress_roles(&framework_id, &to_suppress)?;
+        self.revive_roles(&framework_id, &to_revive)?;
+        Ok(())
+    }
+
+    /// C++ `addSlave`. `used` is what frameworks already run there; frameworks not yet added
+    /// are not tracked in the sorters until the master adds them.
+    pub fn add_slave(
+        &mut self,
+        ctx: &mut Context<Self>,
+        slave_id: SlaveId,
+        info: SlaveInfo,
+        capabilities: Vec<slave_info::Capability>,
+        total: Resources,
+        used: HashMap<FrameworkId, Resources>,
+    ) -> Outcome {
+        self.check_initialized()?;
+        if self.slaves.contains_key(&slave_id) {
+            return Err(AllocatorError::SlaveExists(slave_id.value));
+        }
+        if info.id.as_ref() != Some(&slave_id) {
+            return Err(AllocatorError::IdMismatch {
+                given: slave_id.value,
+                inside: info.id.map(|id| id.value).unwrap_or_default(),
+            });
+        }
+        let quantities = ResourceQuantities::from_scalar_resources(&total.scalars());
+        let slave = Slave::new(info, SlaveCapabilities::of(&capabilities), total, &used);
+        let described = format!("{} ({}) with {}", slave_id.value, slave.info.hostname, slave.total);
+        self.slaves.insert(slave_id.clone(), slave);
+
+        self.total_scalar_quantities += &quantities;
+        self.role_sorter.add_slave(&slave_id, quantities.clone())?;
+        for sorter in self.framework_sorters.values_mut() {
+            sorter.add_slave(&slave_id, quantities.clone())?;
+        }
+        for (framework_id, allocation) in &used {
+            if self.frameworks.contains_key(framework_id) {
+                self.track_allocated_resources(&slave_id, framework_id, allocation)?;
+            }
+        }
+        tracing::info!(agent = %described, "added agent");
+        self.generate_offers(ctx, Some(HashSet::from([slave_id])));
+        Ok(())
+    }
+
+    /// C++ `removeSlave`: forgets the agent and every filter for it.
+    pub fn remove_slave(&mut self, _ctx: &mut Context<Self>, slave_id: SlaveId) -> Outcome {
+        self.check_initialized()?;
+        let held: Vec<(FrameworkId, Resources)> =
+            self.slave(&slave_id)?.offered_or_allocated.iter().map(|(f, r)| (f.clone(), r.clone())).collect();
+        for (framework_id, resources) in held {
+            self.untrack_allocated_resources(&slave_id, &framework_id, &resources)?;
+        }
+        self.role_sorter.remove_slave(&slave_id)?;
+        for sorter in self.framework_sorters.values_mut() {
+            sorter.remove_slave(&slave_id)?;
+        }
+        if let Some(slave) = self.slaves.remove(&slave_id) {
+            self.total_scalar_quantities -= &ResourceQuantities::from_scalar_resources(&slave.total.scalars());
+        }
+        self.allocation_candidates.remove(&slave_id);
+        self.remove_filters(&slave_id);
+        tracing::info!(agent = %slave_id.value, "removed agent");
+        Ok(())
+    }
+
+    /// C++ `updateSlave`: a new `SlaveInfo`, and optionally a new total or capabilities.
+    /// Changed attributes drop every filter for the agent; any change triggers a run for it.
+    pub fn update_slave(
+        &mut self,
+        ctx: &mut Context<Self>,
+        slave_id: SlaveId,
+        info: SlaveInfo,
+        total: Option<Resources>,
+        capabilities: Option<Vec<slave_info::Capability>>,
+    ) -> Outcome {
+        self.check_initialized()?;
+        if info.id.as_ref() != Some(&slave_id) {
+            return Err(AllocatorError::IdMismatch {
+                given: slave_id.value,
+                inside: info.id.map(|id| id.value).unwrap_or_default(),
+            });
+        }
+        let slave = self.slave(&slave_id)?;
+        let mut updated = false;
+        let old_attributes: Attributes = slave.info.attributes.iter().cloned().collect();
+        let new_attributes: Attributes = info.attributes.iter().cloned().collect();
+        if old_attributes != new_attributes {
+            updated = true;
+            self.remove_filters(&slave_id);
+        }
+        let slave =
+            self.slaves.get_mut(&slave_id).ok_or_else(|| AllocatorError::UnknownSlave(slave_id.value.clone()))?;
+        if slave.info != info {
+            updated = true;
+            slave.info = info;
+        }
+        if let Some(capabilities) = capabilities {
+            let new = SlaveCapabilities::of(&capabilities);
+            if new != slave.capabilities {
+                updated = true;
+                slave.capabilities = new;
+                tracing::info!(agent = %slave_id.value, "agent updated with new capabilities");
+            }
+        }
+        if let Some(total) = total {
+            tracing::info!(agent = %slave_id.value, total = %total, "agent updated with total resources");
+            updated = self.update_slave_total(&slave_id, total)? || updated;
+        }
+        if updated {
+            self.generate_offers(ctx, Some(HashSet::from([slave_id])));
+        }
+        Ok(())
+    }
+
+    /// C++ `activateSlave`.
+    pub fn activate_slave(&mut self, _ctx: &mut Context<Self>, slave_id: SlaveId) -> Outcome {
+        self.check_initialized()?;
+        self.slaves.get_mut(&slave_id).ok_or_else(|| AllocatorError::UnknownSlave(slave_id.value.clone()))?.activated =
+            true;
+        tracing::info!(agent = %slave_id.value, "agent reactivated");
+        Ok(())
+    }
+
+    /// C++ `deactivateSlave`: no offers from it until it is activated again.
+    pub fn deactivate_slave(&mut self, _ctx: &mut Context<Self>, slave_id: SlaveId) -> Outcome {
+        self.check_initialized()?;
+        self.slaves.get_mut(&slave_id).ok_or_else(|| AllocatorError::UnknownSlave(slave_id.value.clone()))?.activated =
+            false;
+        tracing::info!(agent = %slave_id.value, "agent deactivated");
+        Ok(())
+    }
+
+    /// C++ `updateWhitelist`: `None` offers every agent; otherwise only agents whose hostname
+    /// is listed.
+    pub fn update_whitelist(&mut self, _ctx: &mut Context<Self>, whitelist: Option<HashSet<String>>) -> Outcome {
+        self.check_initialized()?;
+        match &whitelist {
+            Some(list) if list.is_empty() => tracing::warn!("whitelist is empty, no offers will be made"),
+            Some(_) => tracing::info!("updated agent whitelist"),
+            None => tracing::info!("advertising offers for all agents"),
+        }
+        self.whitelist = whitelist;
+        Ok(())
+    }
+
+    /// C++ `requestResources`: logged, nothing else (as in C++).
+    pub fn request_resources(&mut self, _ctx: &mut Context<Self>, framework_id: FrameworkId) -> Outcome {
+        self.check_initialized()?;
+        tracing::info!(framework = %framework_id.value, "received resource request");
+        Ok(())
+    }
+
+    /// C++ `updateAllocation` without resource conversions: replaces `offered` (resources
+    /// offered or allocated to the framework on the agent, in one role) by `updated`, e.g.
+    /// after a reservation or volume was made from them. The agent's total takes the same
+    /// change, with allocation info stripped.
+    pub fn update_allocation(
+        &mut self,
+        _ctx: &mut Context<Self>,
+        framework_id: FrameworkId,
+        slave_id: SlaveId,
+        offered: Resources,
+        updated: Resources,
+    ) -> Outcome {
+        self.check_initialized()?;
+        self.framework(&framework_id)?;
+        let role = single_role(&offered)?;
+        if single_role(&updated)? != role {
+            return Err(AllocatorError::NotSingleRole(updated.to_string()));
+        }
+        let slave = self.slave(&slave_id)?;
+        if !slave.holds(&framework_id, &offered) {
+            return Err(AllocatorError::NotOfferedOrAllocated {
+                agent: slave_id.value,
+                resources: offered.to_string(),
+            });
+        }
+        let mut old_unallocated = offered.clone();
+        old_unallocated.unallocate();
+        let mut new_unallocated = updated.clone();
+        new_unallocated.unallocate();
+        let new_total = &(&slave.total - &old_unallocated) + &new_unallocated;
+
+        let slave =
+            self.slaves.get_mut(&slave_id).ok_or_else(|| AllocatorError::UnknownSlave(slave_id.value.clone()))?;
+        slave.increase_available(&framework_id, &offered);
+        slave.decrease_available(&framework_id, &updated);
+        self.framework_sorter(&role)?.update(&framework_id.value, &slave_id, &offered, &updated)?;
+        self.role_sorter.update(&role, &slave_id, &offered, &updated)?;
+        self.update_slave_total(&slave_id, new_total)?;
+        tracing::info!(framework = %framework_id.value, agent = %slave_id.value, from = %offered, to = %updated,
+            "updated allocation");
+        Ok(())
+    }
+
+    /// C++ `transitionOfferedToAllocated`: tasks now use these offered resources.
+    pub fn transition_offered_to_allocated(
+        &mut self,
+        _ctx: &mut Context<Self>,
+        slave_id: SlaveId,
+        resources: Resources,
+    ) -> Outcome {
+        self.slaves
+            .get_mut(&slave_id)
+            .ok_or_else(|| AllocatorError::UnknownSlave(slave_id.value.clone()))?
+            .total_allocated += &resources;
+        Ok(())
+    }
+
+    /// C++ `recoverResources`: resources offered or allocated to a framework come back
+    /// (decline, rescind, task end). With `filters`, the framework will not be offered them
+    /// (or any subset) on this agent in this role for `refuse_seconds`.
+    pub fn recover_resources(
+        &mut self,
+        ctx: &mut Context<Self>,
+        framework_id: FrameworkId,
+        slave_id: SlaveId,
+        resources: Resources,
+        filters: Option<Filters>,
+        is_allocated: bool,
+    ) -> Outcome {
+        self.check_initialized()?;
+        if resources.is_empty() {
+            return Ok(());
+        }
+        if is_allocated {
+            if let Some(slave) = self.slaves.get_mut(&slave_id) {
+                if slave.total_allocated.contains(&resources) {
+                    slave.total_allocated -= &resources;
+                } else {
+                    tracing::warn!(agent = %slave_id.value, resources = %resources, "recovered resources were not allocated");
+                }
+            }
+        }
+        // The framework or agent may be gone already: `Master::offer` was dispatched before the
+        // allocator heard of the removal, which recovered everything.
+        if !self.frameworks.contains_key(&framework_id) || !self.slaves.contains_key(&slave_id) {
+            return Ok(());
+        }
+        let role = single_role(&resources)?;
+        let slave = self.slave(&slave_id)?;
+        if !slave.holds(&framework_id, &resources) {
+            return Err(AllocatorError::NotOfferedOrAllocated {
+                agent: slave_id.value,
+                resources: resources.to_string(),
+            });
+        }
+        if let Some(slave) = self.slaves.get_mut(&slave_id) {
+            slave.increase_available(&framework_id, &resources);
+        }
+        tracing::debug!(agent = %slave_id.value, framework = %framework_id.value, resources = %resources, "recovered resources");
+        if self.framework_sorter(&role)?.contains(&framework_id.value) {
+            self.untrack_allocated_resources(&slave_id, &framework_id, &resources)?;
+        }
+
+        let Some(filters) = filters else { return Ok(()) };
+        let timeout = refuse_timeout(&filters);
+        if timeout.is_zero() {
+            return Ok(());
+        }
+        // The filter must outlive the next allocation run for this agent (MESOS-4302).
+        let timeout = timeout.max(self.options.allocation_interval);
+        let mut unallocated = resources;
+        unallocated.unallocate();
+        let id = self.next_filter_id;
+        self.next_filter_id += 1;
+        tracing::debug!(framework = %framework_id.value, agent = %slave_id.value, ?timeout, "framework filtered agent");
+        if let Some(framework) = self.frameworks.get_mut(&framework_id) {
+            framework
+                .offer_filters
+                .entry(role.clone())
+                .or_default()
+                .entry(slave_id.clone())
+                .or_default()
+                .push(OfferFilter { id, resources: unallocated });
+        }
+        // Timer -> dispatch -> dispatch, as C++'s `after` -> `defer(expire)` -> `_expire`, so a
+        // periodic run due at the same instant goes first.
+        ctx.delay(timeout, move |_this: &mut Self, ctx| {
+            ctx.pid().dispatch_void(move |this, _ctx| this.expire_filter(&framework_id, &role, &slave_id, id));
+        });
+        Ok(())
+    }
+
+    /// C++ `_expire`: removes a filter unless it is gone already (revive, deactivation,
+    /// removal).
+    fn expire_filter(&mut self, framework_id: &FrameworkId, role: &str, slave_id: &SlaveId, id: u64) {
+        let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
+        let Some(role_filters) = framework.offer_filters.get_mut(role) else { return };
+        let Some(agent_filters) = role_filters.get_mut(slave_id) else { return };
+        agent_filters.retain(|f| f.id != id);
+        if agent_filters.is_empty() {
+            role_filters.remove(slave_id);
+        }
+        if role_filters.is_empty() {
+            framework.offer_filters.remove(role);
+        }
+    }
+
+    /// C++ `suppressOffers`: no offers for `roles` (all the framework's roles if empty).
+    pub fn suppress_offers(
+        &mut self,
+        _ctx: &mut Context<Self>,
+        framework_id: FrameworkId,
+        roles: BTreeSet<String>,
+    ) -> Outcome {
+        self.check_initialized()?;
+        let framework = self.framework(&framework_id)?;
+        let roles = if roles.is_empty() { framework.roles.clone() } else { roles };
+        self.suppress_roles(&framework_id, &roles)
+    }
+
+    fn suppress_roles(&mut self, framework_id: &FrameworkId, roles: &BTreeSet<String>) -> Outcome {
+        self.check_roles_tracked(framework_id, roles)?;
+        for role in roles {
+            self.framework_sorter(role)?.deactivate(&framework_id.value)?;
+            self.framework_mut(framework_id)?.suppressed_roles.insert(role.clone());
+        }
+        tracing::info!(framework = %framework_id.value, ?roles, "suppressed offers for roles");
+        Ok(())
+    }
+
+    /// C++ `reviveOffers`: unsuppresses `roles` (all the framework's roles if empty), clears
+    /// their filters and runs an allocation over all agents.
+    pub fn revive_offers(
+        &mut self,
+        ctx: &mut Context<Self>,
+        framework_id: FrameworkId,
+        roles: BTreeSet<String>,
+    ) -> Outcome {
+        self.check_initialized()?;
+        let framework = self.framework(&framework_id)?;
+        let roles = if roles.is_empty() { framework.roles.clone() } else { roles };
+        self.revive_roles(&framework_id, &roles)?;
+        self.generate_offers(ctx, None);
+        Ok(())
+    }
+
+    fn revive_roles(&mut self, framework_id: &FrameworkId, roles: &BTreeSet<String>) -> Outcome {
+        self.check_roles_tracked(framework_id, roles)?;
+        let framework = self.framework_mut(framework_id)?;
+        for role in roles {
+            framework.offer_filters.remove(role);
+        }
+        for role in roles {
+            self.framework_sorter(role)?.activate(&framework_id.value)?;
+            self.framework_mut(framework_id)?.suppressed_roles.remove(role);
+        }
+        tracing::info!(framework = %framework_id.value, ?roles, "unsuppressed offers and cleared filters for roles");
+        Ok(())
+    }
+
+    /// C++ would CHECK-fail on a role without a framework sorter; refuse the whole call.
+    fn check_roles_tracked(&self, framework_id: &FrameworkId, roles: &BTreeSet<String>) -> Outcome {
+        match roles.iter().find(|role| !self.is_framework_tracked_under_role(framework_id, role)) {
+            Some(role) => {
+                Err(AllocatorError::UnknownRole { framework: framework_id.value.clone(), role: role.clone() })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// C++ `updateWeights`. No allocation is triggered; the next run sees the weights.
+    pub fn update_weights(&mut self, _ctx: &mut Context<Self>, weights: Vec<WeightInfo>) -> Outcome {
+        self.check_initialized()?;
+        if let Some(w) = weights.iter().find(|w| w.role.is_none()) {
+            return Err(AllocatorError::WeightWithoutRole(w.weight));
+        }
+        for w in &weights {
+            self.role_sorter.update_weight(w.role(), w.weight)?;
+        }
+        Ok(())
+    }
+
+    /// C++ `pause`: allocation runs are skipped until `resume`.
+    pub fn pause(&mut self, _ctx: &mut Context<Self>) {
+        if !self.paused {
+            tracing::debug!("allocation paused");
+            self.paused = true;
+        }
+    }
+
+    /// C++ `resume`.
+    pub fn resume(&mut self, _ctx: &mut Context<Self>) {
+        if self.paused {
+            tracing::debug!("allocation resumed");
+            self.paused = false;
+        }
+    }
+
+    /// C++ `generateOffers`: adds agents (all if `None`) to the candidates and queues one run
+    /// unless one is queued already.
+    fn generate_offers(&mut self, ctx: &mut Context<Self>, slave_ids: Option<HashSet<SlaveId>>) {
+        if self.paused {
+            tracing::trace!("skipped allocation because the allocator is paused");
+            return;
+        }
+        match slave_ids {
+            Some(ids) => self.allocation_candidates.extend(ids),
+            None => self.allocation_candidates.extend(self.slaves.keys().cloned()),
+        }
+        if !self.run_pending {
+            self.run_pending = true;
+            self.run_requested_at = Some(ctx.now());
+            ctx.pid().dispatch_void(|this: &mut Self, ctx| this.run_allocation(ctx));
+        }
+    }
+
+    /// C++ `_generateOffers`.
+    fn run_allocation(&mut self, ctx: &mut Context<Self>) {
+        self.run_pending = false;
+        let now = ctx.now();
+        if let (Some(metrics), Some(requested)) = (&self.metrics, self.run_requested_at.take()) {
+            metrics.allocation_run_latency.record(now.saturating_since(requested));
+        }
+        if !self.paused {
+            if let Some(metrics) = &self.metrics {
+                metrics.allocation_runs.increment();
+            }
+            let started = std::time::Instant::now();
+            let candidates = self.allocation_candidates.len();
+            self.allocate();
+            let elapsed = started.elapsed();
+            if let Some(metrics) = &self.metrics {
+                metrics.allocation_run.record(elapsed);
+            }
+            tracing::debug!(agents = candidates, ?elapsed, "performed allocation");
+            self.allocation_candidates.clear();
+        }
+        if self.tick_waiting {
+            self.tick_waiting = false;
+            self.schedule_periodic_run(ctx);
+        }
+    }
+
+    /// C++ `__generateOffers`, second stage only (no quota): for each candidate agent in
+    /// random order, each role in DRF order, each framework of the role in DRF order, offer
+    /// what the role may use on the agent unless the framework cannot take it, it is below
+    /// the minimum, or a filter refuses it.
+    fn allocate(&mut self) {
+        let mut slave_ids: Vec<SlaveId> = self
+            .allocation_candidates
+            .iter()
+            .filter(|id| self.slaves.get(*id).is_some_and(|s| s.activated && self.is_whitelisted(s)))
+            .cloned()
+            .collect();
+        // Hash order is not reproducible; sort first so the seed alone decides the order.
+        slave_ids.sort_by(|a, b| a.value.cmp(&b.value));
+        if let Some(shuffler) = &mut self.shuffler {
+            shuffler.shuffle(&mut slave_ids);
+        }
+
+        let mut offerable: HashMap<FrameworkId, OfferMap> = HashMap::new();
+        // A shared resource goes into at most one offer per run.
+        let mut offered_shared: HashMap<SlaveId, Resources> = HashMap::new();
+
+        for slave_id in &slave_ids {
+            for role in self.role_sorter.sort() {
+                if self.slaves.get(slave_id).is_none_or(|s| s.available.is_empty()) {
+                    break;
+                }
+                let Some(framework_sorter) = self.framework_sorters.get_mut(&role) else { continue };
+                for framework_value in framework_sorter.sort() {
+                    let framework_id = FrameworkId { value: framework_value };
+                    let (Some(framework), Some(slave)) =
+                        (self.frameworks.get(&framework_id), self.slaves.get(slave_id))
+                    else {
+                        continue;
+                    };
+                    let mut available = slave.available.allocatable_to(&role);
+                    if let Some(shared) = offered_shared.get(slave_id) {
+                        available -= shared;
+                    }
+                    if available.is_empty() {
+                        break;
+                    }
+                    if !self.allocatable(&available, &role, framework)
+                        || !self.is_capable_of_receiving_agent(framework, slave)
+                    {
+                        continue;
+                    }
+                    // Without quota, everything the role may use is offered: reservations,
+                    // non-scalars, revocable and all unreserved scalars.
+                    let mut to_offer = strip_incapable_resources(&available, framework.capabilities);
+                    if !self.allocatable(&to_offer, &role, framework) || is_filtered(framework, &role, slave, &to_offer)
+                    {
+                        continue;
+                    }
+                    to_offer.allocate(&role);
+                    tracing::trace!(agent = %slave_id.value, role, framework = %framework_id.value, offer = %to_offer,
+                        "offering");
+                    *offerable
+                        .entry(framework_id.clone())
+                        .or_default()
+                        .entry(role.clone())
+                        .or_default()
+                        .entry(slave_id.clone())
+                        .or_default() += &to_offer;
+                    *offered_shared.entry(slave_id.clone()).or_default() += &to_offer.shared();
+                    if let Some(slave) = self.slaves.get_mut(slave_id) {
+                        slave.decrease_available(&framework_id, &to_offer);
+                    }
+                    if let Err(error) = self.track_allocated_resources(slave_id, &framework_id, &to_offer) {
+                        tracing::warn!(%error, "allocator bookkeeping failed while offering");
+                    }
+                }
+            }
+        }
+
+        if offerable.is_empty() {
+            tracing::trace!("no allocations performed");
+            return;
+        }
+        if let Some(callback) = &self.offer_callback {
+            for (framework_id, offers) in offerable {
+                callback(&framework_id, offers);
+            }
+        }
+    }
+
+    fn is_whitelisted(&self, slave: &Slave) -> bool {
+        self.whitelist.as_ref().is_none_or(|list| list.contains(&slave.info.hostname))
+    }
+
+    /// C++ `allocatable`: non-empty, and containing one of the minimum quantity sets (the
+    /// framework's own for the role if it set one).
+    fn allocatable(&self, resources: &Resources, role: &str, framework: &Framework) -> bool {
+        if resources.is_empty() {
+            return false;
+        }
+        let minimum = framework.min_allocatable_resources.get(role).or(self.options.min_allocatable_resources.as_ref());
+        match minimum {
+            None => true,
+            Some(alternatives) if alternatives.is_empty() => true,
+            Some(alternatives) => alternatives.iter().any(|q| contains_quantities(resources, q)),
+        }
+    }
+
+    /// C++ `isCapableOfReceivingAgent`: GPU agents only to GPU frameworks (if configured),
+    /// agents in another region only to region-aware frameworks.
+    fn is_capable_of_receiving_agent(&self, framework: &Framework, slave: &Slave) -> bool {
+        if self.options.filter_gpu_resources && !framework.capabilities.gpu_resources && slave.has_gpu {
+            return false;
+        }
+        framework.capabilities.region_aware || !self.is_remote_slave(slave)
+    }
+
+    /// C++ `isRemoteSlave`: the agent's fault-domain region differs from the master's. An
+    /// agent with a region under a master without one counts as remote (C++ CHECK-fails).
+    fn is_remote_slave(&self, slave: &Slave) -> bool {
+        let Some(agent_region) = slave.info.domain.as_ref().and_then(|d| d.fault_domain.as_ref()).map(|f| &f.region)
+        else {
+            return false;
+        };
+        match self.options.domain.as_ref().and_then(|d| d.fault_domain.as_ref()) {
+            Some(master) => master.region != *agent_region,
+            None => true,
+        }
+    }
+
+    /// C++ `removeFilters(slaveId)`.
+    fn remove_filters(&mut self, slave_id: &SlaveId) {
+        for framework in self.frameworks.values_mut() {
+            for filters in framework.offer_filters.values_mut() {
+                filters.remove(slave_id);
+            }
+            framework.offer_filters.retain(|_, filters| !filters.is_empty());
+        }
+        tracing::info!(agent = %slave_id.value, "removed all filters for agent");
+    }
+
+    fn is_framework_tracked_under_role(&self, framework_id: &FrameworkId, role: &str) -> bool {
+        self.role_frameworks.get(role).is_some_and(|f| f.contains(framework_id))
+    }
+
+    /// C++ `trackFrameworkUnderRole`: the first framework of a role brings the role into the
+    /// role sorter and creates its framework sorter.
+    fn track_framework_under_role(&mut self, framework_id: &FrameworkId, role: &str) -> Outcome {
+        if self.role_frameworks.get(role).is_none_or(HashSet::is_empty) {
+            self.role_sorter.add(role)?;
+            self.role_sorter.activate(role)?;
+            let mut sorter = DrfSorter::new(self.options.fairness_exclude_resource_names.clone());
+            for (slave_id, slave) in &self.slaves {
+                sorter.add_slave(slave_id, ResourceQuantities::from_scalar_resources(&slave.total.scalars()))?;
+            }
+            self.framework_sorters.insert(role.to_owned(), sorter);
+        }
+        self.framework_sorter(role)?.add(&framework_id.value)?;
+        self.role_frameworks.entry(role.to_owned()).or_default().insert(framework_id.clone());
+        Ok(())
+    }
+
+    /// C++ `tryUntrackFrameworkUnderRole`: only once the framework holds nothing in the role;
+    /// the last framework takes the role out of the role sorter.
+    fn try_untrack_framework_under_role(
+        &mut self,
+        framework_id: &FrameworkId,
+        role: &str,
+    ) -> Result<bool, AllocatorError> {
+        let sorter = self.framework_sorter(role)?;
+        if !sorter.allocation(&framework_id.value)?.is_empty() {
+            return Ok(false);
+        }
+        sorter.remove(&framework_id.value)?;
+        let now_empty = self.role_frameworks.get_mut(role).is_some_and(|f| {
+            f.remove(framework_id);
+            f.is_empty()
+        });
+        if now_empty {
+            self.role_frameworks.remove(role);
+            self.role_sorter.remove(role)?;
+            self.framework_sorters.remove(role);
+        }
+        Ok(true)
+    }
+
+    /// C++ `trackAllocatedResources`: records the resources in the role and framework sorters,
+    /// tracking the framework under roles it holds resources in without subscribing.
+    fn track_allocated_resources(
+        &mut self,
+        slave_id: &SlaveId,
+        framework_id: &FrameworkId,
+        allocated: &Resources,
+    ) -> Outcome {
+        let allocations = allocated.allocations().map_err(|_| AllocatorError::NotSingleRole(allocated.to_string()))?;
+        for (role, allocation) in allocations {
+            if !self.is_framework_tracked_under_role(framework_id, &role) {
+                self.track_framework_under_role(framework_id, &role)?;
+            }
+            self.role_sorter.allocated(&role, slave_id, &allocation)?;
+            self.framework_sorter(&role)?.allocated(&framework_id.value, slave_id, &allocation)?;
+        }
+        Ok(())
+    }
+
+    /// C++ `untrackAllocatedResources`.
+    fn untrack_allocated_resources(
+        &mut self,
+        slave_id: &SlaveId,
+        framework_id: &FrameworkId,
+        allocated: &Resources,
+    ) -> Outcome {
+        let allocations = allocated.allocations().map_err(|_| AllocatorError::NotSingleRole(allocated.to_string()))?;
+        for (role, allocation) in allocations {
+            self.framework_sorter(&role)?.unallocated(&framework_id.value, slave_id, &allocation)?;
+            self.role_sorter.unallocated(&role, slave_id, &allocation)?;
+            if !self.framework(framework_id)?.roles.contains(&role) {
+                self.try_untrack_framework_under_role(framework_id, &role)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// C++ `updateSlaveTotal`: whether the total changed.
+    fn update_slave_total(&mut self, slave_id: &SlaveId, total: Resources) -> Result<bool, AllocatorError> {
+        let slave =
+            self.slaves.get_mut(slave_id).ok_or_else(|| AllocatorError::UnknownSlave(slave_id.value.clone()))?;
+        if slave.total == total {
+            return Ok(false);
+        }
+        let old = ResourceQuantities::from_scalar_resources(&slave.total.scalars());
+        let new = ResourceQuantities::from_scalar_resources(&total.scalars());
+        slave.update_total(total);
+        self.total_scalar_quantities -= &old;
+        self.total_scalar_quantities += &new;
+        self.role_sorter.remove_slave(slave_id)?;
+        self.role_sorter.add_slave(slave_id, new.clone())?;
+        for sorter in self.framework_sorters.values_mut() {
+            sorter.remove_slave(slave_id)?;
+            sorter.add_slave(slave_id, new.clone())?;
+        }
+        Ok(true)
+    }
+}
+
+/// The one role `resources` are allocated to.
+fn single_role(resources: &Resources) -> Result<String, AllocatorError> {
+    let allocations = resources.allocations().map_err(|_| AllocatorError::NotSingleRole(resources.to_string()))?;
+    match allocations.into_keys().collect::<Vec<_>>().as_slice() {
+        [role] => Ok(role.clone()),
+        _ => Err(AllocatorError::NotSingleRole(resources.to_string())),
+    }
+}
+
+/// How long a decline filters: `refuse_seconds` (default 5 s), cut to 365 days; negative or
+/// unrepresentable values give the default; zero means no filter.
+fn refuse_timeout(filters: &Filters) -> Duration {
+    let default = Duration::from_secs_f64(Filters::default().refuse_seconds());
+    let seconds = filters.refuse_seconds();
+    if seconds > MAX_REFUSE_DURATION.as_secs_f64() {
+        tracing::warn!(seconds, "using 365 days for the offer filter because refuse_seconds is too big");
+        MAX_REFUSE_DURATION
+    } else if seconds < 0.0 {
+        tracing::warn!(seconds, "using the default refuse_seconds because the value is negative");
+        default
+    } else {
+        Duration::try_from_secs_f64(seconds).unwrap_or_else(|_| {
+            tracing::warn!(seconds, "using the default refuse_seconds because the value is invalid");
+            default
+        })
+    }
+}
+
+/// C++ `isFiltered`: implicit filters for capability mismatches, then the framework's
+/// refused-offer filters for this role and agent.
+fn is_filtered(framework: &Framework, role: &str, slave: &Slave, resources: &Resources) -> bool {
+    if framework.capabilities.multi_role && !slave.capabilities.multi_role {
+        tracing::warn!(framework = %framework.id.value, agent = %slave.info.hostname,
+            "implicitly filtering agent: framework is MULTI_ROLE capable but the agent is not");
+        return true;
+    }
+    if !slave.capabilities.hierarchical_role && role.contains('/') {
+        tracing::warn!(role, agent = %slave.info.hostname,
+            "implicitly filtering agent: role is hierarchical but the agent is not HIERARCHICAL_ROLE capable");
+        return true;
+    }
+    let Some(slave_id) = slave.info.id.as_ref() else { return false };
+    framework
+        .offer_filters
+        .get(role)
+        .and_then(|filters| filters.get(slave_id))
+        .is_some_and(|filters| filters.iter().any(|f| f.filter(resources)))
+}
+
+/// C++ `stripIncapableResources`: drops shared, revocable and refined-reservation resources
+/// for frameworks without the matching capability.
+fn strip_incapable_resources(resources: &Resources, caps: FrameworkCapabilities) -> Resources {
+    resources.filter(|r: &Resource| {
+        (caps.shared_resources || !res::is_shared(r))
+            && (caps.revocable_resources || !res::is_revocable(r))
+            && (caps.reservation_refinement || !res::has_refined_reservations(r))
+    })
+}
+
+/// The allocator as the master sees it (C++ `Allocator`, implemented by `MesosAllocator`):
+/// each call dispatches into the actor and returns at once; refused calls are logged there.
+#[derive(Clone)]
+pub struct Allocator {
+    pid: PID<HierarchicalAllocatorProcess>,
+}
+
+impl Allocator {
+    /// Spawns the actor (C++ `HierarchicalDRFAllocator::create`); call
+    /// [`Allocator::initialize`] next.
+    pub fn create(lp: &Libprocess) -> Result<Allocator, SpawnError> {
+        let pid = lp.spawn(libprocess::id::generate(PROCESS_ID_PREFIX), HierarchicalAllocatorProcess::default())?;
+        Ok(Allocator { pid })
+    }
+
+    /// The actor's address.
+    pub fn pid(&self) -> &PID<HierarchicalAllocatorProcess> {
+        &self.pid
+    }
+
+    fn call(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&mut HierarchicalAllocatorProcess, &mut Context<HierarchicalAllocatorProcess>) -> Outcome
+            + Send
+            + 'static,
+    ) {
+        self.pid.dispatch_void(move |this, ctx| {
+            if let Err(error) = f(this, ctx) {
+                tracing::warn!(call = what, %error, "allocator refused a call");
+            }
+        });
+    }
+
+    /// Stores the options and callbacks and starts the periodic allocation loop.
+    pub fn initialize(
+        &self,
+        options: Options,
+        offer_callback: OfferCallback,
+        inverse_offer_callback: Option<InverseOfferCallback>,
+    ) {
+        self.call("initialize", move |p, ctx| p.initialize(ctx, options, offer_callback, inverse_offer_callback));
+    }
+
+    /// Adds a framework with what it already uses per agent; if `active`, runs an allocation.
+    pub fn add_framework(
+        &self,
+        framework_id: FrameworkId,
+        info: FrameworkInfo,
+        used: HashMap<SlaveId, Resources>,
+        active: bool,
+        options: FrameworkOptions,
+    ) {
+        self.call("add_framework", move |p, ctx| p.add_framework(ctx, framework_id, info, used, active, options));
+    }
+
+    /// Removes a framework and frees what it was offered or allocated.
+    pub fn remove_framework(&self, framework_id: FrameworkId) {
+        self.call("remove_framework", move |p, ctx| p.remove_framework(ctx, framework_id));
+    }
+
+    /// Offers to the framework again.
+    pub fn activate_framework(&self, framework_id: FrameworkId) {
+        self.call("activate_framework", move |p, ctx| p.activate_framework(ctx, framework_id));
+    }
+
+    /// Stops offering to the framework and drops its filters.
+    pub fn deactivate_framework(&self, framework_id: FrameworkId) {
+        self.call("deactivate_framework", move |p, ctx| p.deactivate_framework(ctx, framework_id));
+    }
+
+    /// Applies a new `FrameworkInfo` and suppressed roles.
+    pub fn update_framework(&self, framework_id: FrameworkId, info: FrameworkInfo, options: FrameworkOptions) {
+        self.call("update_framework", move |p, ctx| p.update_framework(ctx, framework_id, info, options));
+    }
+
+    /// Adds an agent with what frameworks already use there; runs an allocation for it.
+    pub fn add_slave(
+        &self,
+        slave_id: SlaveId,
+        info: SlaveInfo,
+        capabilities: Vec<slave_info::Capability>,
+        total: Resources,
+        used: HashMap<FrameworkId, Resources>,
+    ) {
+        self.call("add_slave", move |p, ctx| p.add_slave(ctx, slave_id, info, capabilities, total, used));
+    }
+
+    /// Removes an agent and its filters.
+    pub fn remove_slave(&self, slave_id: SlaveId) {
+        self.call("remove_slave", move |p, ctx| p.remove_slave(ctx, slave_id));
+    }
+
+    /// Updates an agent's info, and optionally its total and capabilities.
+    pub fn update_slave(
+        &self,
+        slave_id: SlaveId,
+        info: SlaveInfo,
+        total: Option<Resources>,
+        capabilities: Option<Vec<slave_info::Capability>>,
+    ) {
+        self.call("update_slave", move |p, ctx| p.update_slave(ctx, slave_id, info, total, capabilities));
+    }
+
+    /// Offers the agent's resources again.
+    pub fn activate_slave(&self, slave_id: SlaveId) {
+        self.call("activate_slave", move |p, ctx| p.activate_slave(ctx, slave_id));
+    }
+
+    /// Stops offering the agent's resources.
+    pub fn deactivate_slave(&self, slave_id: SlaveId) {
+        self.call("deactivate_slave", move |p, ctx| p.deactivate_slave(ctx, slave_id));
+    }
+
+    /// Restricts offers to agents with these hostnames (`None`: all agents).
+    pub fn update_whitelist(&self, whitelist: Option<HashSet<String>>) {
+        self.call("update_whitelist", move |p, ctx| p.update_whitelist(ctx, whitelist));
+    }
+
+    /// Logged only, as in C++.
+    pub fn request_resources(&self, framework_id: FrameworkId) {
+        self.call("request_resources", move |p, ctx| p.request_resources(ctx, framework_id));
+    }
+
+    /// Replaces offered resources by what an operation made of them.
+    pub fn update_allocation(
+        &self,
+        framework_id: FrameworkId,
+        slave_id: SlaveId,
+        offered: Resources,
+        updated: Resources,
+    ) {
+        self.call("update_allocation", move |p, ctx| {
+            p.update_allocation(ctx, framework_id, slave_id, offered, updated)
+        });
+    }
+
+    /// Marks offered resources as used by tasks.
+    pub fn transition_offered_to_allocated(&self, slave_id: SlaveId, resources: Resources) {
+        self.call("transition_offered_to_allocated", move |p, ctx| {
+            p.transition_offered_to_allocated(ctx, slave_id, resources)
+        });
+    }
+
+    /// Takes resources back from a framework, filtering them for `refuse_seconds` if
+    /// `filters` is given.
+    pub fn recover_resources(
+        &self,
+        framework_id: FrameworkId,
+        slave_id: SlaveId,
+        resources: Resources,
+        filters: Option<Filters>,
+        is_allocated: bool,
+    ) {
+        self.call("recover_resources", move |p, ctx| {
+            p.recover_resources(ctx, framework_id, slave_id, resources, filters, is_allocated)
+        });
+    }
+
+    /// Stops offers to the framework in `roles` (all its roles if empty).
+    pub fn suppress_offers(&self, framework_id: FrameworkId, roles: BTreeSet<String>) {
+        self.call("suppress_offers", move |p, ctx| p.suppress_offers(ctx, framework_id, roles));
+    }
+
+    /// Resumes offers in `roles` (all if empty), clears their filters, runs an allocation.
+    pub fn revive_offers(&self, framework_id: FrameworkId, roles: BTreeSet<String>) {
+        self.call("revive_offers", move |p, ctx| p.revive_offers(ctx, framework_id, roles));
+    }
+
+    /// Sets role weights.
+    pub fn update_weights(&self, weights: Vec<WeightInfo>) {
+        self.call("update_weights", move |p, ctx| p.update_weights(ctx, weights));
+    }
+
+    /// Skips allocation runs until [`Allocator::resume`].
+    pub fn pause(&self) {
+        self.pid.dispatch_void(|p, ctx| p.pause(ctx));
+    }
+
+    /// Resumes allocation runs.
+    pub fn resume(&self) {
+        self.pid.dispatch_void(|p, ctx| p.resume(ctx));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuse_timeout_follows_cpp() {
+        let f = |s: f64| refuse_timeout(&Filters { refuse_seconds: Some(s) });
+        assert_eq!(refuse_timeout(&Filters::default()), Duration::from_secs(5));
+        assert_eq!(f(0.0), Duration::ZERO);
+        assert_eq!(f(-1.0), Duration::from_secs(5));
+        assert_eq!(f(1e12), MAX_REFUSE_DURATION);
+        assert_eq!(f(f64::NAN), Duration::from_secs(5));
+        assert_eq!(f(2.5), Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn shuffler_is_a_seeded_permutation() {
+        let mut a: Vec<u32> = (0..20).collect();
+        let mut b = a.clone();
+        Shuffler::new(Some(7)).shuffle(&mut a);
+        Shuffler::new(Some(7)).shuffle(&mut b);
+        assert_eq!(a, b);
+        let mut sorted = a.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..20).collect::<Vec<_>>());
+        assert_ne!(a, (0..20).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn contains_quantities_counts_ranges_and_sets() {
+        let resources = Resources::parse("cpus:1;mem:32;ports:[1-5]", "*").unwrap();
+        let q = |t: &str| ResourceQuantities::parse(t).unwrap();
+        assert!(contains_quantities(&resources, &q("cpus:1;mem:32")));
+        assert!(contains_quantities(&resources, &q("ports:5")));
+        assert!(!contains_quantities(&resources, &q("ports:6")));
+        assert!(!contains_quantities(&resources, &q("disk:1")));
+    }
+}
