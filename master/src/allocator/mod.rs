@@ -18,9 +18,7 @@ use crate::resource_quantities::{QuantitiesError, ResourceQuantities};
 
 pub use hierarchical::{Allocator, HierarchicalAllocatorProcess};
 
-/// `--allocation_interval`'s default (`DEFAULT_ALLOCATION_INTERVAL` in
-/// `src/master/constants.hpp`).
-pub const DEFAULT_ALLOCATION_INTERVAL: Duration = Duration::from_secs(1);
+pub use crate::constants::DEFAULT_ALLOCATION_INTERVAL;
 
 /// `--min_allocatable_resources`'s default: `cpus:` `MIN_CPUS` (0.01) `|mem:` `MIN_MEM` (32 MB)
 /// in `src/master/flags.cpp` and `src/master/constants.hpp`.
