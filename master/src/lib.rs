@@ -1,8 +1,9 @@
-//! The Mesos master (mirrors `src/master/`): so far the allocator's building blocks.
+//! The Mesos master (mirrors `src/master/`): the allocator, the registrar, and the master actor's agent flow.
 
 pub mod allocator;
 pub mod constants;
 pub mod flags;
+pub mod master;
 pub mod rate_limiter;
 pub mod registrar;
 pub mod registry_operations;

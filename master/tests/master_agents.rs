@@ -1,0 +1,569 @@
+//! The master's agent flow driven end to end on a paused clock: the real master, allocator and registrar (in-memory storage) in one instance, and fake agents played by libprocess processes; registration, retries, health checking and unreachability, reregistration, disconnection, unregistration, version and input checks, recovery; upstream `MasterTest.{IgnoreOldAgentRegistration,IgnoreOldAgentReregistration}` and `PartitionTest.PartitionedSlaveReregistration` (agent part) ported by name.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use libprocess::{Config, Context, Future, Libprocess, Message, Process, Promise, PID, UPID};
+use master::allocator::Allocator;
+use master::flags::MasterFlags;
+use master::master::{master_info, Master, MasterHandle, Version};
+use master::registrar::Registrar;
+use master::registry_operations::Operation;
+use mesos::internal::{
+    PingSlaveMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage, ShutdownMessage,
+    SlaveRegisteredMessage, SlaveReregisteredMessage, UnregisterSlaveMessage,
+};
+use mesos::proto::{SlaveId, SlaveInfo, TimeInfo};
+use mesos::resources::Resources;
+use mesos::state::{Entry, InMemoryStorage, State, Storage, StorageFuture, Uuid};
+
+const WAIT: Duration = Duration::from_secs(10);
+const PING_TIMEOUT: Duration = Duration::from_secs(15);
+
+async fn within<F: std::future::Future>(future: F) -> F::Output {
+    tokio::time::timeout(WAIT, future).await.expect("timed out")
+}
+
+fn flags() -> MasterFlags {
+    let loaded = MasterFlags::load(&["mesos-master", "--registry=in_memory"], Some(Vec::new())).expect("flags load");
+    (*loaded.flags).clone()
+}
+
+/// What a fake agent heard from the master.
+#[derive(Clone, Default)]
+struct Heard {
+    registered: Arc<Mutex<Vec<SlaveRegisteredMessage>>>,
+    reregistered: Arc<Mutex<Vec<SlaveReregisteredMessage>>>,
+    shutdowns: Arc<Mutex<Vec<ShutdownMessage>>>,
+    pings: Arc<Mutex<Vec<(UPID, bool)>>>,
+}
+
+/// Plays an agent: records what the master says, answers pings while `answer` is set.
+#[derive(Clone)]
+struct FakeAgent {
+    heard: Heard,
+    answer: Arc<AtomicBool>,
+}
+
+impl Process for FakeAgent {
+    fn initialize(&mut self, ctx: &mut Context<Self>) {
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: SlaveRegisteredMessage| {
+            this.heard.registered.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: SlaveReregisteredMessage| {
+            this.heard.reregistered.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ShutdownMessage| {
+            this.heard.shutdowns.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, ctx, from, ping: PingSlaveMessage| {
+            this.heard.pings.lock().unwrap().push((from.clone(), ping.connected));
+            if this.answer.load(Ordering::SeqCst) {
+                ctx.send_protobuf(from, &PongSlaveMessage {});
+            }
+        });
+    }
+}
+
+struct Agent {
+    pid: PID<FakeAgent>,
+    heard: Heard,
+    answer: Arc<AtomicBool>,
+}
+
+impl Agent {
+    fn registered(&self) -> Vec<SlaveRegisteredMessage> {
+        self.heard.registered.lock().unwrap().clone()
+    }
+    fn reregistered(&self) -> Vec<SlaveReregisteredMessage> {
+        self.heard.reregistered.lock().unwrap().clone()
+    }
+    fn shutdowns(&self) -> Vec<ShutdownMessage> {
+        self.heard.shutdowns.lock().unwrap().clone()
+    }
+    fn upid(&self) -> &UPID {
+        self.pid.upid()
+    }
+}
+
+struct Cluster {
+    lp: Libprocess,
+    master: MasterHandle,
+    master_pid: UPID,
+    master_id: String,
+}
+
+fn slave_info(hostname: &str) -> SlaveInfo {
+    let resources = Resources::parse("cpus:2;mem:1024", "*").expect("resources parse");
+    SlaveInfo { hostname: hostname.into(), resources: resources.to_vec(), checkpoint: Some(true), ..Default::default() }
+}
+
+fn register_message(version: &str) -> RegisterSlaveMessage {
+    RegisterSlaveMessage { slave: slave_info("agent1"), version: Some(version.into()), ..Default::default() }
+}
+
+fn reregister_message(id: &SlaveId, version: &str) -> ReregisterSlaveMessage {
+    let mut slave = slave_info("agent1");
+    slave.id = Some(id.clone());
+    ReregisterSlaveMessage { slave, version: Some(version.into()), ..Default::default() }
+}
+
+async fn instance() -> Libprocess {
+    let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
+    let lp = Libprocess::initialize(config).await.expect("libprocess starts");
+    lp.clock().pause();
+    lp
+}
+
+/// Starts allocator, registrar and master over `state` without waiting for recovery.
+async fn start_over(lp: &Libprocess, state: State) -> Cluster {
+    start_with(lp, state, flags()).await
+}
+
+async fn start_with(lp: &Libprocess, state: State, flags: MasterFlags) -> Cluster {
+    let allocator = Allocator::create(lp).expect("allocator spawns");
+    let registrar = Registrar::new(lp, flags.registrar_flags(), state).expect("registrar spawns");
+    let info = master_info(lp.address(), &flags);
+    let master_id = info.id.clone();
+    let master = Master::spawn(lp, Master::new(flags, allocator, registrar, info)).expect("master spawns");
+    let master_pid = master.pid().upid().clone();
+    Cluster { lp: lp.clone(), master, master_pid, master_id }
+}
+
+async fn start() -> Cluster {
+    let lp = instance().await;
+    let cluster = start_over(&lp, State::new(Arc::new(InMemoryStorage::new()))).await;
+    within(cluster.lp.settle()).await;
+    assert!(within(cluster.master.recovered()).await.unwrap());
+    cluster
+}
+
+impl Cluster {
+    fn agent(&self) -> Agent {
+        let heard = Heard::default();
+        let answer = Arc::new(AtomicBool::new(true));
+        let agent = FakeAgent { heard: heard.clone(), answer: answer.clone() };
+        let pid = self.lp.spawn(libprocess::id::generate("slave"), agent).expect("agent spawns");
+        Agent { pid, heard, answer }
+    }
+
+    fn send<M: libprocess::ProtobufMessage>(&self, agent: &Agent, message: &M) {
+        self.lp.post_protobuf(agent.upid(), &self.master_pid, message);
+    }
+
+    async fn settle(&self) {
+        within(self.lp.settle()).await;
+    }
+
+    async fn step(&self, d: Duration) {
+        self.lp.clock().advance(d);
+        self.settle().await;
+    }
+
+    async fn agents(&self) -> Vec<master::master::AgentSnapshot> {
+        within(self.master.agents()).await.unwrap()
+    }
+
+    async fn unreachable(&self) -> Vec<SlaveId> {
+        within(self.master.unreachable()).await.unwrap()
+    }
+
+    /// Registers `agent` and returns its id.
+    async fn register(&self, agent: &Agent) -> SlaveId {
+        self.send(agent, &register_message("1.12.0"));
+        self.settle().await;
+        agent.registered().last().expect("registered").slave_id.clone()
+    }
+}
+
+#[tokio::test]
+async fn first_registration_gets_an_id_in_the_master_format() {
+    let cluster = start().await;
+    let agent = cluster.agent();
+    let id = cluster.register(&agent).await;
+
+    assert_eq!(id.value, format!("{}-S0", cluster.master_id));
+    let registered = agent.registered();
+    assert_eq!(registered.len(), 1);
+    let connection = registered[0].connection.expect("connection");
+    assert_eq!(connection.total_ping_timeout_seconds, Some(75.0));
+
+    let agents = cluster.agents().await;
+    assert_eq!(agents.len(), 1);
+    assert_eq!(agents[0].id, id);
+    assert_eq!(&agents[0].pid, agent.upid());
+    assert!(agents[0].connected && agents[0].active);
+    assert!(agents[0].observer.id.starts_with("slave-observer("));
+
+    // The observer pinged at once, as connected, and took the pong itself.
+    let pings = agent.heard.pings.lock().unwrap().clone();
+    assert_eq!(pings, vec![(agents[0].observer.clone(), true)]);
+
+    // A second agent gets the next id.
+    let other = cluster.agent();
+    let second = cluster.register(&other).await;
+    assert_eq!(second.value, format!("{}-S1", cluster.master_id));
+}
+
+#[tokio::test]
+async fn master_info_has_the_upstream_layout() {
+    let cluster = start().await;
+    let info = within(cluster.master.info()).await.unwrap();
+    assert_eq!(info.ip, u32::from_ne_bytes([127, 0, 0, 1]));
+    assert_eq!(info.ip, 16_777_343);
+    assert_eq!(info.port, u32::from(cluster.lp.address().port()));
+    assert_eq!(info.pid.as_deref(), Some(cluster.master_pid.to_string().as_str()));
+    assert_eq!(cluster.master_pid.id.as_ref(), "master");
+    assert_eq!(info.id.len(), 36);
+}
+
+#[tokio::test]
+async fn lost_acknowledgement_then_retry_gets_the_same_id() {
+    let cluster = start().await;
+    let agent = cluster.agent();
+    let dropped = cluster.lp.filters().drop_protobuf::<SlaveRegisteredMessage>(None, Some(agent.upid()));
+    cluster.send(&agent, &register_message("1.12.0"));
+    cluster.settle().await;
+    let first = within(dropped).await.expect("first acknowledgement dropped");
+    assert!(agent.registered().is_empty());
+
+    cluster.send(&agent, &register_message("1.12.0"));
+    cluster.settle().await;
+    let registered = agent.registered();
+    assert_eq!(registered.len(), 1);
+    assert_eq!(registered[0].slave_id, first.slave_id);
+    assert_eq!(cluster.agents().await.len(), 1);
+}
+
+#[tokio::test]
+async fn retry_while_admission_is_in_flight_is_ignored() {
+    let cluster = start().await;
+    let agent = cluster.agent();
+    cluster.send(&agent, &register_message("1.12.0"));
+    cluster.send(&agent, &register_message("1.12.0"));
+    cluster.settle().await;
+    assert_eq!(agent.registered().len(), 1);
+    assert_eq!(cluster.agents().await.len(), 1);
+}
+
+/// Upstream `PartitionTest.PartitionedSlaveReregistration`, agent part: an agent that stops
+/// answering pings is marked unreachable after `max_agent_ping_timeouts` pings, and is let
+/// back in when it reregisters.
+#[tokio::test]
+async fn partitioned_slave_reregistration() {
+    let cluster = start().await;
+    let agent = cluster.agent();
+    // Partitioned from the start: not even the first ping is answered.
+    agent.answer.store(false, Ordering::SeqCst);
+    let id = cluster.register(&agent).await;
+
+    for _ in 0..4 {
+        cluster.step(PING_TIMEOUT).await;
+    }
+    assert_eq!(cluster.agents().await.len(), 1, "not yet after four missed pings");
+    cluster.step(PING_TIMEOUT).await;
+    assert!(cluster.agents().await.is_empty());
+    assert_eq!(cluster.unreachable().await, vec![id.clone()]);
+    assert!(agent.shutdowns().is_empty(), "nothing is sent to an unreachable agent");
+
+    // The observer is gone: no more pings.
+    let pings = agent.heard.pings.lock().unwrap().len();
+    cluster.step(PING_TIMEOUT).await;
+    assert_eq!(agent.heard.pings.lock().unwrap().len(), pings);
+
+    agent.answer.store(true, Ordering::SeqCst);
+    cluster.send(&agent, &reregister_message(&id, "1.12.0"));
+    cluster.settle().await;
+    let reregistered = agent.reregistered();
+    assert_eq!(reregistered.len(), 1);
+    assert_eq!(reregistered[0].slave_id, id);
+    assert!(cluster.unreachable().await.is_empty());
+    let agents = cluster.agents().await;
+    assert_eq!(agents.len(), 1);
+    assert!(agents[0].connected);
+
+    // Healthy again: answered pings keep it registered.
+    for _ in 0..6 {
+        cluster.step(PING_TIMEOUT).await;
+    }
+    assert_eq!(cluster.agents().await.len(), 1);
+}
+
+#[tokio::test]
+async fn known_agent_reregistration_gets_slave_reregistered() {
+    let cluster = start().await;
+    let agent = cluster.agent();
+    let id = cluster.register(&agent).await;
+    cluster.send(&agent, &reregister_message(&id, "1.12.0"));
+    cluster.settle().await;
+    let reregistered = agent.reregistered();
+    assert_eq!(reregistered.len(), 1);
+    assert_eq!(reregistered[0].slave_id, id);
+    assert_eq!(reregistered[0].connection.unwrap().total_ping_timeout_seconds, Some(75.0));
+    assert_eq!(cluster.agents().await.len(), 1);
+}
+
+#[tokio::test]
+async fn disconnected_agent_reregisters_from_a_new_pid() {
+    let cluster = start().await;
+    let old = cluster.agent();
+    let id = cluster.register(&old).await;
+
+    cluster.lp.terminate(old.upid(), true);
+    cluster.settle().await;
+    let agents = cluster.agents().await;
+    assert!(!agents[0].connected && !agents[0].active);
+
+    // The restarted agent comes back at a new pid on the same host.
+    let new = cluster.agent();
+    cluster.send(&new, &reregister_message(&id, "1.12.0"));
+    cluster.settle().await;
+    assert_eq!(new.reregistered().len(), 1);
+    let agents = cluster.agents().await;
+    assert_eq!(agents.len(), 1);
+    assert_eq!(&agents[0].pid, new.upid());
+    assert!(agents[0].connected && agents[0].active);
+}
+
+/// A disconnected agent that the observer cannot declare unhealthy (the limit is too high)
+/// is marked unreachable once `--agent_reregister_timeout` passes.
+#[tokio::test]
+async fn disconnected_agent_is_unreachable_after_the_reregister_timeout() {
+    let lp = instance().await;
+    let mut flags = flags();
+    flags.max_agent_ping_timeouts = 1000;
+    let cluster = start_with(&lp, State::new(Arc::new(InMemoryStorage::new())), flags).await;
+    cluster.settle().await;
+    let agent = cluster.agent();
+    let id = cluster.register(&agent).await;
+    cluster.lp.terminate(agent.upid(), true);
+    cluster.settle().await;
+
+    let timeout = Duration::from_secs(600);
+    let mut waited = Duration::ZERO;
+    while waited + PING_TIMEOUT < timeout {
+        cluster.step(PING_TIMEOUT).await;
+        waited += PING_TIMEOUT;
+    }
+    assert_eq!(cluster.agents().await.len(), 1, "not before the timeout");
+    cluster.step(timeout - waited).await;
+    assert!(cluster.agents().await.is_empty());
+    assert_eq!(cluster.unreachable().await, vec![id]);
+}
+
+#[tokio::test]
+async fn reregistration_from_another_hostname_is_shut_down() {
+    let cluster = start().await;
+    let agent = cluster.agent();
+    let id = cluster.register(&agent).await;
+    let mut message = reregister_message(&id, "1.12.0");
+    message.slave.hostname = "elsewhere".into();
+    cluster.send(&agent, &message);
+    cluster.settle().await;
+    assert!(agent.reregistered().is_empty());
+    assert_eq!(
+        agent.shutdowns(),
+        vec![ShutdownMessage { message: Some("Agent attempted to reregister with different IP / hostname".into()) }]
+    );
+}
+
+#[tokio::test]
+async fn unregister_removes_the_agent() {
+    let cluster = start().await;
+    let agent = cluster.agent();
+    let id = cluster.register(&agent).await;
+
+    // Only the agent itself may unregister it.
+    let stranger = cluster.agent();
+    cluster.send(&stranger, &UnregisterSlaveMessage { slave_id: id.clone() });
+    cluster.settle().await;
+    assert_eq!(cluster.agents().await.len(), 1);
+
+    cluster.send(&agent, &UnregisterSlaveMessage { slave_id: id.clone() });
+    cluster.settle().await;
+    assert!(cluster.agents().await.is_empty());
+    assert!(cluster.unreachable().await.is_empty());
+
+    // The observer is gone.
+    let pings = agent.heard.pings.lock().unwrap().len();
+    cluster.step(PING_TIMEOUT).await;
+    assert_eq!(agent.heard.pings.lock().unwrap().len(), pings);
+}
+
+/// Upstream `MasterTest.IgnoreOldAgentRegistration`.
+#[tokio::test]
+async fn ignore_old_agent_registration() {
+    let cluster = start().await;
+    let agent = cluster.agent();
+    for version in ["0.28.0", "1.0.0-rc1", "bogus", ""] {
+        cluster.send(&agent, &register_message(version));
+    }
+    cluster.send(&agent, &RegisterSlaveMessage { version: None, ..register_message("") });
+    cluster.settle().await;
+    assert!(agent.registered().is_empty());
+    assert!(agent.shutdowns().is_empty(), "the agent is ignored, not shut down");
+    assert!(cluster.agents().await.is_empty());
+
+    // Nothing is left in flight: a good version registers at once.
+    cluster.register(&agent).await;
+}
+
+/// Upstream `MasterTest.IgnoreOldAgentReregistration`.
+#[tokio::test]
+async fn ignore_old_agent_reregistration() {
+    let cluster = start().await;
+    let agent = cluster.agent();
+    let id = cluster.register(&agent).await;
+    cluster.send(&agent, &reregister_message(&id, "0.28.0"));
+    cluster.settle().await;
+    assert!(agent.reregistered().is_empty());
+    cluster.send(&agent, &reregister_message(&id, "1.0.0"));
+    cluster.settle().await;
+    assert_eq!(agent.reregistered().len(), 1);
+}
+
+#[tokio::test]
+async fn undecodable_registration_is_dropped() {
+    let cluster = start().await;
+    let agent = cluster.agent();
+    for body in [&b"\xff\xff\xff"[..], b"", b"\x0a\x02\x0a"] {
+        cluster.lp.send(Message {
+            name: "mesos.internal.RegisterSlaveMessage".into(),
+            from: agent.upid().clone(),
+            to: cluster.master_pid.clone(),
+            body: body.to_vec().into(),
+        });
+    }
+    cluster.settle().await;
+    assert!(agent.registered().is_empty());
+    assert!(cluster.lp.is_running("master"));
+    cluster.register(&agent).await;
+}
+
+#[tokio::test]
+async fn invalid_resources_are_dropped() {
+    let cluster = start().await;
+    let agent = cluster.agent();
+    let mut message = register_message("1.12.0");
+    message.slave.resources[0].name = String::new();
+    cluster.send(&agent, &message);
+    let mut message = register_message("1.12.0");
+    message.slave.checkpoint = Some(false);
+    message.checkpointed_resources = message.slave.resources.clone();
+    cluster.send(&agent, &message);
+    cluster.settle().await;
+    assert!(agent.registered().is_empty());
+    assert!(cluster.agents().await.is_empty());
+}
+
+/// Storage whose first `get` waits for a gate: holds registry recovery.
+struct Gated {
+    inner: Arc<InMemoryStorage>,
+    gate: Mutex<Option<Future<()>>>,
+}
+
+impl Storage for Gated {
+    fn get(&self, name: &str) -> StorageFuture<Option<Entry>> {
+        let gate = self.gate.lock().unwrap().take();
+        match gate {
+            Some(gate) => {
+                let inner = self.inner.clone();
+                let name = name.to_string();
+                gate.then(move |()| inner.get(&name))
+            }
+            None => self.inner.get(name),
+        }
+    }
+    fn set(&self, entry: Entry, uuid: Uuid) -> StorageFuture<bool> {
+        self.inner.set(entry, uuid)
+    }
+    fn expunge(&self, entry: Entry) -> StorageFuture<bool> {
+        self.inner.expunge(entry)
+    }
+    fn names(&self) -> StorageFuture<BTreeSet<String>> {
+        self.inner.names()
+    }
+}
+
+#[tokio::test]
+async fn registration_before_recovery_is_ignored() {
+    let lp = instance().await;
+    let gate = Promise::new();
+    let storage = Gated { inner: Arc::new(InMemoryStorage::new()), gate: Mutex::new(Some(gate.future())) };
+    let cluster = start_over(&lp, State::new(Arc::new(storage))).await;
+    cluster.settle().await;
+    assert!(!within(cluster.master.recovered()).await.unwrap());
+
+    let agent = cluster.agent();
+    cluster.send(&agent, &register_message("1.12.0"));
+    cluster.settle().await;
+    assert!(agent.registered().is_empty());
+
+    gate.set(());
+    cluster.settle().await;
+    assert!(within(cluster.master.recovered()).await.unwrap());
+    assert!(agent.registered().is_empty(), "the early message was dropped, not queued");
+    assert!(cluster.agents().await.is_empty());
+    cluster.register(&agent).await;
+}
+
+/// A master restarted over the same registry: an admitted agent reregisters without a new
+/// admission; a gone agent is told to shut down.
+#[tokio::test]
+async fn recovered_agent_reregisters_and_gone_agent_is_shut_down() {
+    let lp = instance().await;
+    let state = State::new(Arc::new(InMemoryStorage::new()));
+    let recovered_id = SlaveId { value: "previous-S0".into() };
+    let gone_id = SlaveId { value: "previous-S1".into() };
+    {
+        let previous = Registrar::new(&lp, flags().registrar_flags(), state.clone()).unwrap();
+        let earlier = master_info(lp.address(), &flags());
+        let recovered = previous.recover(earlier);
+        within(lp.settle()).await;
+        within(recovered).await.unwrap();
+        for id in [&recovered_id, &gone_id] {
+            let mut info = slave_info("agent1");
+            info.id = Some(id.clone());
+            let admitted = previous.apply(Operation::AdmitSlave(info));
+            within(lp.settle()).await;
+            assert!(within(admitted).await.unwrap());
+        }
+        let gone =
+            previous.apply(Operation::MarkSlaveGone { id: gone_id.clone(), gone_time: TimeInfo { nanoseconds: 1 } });
+        within(lp.settle()).await;
+        assert!(within(gone).await.unwrap());
+    }
+    let cluster = start_over(&lp, state).await;
+    cluster.settle().await;
+    assert!(within(cluster.master.recovered()).await.unwrap());
+    assert!(cluster.agents().await.is_empty(), "recovered agents wait for reregistration");
+
+    let agent = cluster.agent();
+    cluster.send(&agent, &reregister_message(&recovered_id, "1.12.0"));
+    cluster.settle().await;
+    assert_eq!(agent.reregistered().len(), 1);
+    assert_eq!(cluster.agents().await[0].id, recovered_id);
+
+    let gone = cluster.agent();
+    cluster.send(&gone, &reregister_message(&gone_id, "1.12.0"));
+    cluster.settle().await;
+    assert!(gone.reregistered().is_empty());
+    assert_eq!(gone.shutdowns(), vec![ShutdownMessage { message: Some("Agent has been marked gone".into()) }]);
+}
+
+#[test]
+fn versions_compare_as_stout_does() {
+    let v = |s: &str| Version::parse(s).unwrap();
+    assert!(v("1.0.0") > v("1.0.0-rc1"));
+    assert!(v("1.0.0") > v("0.28.2"));
+    assert_eq!(v("1"), v("1.0.0"));
+    assert_eq!(v("1.12.0+build"), v("1.12.0"));
+    for bad in ["", "a.b.c", "1.2.3.4", "1..2", "1.0.0-", "-1.0.0"] {
+        assert!(Version::parse(bad).is_err(), "{bad}");
+    }
+    assert!(Version::check_agent(Some("0.28.0")).is_err());
+    assert!(Version::check_agent(None).is_err());
+    assert!(Version::check_agent(Some("1.0.0")).is_ok());
+}
