@@ -1,8 +1,9 @@
-//! The Mesos master (mirrors `src/master/`): the allocator, the registrar, and the master actor's agent flow.
+//! The Mesos master (mirrors `src/master/`): the allocator, the registrar, and the master actor's agent and framework flows.
 
 pub mod allocator;
 pub mod constants;
 pub mod flags;
+pub mod framework;
 pub mod master;
 pub mod rate_limiter;
 pub mod registrar;

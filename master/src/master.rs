@@ -1,4 +1,4 @@
-//! The master actor, `master`: registry recovery, then agent registration, reregistration, health checking, disconnection, unreachability and removal; mirrors `src/master/master.cpp` / `master.hpp`.
+//! The master actor, `master`: registry recovery, then agent registration, reregistration, health checking, disconnection, unreachability and removal, framework subscription, failover and removal, and offers; mirrors `src/master/master.cpp` / `master.hpp`.
 //!
 //! [`Master::spawn`] starts the process under the fixed id `master` and returns a
 //! [`MasterHandle`]. `initialize` installs every message handler (in C++'s order) and starts
@@ -10,8 +10,11 @@
 //! `PongSlaveMessage` never reaches this process. The observer reports a failed health check
 //! back here by dispatch ([`SlaveObserverEvent::MarkUnreachable`]).
 //!
-//! Not yet done here (the agents' half of later flows): frameworks, tasks, offers and
-//! reconciliation. A reregistering agent's tasks, executors and frameworks are kept as
+//! Frameworks are PID (v0 driver) schedulers only. Not yet done here: the scheduler calls
+//! ACCEPT, KILL, SHUTDOWN, ACKNOWLEDGE, RECONCILE, MESSAGE, REQUEST, UPDATE_FRAMEWORK and the
+//! inverse-offer calls (logged and dropped); tasks, `--offer_timeout`, immutable-field checks
+//! on resubscription, framework authentication/authorization, `UpdateFrameworkMessage` to
+//! agents, and reconciliation. A reregistering agent's tasks, executors and frameworks are kept as
 //! reported, unreconciled; `SlaveReregisteredMessage` carries no reconciliations (the master
 //! knows no tasks); no `UpdateFrameworkMessage`, `ShutdownFrameworkMessage` or
 //! `CheckpointResourcesMessage` follow it. No authentication or authorization of agents, no
@@ -19,22 +22,32 @@
 //! no master `--domain`, no metrics, no timeout for agents recovered from the registry that
 //! never reregister (`recoveredSlavesTimeout`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
 use libprocess::{Context, Future, Libprocess, Outcome, Process, SpawnError, Timer, PID, UPID};
 use mesos::internal::{
-    MasterSlaveConnection, RegisterSlaveMessage, Registry, ReregisterSlaveMessage, ShutdownMessage,
-    SlaveRegisteredMessage, SlaveReregisteredMessage, UnregisterSlaveMessage,
+    DeactivateFrameworkMessage, FrameworkErrorMessage, FrameworkRegisteredMessage, FrameworkReregisteredMessage,
+    MasterSlaveConnection, RegisterFrameworkMessage, RegisterSlaveMessage, Registry, ReregisterFrameworkMessage,
+    ReregisterSlaveMessage, RescindResourceOfferMessage, ResourceOffersMessage, ShutdownFrameworkMessage,
+    ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, UnregisterFrameworkMessage,
+    UnregisterSlaveMessage,
 };
-use mesos::proto::{Address, ExecutorInfo, FrameworkInfo, MasterInfo, Resource, SlaveId, SlaveInfo, Task, TimeInfo};
+use mesos::proto::resource::AllocationInfo;
+use mesos::proto::scheduler::call::{Decline, Revive, Subscribe, Suppress, Type as CallType};
+use mesos::proto::scheduler::Call;
+use mesos::proto::{
+    Address, ExecutorInfo, Filters, FrameworkId, FrameworkInfo, MasterInfo, Offer, OfferId, Resource, SlaveId,
+    SlaveInfo, Task, TimeInfo, Url,
+};
 use mesos::resources::{Resources, ResourcesError};
 
-use crate::allocator::Allocator;
+use crate::allocator::{Allocator, FrameworkOptions, OfferMap};
 use crate::constants::{master_capabilities, MINIMUM_AGENT_VERSION};
 use crate::flags::MasterFlags;
+use crate::framework::{self, Framework, FrameworkError, FrameworkSnapshot};
 use crate::registrar::Registrar;
 use crate::registry_operations::Operation;
 use crate::slave_observer::{SlaveObserverEvent, SlaveObserverHandle, SlaveObserverOptions};
@@ -205,6 +218,17 @@ pub struct Master {
     slaves: Slaves,
     /// The `N` of the next `<master id>-S<N>` (C++ `nextSlaveId`).
     next_slave_id: u64,
+    /// Subscribed frameworks, connected or not (C++ `frameworks.registered`).
+    frameworks: HashMap<FrameworkId, Framework>,
+    /// Ids of removed frameworks, oldest first, at most `--max_completed_frameworks`
+    /// (C++ `frameworks.completed`).
+    completed_frameworks: VecDeque<FrameworkId>,
+    /// Outstanding offers (C++ `offers`).
+    offers: HashMap<OfferId, Offer>,
+    /// The `N` of the next `<master id>-NNNN` (C++ `nextFrameworkId`).
+    next_framework_id: u64,
+    /// The `N` of the next `<master id>-O<N>` (C++ `nextOfferId`).
+    next_offer_id: u64,
 }
 
 impl fmt::Debug for Master {
@@ -254,6 +278,31 @@ impl MasterHandle {
             ids.sort_by(|a, b| a.value.cmp(&b.value));
             ids
         })
+    }
+
+    /// The subscribed frameworks, sorted by id.
+    pub fn frameworks(&self) -> Future<Vec<FrameworkSnapshot>> {
+        self.pid.dispatch(|master, _ctx| {
+            let mut frameworks: Vec<FrameworkSnapshot> = master
+                .frameworks
+                .iter()
+                .map(|(id, framework)| FrameworkSnapshot {
+                    id: id.value.clone(),
+                    name: framework.info.name.clone(),
+                    pid: framework.pid.clone(),
+                    connected: framework.connected,
+                    active: framework.active,
+                    offers: framework.offers.len(),
+                })
+                .collect();
+            frameworks.sort_by(|a, b| a.id.cmp(&b.id));
+            frameworks
+        })
+    }
+
+    /// The number of outstanding offers.
+    pub fn offers(&self) -> Future<usize> {
+        self.pid.dispatch(|master, _ctx| master.offers.len())
     }
 
     /// Whether registry recovery has finished.
@@ -362,17 +411,22 @@ impl Process for Master {
     /// C++ `Master::initialize`: the handlers, then (as the standalone contender elects at
     /// once) recovery.
     fn initialize(&mut self, ctx: &mut Context<Self>) {
+        ctx.install_protobuf(Master::receive_call);
+        ctx.install_protobuf(Master::register_framework);
+        ctx.install_protobuf(Master::reregister_framework);
+        ctx.install_protobuf(Master::unregister_framework);
+        ctx.install_protobuf(Master::deactivate_framework_message);
         ctx.install_protobuf(Master::register_slave);
         ctx.install_protobuf(Master::reregister_slave);
         ctx.install_protobuf(Master::unregister_slave);
 
-        // The allocator's offers have nowhere to go until frameworks exist: none can be
-        // added yet, so the callback can only ever see an empty set.
+        let master = ctx.pid().clone();
         match self.flags.allocator_options() {
             Ok(options) => self.allocator.initialize(
                 options,
-                Box::new(|framework_id, _offers| {
-                    tracing::debug!(framework = %framework_id.value, "no framework to offer to");
+                Box::new(move |framework_id, offers| {
+                    let framework_id = framework_id.clone();
+                    master.dispatch_void(move |this: &mut Master, ctx| this.offer(ctx, framework_id, offers));
                 }),
                 None,
             ),
@@ -384,6 +438,13 @@ impl Process for Master {
     /// C++ `Master::exited(const UPID&)`, agent part: a registered agent whose link broke is
     /// disconnected and gets `--agent_reregister_timeout` to come back.
     fn exited(&mut self, ctx: &mut Context<Self>, pid: UPID) {
+        let framework = self.frameworks.iter().find(|(_, f)| f.pid == pid).map(|(id, _)| id.clone());
+        if let Some(framework_id) = framework {
+            // The driver aborts on any error message; this one is best effort.
+            let message = FrameworkErrorMessage { message: "Framework disconnected".into() };
+            ctx.send_protobuf(&pid, &message);
+            return self.framework_exited(ctx, framework_id);
+        }
         let Some(id) = self.slaves.by_pid(&pid) else { return };
         tracing::info!(agent = %id.value, %pid, "agent disconnected");
         let timeout = self.flags.agent_reregister_timeout;
@@ -391,7 +452,7 @@ impl Process for Master {
         if !slave.connected {
             return;
         }
-        self.disconnect(&id);
+        self.disconnect(ctx, &id);
         let timer_id = id.clone();
         let timer = ctx.delay(timeout, move |this: &mut Master, ctx| this.agent_reregister_timeout(ctx, timer_id));
         if let Some(slave) = self.slaves.registered.get_mut(&id) {
@@ -403,7 +464,20 @@ impl Process for Master {
 impl Master {
     /// C++ `Master::Master`.
     pub fn new(flags: MasterFlags, allocator: Allocator, registrar: Registrar, info: MasterInfo) -> Master {
-        Master { flags, allocator, registrar, info, recovered: false, slaves: Slaves::default(), next_slave_id: 0 }
+        Master {
+            flags,
+            allocator,
+            registrar,
+            info,
+            recovered: false,
+            slaves: Slaves::default(),
+            next_slave_id: 0,
+            frameworks: HashMap::new(),
+            completed_frameworks: VecDeque::new(),
+            offers: HashMap::new(),
+            next_framework_id: 0,
+            next_offer_id: 0,
+        }
     }
 
     /// Spawns the master as `master` in `lp`.
@@ -809,6 +883,10 @@ impl Master {
             tracing::info!(agent = %id.value, "skipping removal: already being removed");
             return;
         }
+        if !self.slaves.registered.contains_key(id) {
+            return;
+        }
+        self.rescind_agent_offers(ctx, id);
         let Some(slave) = self.slaves.registered.get_mut(id) else { return };
         tracing::info!(agent = %id.value, "removing agent: {why}");
         self.slaves.removing.insert(id.clone());
@@ -845,7 +923,8 @@ impl Master {
     }
 
     /// C++ `Master::disconnect` and `deactivate`.
-    fn disconnect(&mut self, id: &SlaveId) {
+    fn disconnect(&mut self, ctx: &mut Context<Self>, id: &SlaveId) {
+        self.rescind_agent_offers(ctx, id);
         let Some(slave) = self.slaves.registered.get_mut(id) else { return };
         tracing::info!(agent = %id.value, "disconnecting agent");
         slave.connected = false;
@@ -930,7 +1009,509 @@ impl Master {
         }
         tracing::info!(agent = %id.value, "marked agent unreachable: {why}");
         self.slaves.unreachable.insert(id.clone(), time);
+        self.rescind_agent_offers(ctx, &id);
         self.allocator.remove_slave(id.clone());
         self.forget_slave(ctx, &id);
+    }
+}
+
+/// The framework flows: subscription (and its legacy messages), scheduler calls, offers,
+/// disconnection, failover and removal.
+impl Master {
+    /// `mesos.scheduler.Call` (C++ `Master::receive(const UPID&, scheduler::Call&&)`). Not
+    /// handled yet, and dropped with a log line: ACCEPT, ACCEPT/DECLINE_INVERSE_OFFERS, KILL,
+    /// SHUTDOWN, ACKNOWLEDGE, RECONCILE, MESSAGE, REQUEST and UPDATE_FRAMEWORK.
+    fn receive_call(&mut self, ctx: &mut Context<Self>, from: &UPID, call: Call) {
+        if !self.accepting("mesos.scheduler.Call", from) {
+            return;
+        }
+        let kind = match framework::validate_call(&call) {
+            Ok(kind) => kind,
+            Err(error) => {
+                tracing::warn!(%from, %error, "dropping invalid scheduler call");
+                return;
+            }
+        };
+        if kind == CallType::Subscribe {
+            if let Some(subscribe) = call.subscribe {
+                self.subscribe(ctx, from, subscribe);
+            }
+            return;
+        }
+        let framework_id = call.framework_id.clone().unwrap_or_default();
+        let Some(framework) = self.frameworks.get(&framework_id) else {
+            tracing::warn!(%from, framework = %framework_id.value, call = ?kind, "dropping call: Framework cannot be found");
+            return;
+        };
+        if framework.pid != *from {
+            tracing::warn!(%from, framework = %framework_id.value, call = ?kind, "dropping call: Call is not from registered framework");
+            return;
+        }
+        // A one-way partition: the master saw the link break but the driver did not. The
+        // error makes the driver abort.
+        if !framework.connected {
+            tracing::info!(%from, framework = %framework_id.value, call = ?kind, "refusing call: Framework disconnected");
+            ctx.send_protobuf(from, &FrameworkErrorMessage { message: "Framework disconnected".into() });
+            return;
+        }
+        match kind {
+            CallType::Teardown => self.teardown(ctx, &framework_id),
+            CallType::Decline => self.decline(ctx, &framework_id, call.decline.unwrap_or_default()),
+            CallType::Revive => self.revive(&framework_id, call.revive.unwrap_or_default()),
+            CallType::Suppress => self.suppress(&framework_id, call.suppress.unwrap_or_default()),
+            CallType::Unknown => tracing::warn!(%from, "'UNKNOWN' call"),
+            other => {
+                tracing::warn!(%from, framework = %framework_id.value, call = ?other, "dropping call: not supported yet")
+            }
+        }
+    }
+
+    /// `RegisterFrameworkMessage` (C++ `Master::registerFramework`): SUBSCRIBE without an id.
+    fn register_framework(&mut self, ctx: &mut Context<Self>, from: &UPID, message: RegisterFrameworkMessage) {
+        if !self.accepting("mesos.internal.RegisterFrameworkMessage", from) {
+            return;
+        }
+        let info = message.framework;
+        if info.id.as_ref().is_some_and(|id| !id.value.is_empty()) {
+            return self.refuse_subscription(ctx, from, &info, "Registering with 'id' already set");
+        }
+        let subscribe = Subscribe { framework_info: info, ..Default::default() };
+        self.subscribe(ctx, from, subscribe);
+    }
+
+    /// `ReregisterFrameworkMessage` (C++ `Master::reregisterFramework`): SUBSCRIBE with an id
+    /// and `force = failover`.
+    fn reregister_framework(&mut self, ctx: &mut Context<Self>, from: &UPID, message: ReregisterFrameworkMessage) {
+        if !self.accepting("mesos.internal.ReregisterFrameworkMessage", from) {
+            return;
+        }
+        let info = message.framework;
+        if info.id.as_ref().is_none_or(|id| id.value.is_empty()) {
+            return self.refuse_subscription(ctx, from, &info, "Re-registering without an 'id'");
+        }
+        let subscribe = Subscribe { framework_info: info, force: Some(message.failover), ..Default::default() };
+        self.subscribe(ctx, from, subscribe);
+    }
+
+    /// `UnregisterFrameworkMessage` (C++ `Master::unregisterFramework`): TEARDOWN, from the
+    /// framework's pid only.
+    fn unregister_framework(&mut self, ctx: &mut Context<Self>, from: &UPID, message: UnregisterFrameworkMessage) {
+        if !self.accepting("mesos.internal.UnregisterFrameworkMessage", from) {
+            return;
+        }
+        let id = message.framework_id;
+        tracing::info!(framework = %id.value, %from, "asked to unregister framework");
+        let Some(framework) = self.frameworks.get(&id) else { return };
+        if framework.pid != *from {
+            tracing::warn!(framework = %id.value, %from, "ignoring unregister framework message: not from the framework");
+            return;
+        }
+        self.teardown(ctx, &id);
+    }
+
+    /// `DeactivateFrameworkMessage` (C++ `Master::deactivateFramework`): the driver aborted;
+    /// the framework stays but gets no offers.
+    fn deactivate_framework_message(
+        &mut self,
+        ctx: &mut Context<Self>,
+        from: &UPID,
+        message: DeactivateFrameworkMessage,
+    ) {
+        if !self.accepting("mesos.internal.DeactivateFrameworkMessage", from) {
+            return;
+        }
+        let id = message.framework_id;
+        let Some(framework) = self.frameworks.get(&id) else {
+            tracing::warn!(framework = %id.value, %from, "ignoring deactivate framework message: framework cannot be found");
+            return;
+        };
+        if framework.pid != *from {
+            tracing::warn!(framework = %id.value, %from, "ignoring deactivate framework message: not from the framework");
+            return;
+        }
+        if !framework.connected {
+            tracing::info!(framework = %id.value, "ignoring deactivate framework message: framework is disconnected");
+            return;
+        }
+        if framework.active {
+            self.deactivate_framework(ctx, &id, true);
+        }
+    }
+
+    /// Sends `FrameworkErrorMessage` to a subscriber that was refused.
+    fn refuse_subscription(&mut self, ctx: &mut Context<Self>, from: &UPID, info: &FrameworkInfo, error: &str) {
+        tracing::info!(%from, name = %info.name, "refusing subscription of framework: {error}");
+        ctx.send_protobuf(from, &FrameworkErrorMessage { message: error.to_string() });
+    }
+
+    /// C++ `Master::validateFramework`: the info itself, then the master's own rules.
+    fn validate_framework(&self, info: &FrameworkInfo) -> Result<(), FrameworkError> {
+        framework::validate(info)?;
+        match self.flags.role_whitelist() {
+            Ok(Some(whitelist)) => {
+                let invalid: BTreeSet<String> = framework::roles(info).difference(&whitelist).cloned().collect();
+                if !invalid.is_empty() {
+                    return Err(FrameworkError::NotWhitelisted(invalid));
+                }
+            }
+            Ok(None) => {}
+            Err(error) => tracing::error!(%error, "bad --roles; not checking roles"),
+        }
+        if info.user == "root" && !self.flags.root_submissions {
+            return Err(FrameworkError::RootSubmission);
+        }
+        if info.id.as_ref().is_some_and(|id| self.completed_frameworks.contains(id)) {
+            return Err(FrameworkError::Removed);
+        }
+        Ok(())
+    }
+
+    /// C++ `Master::subscribe` and `_subscribe` (no authentication or authorization yet).
+    fn subscribe(&mut self, ctx: &mut Context<Self>, from: &UPID, subscribe: Subscribe) {
+        let mut info = subscribe.framework_info;
+        if let Err(error) = self.validate_framework(&info) {
+            return self.refuse_subscription(ctx, from, &info, &error.to_string());
+        }
+        let suppressed_roles: BTreeSet<String> = subscribe.suppressed_roles.into_iter().collect();
+        if let Err(error) = framework::validate_suppressed_roles(&info, &suppressed_roles) {
+            return self.refuse_subscription(ctx, from, &info, &error.to_string());
+        }
+        let options = FrameworkOptions { suppressed_roles };
+        let force = subscribe.force.unwrap_or(false);
+        tracing::info!(%from, name = %info.name, checkpoint = info.checkpoint(), "subscribing framework");
+
+        let Some(id) = info.id.clone().filter(|id| !id.value.is_empty()) else {
+            // First subscription; a retry from the same pid gets the same answer again.
+            if let Some((id, _)) = self.frameworks.iter().find(|(_, f)| f.pid == *from) {
+                tracing::info!(framework = %id.value, %from, "framework already subscribed, resending acknowledgement");
+                let message = FrameworkRegisteredMessage { framework_id: id.clone(), master_info: self.info.clone() };
+                ctx.send_protobuf(from, &message);
+                return;
+            }
+            let id = self.new_framework_id();
+            info.id = Some(id.clone());
+            self.add_framework(ctx, info, from.clone(), options);
+            let message = FrameworkRegisteredMessage { framework_id: id, master_info: self.info.clone() };
+            ctx.send_protobuf(from, &message);
+            return;
+        };
+
+        // No answer: it would reach the framework already connected at that pid.
+        if let Some((other, _)) = self.frameworks.iter().find(|(other, f)| f.pid == *from && **other != id) {
+            tracing::error!(framework = %other.value, %from, name = %info.name, "dropping SUBSCRIBE call: another framework is already connected at this pid");
+            return;
+        }
+        let Some(framework) = self.frameworks.get_mut(&id) else {
+            // Known to no one here (C++ `recoverFramework`, as after a master failover with no
+            // agent reporting it): it is added under its id and, as C++ answers a recovered
+            // framework, gets `FrameworkRegisteredMessage`.
+            tracing::info!(framework = %id.value, %from, "subscribing framework unknown to this master");
+            self.add_framework(ctx, info, from.clone(), options);
+            let message = FrameworkRegisteredMessage { framework_id: id, master_info: self.info.clone() };
+            ctx.send_protobuf(from, &message);
+            return;
+        };
+        if framework.pid != *from && !force {
+            tracing::error!(framework = %id.value, %from, "disallowing subscription attempt: not expected from this pid");
+            ctx.send_protobuf(from, &FrameworkErrorMessage { message: "Framework failed over".into() });
+            return;
+        }
+        framework.info = info.clone();
+        framework.generation += 1;
+        self.allocator.update_framework(id.clone(), info, options);
+        if force {
+            tracing::info!(framework = %id.value, %from, "framework failed over");
+            self.failover_framework(ctx, &id, from.clone());
+        } else {
+            tracing::info!(framework = %id.value, %from, "allowing framework to subscribe with an already used id");
+            // The scheduler may have answered offers that its disconnected driver dropped.
+            self.rescind_framework_offers(ctx, &id);
+            ctx.link(from);
+            self.connect_and_activate(&id);
+            let message = FrameworkReregisteredMessage { framework_id: id, master_info: self.info.clone() };
+            ctx.send_protobuf(from, &message);
+        }
+    }
+
+    /// C++ `Master::newFrameworkId`: `<master id>-NNNN`, zero-padded to four digits.
+    fn new_framework_id(&mut self) -> FrameworkId {
+        let id = FrameworkId { value: format!("{}-{:04}", self.info.id, self.next_framework_id) };
+        self.next_framework_id += 1;
+        id
+    }
+
+    /// C++ `Master::newOfferId`: `<master id>-O<N>`.
+    fn new_offer_id(&mut self) -> OfferId {
+        let id = OfferId { value: format!("{}-O{}", self.info.id, self.next_offer_id) };
+        self.next_offer_id += 1;
+        id
+    }
+
+    /// C++ `Master::addFramework`: link, remember, and hand it to the allocator (which runs an
+    /// allocation).
+    fn add_framework(&mut self, ctx: &mut Context<Self>, info: FrameworkInfo, pid: UPID, options: FrameworkOptions) {
+        let id = info.id.clone().unwrap_or_default();
+        ctx.link(&pid);
+        self.allocator.add_framework(id.clone(), info.clone(), HashMap::new(), true, options);
+        let framework = Framework { info, pid, connected: true, active: true, offers: HashSet::new(), generation: 0 };
+        self.frameworks.insert(id, framework);
+    }
+
+    /// Marks a framework connected and, if it was not, active again in the allocator.
+    fn connect_and_activate(&mut self, id: &FrameworkId) {
+        let Some(framework) = self.frameworks.get_mut(id) else { return };
+        framework.connected = true;
+        if !framework.active {
+            framework.active = true;
+            self.allocator.activate_framework(id.clone());
+        }
+    }
+
+    /// C++ `Master::failoverFramework` and `_failoverFramework`: a new scheduler instance
+    /// takes over; its predecessor is told, the offers go back silently.
+    fn failover_framework(&mut self, ctx: &mut Context<Self>, id: &FrameworkId, pid: UPID) {
+        let Some(framework) = self.frameworks.get_mut(id) else { return };
+        let old = std::mem::replace(&mut framework.pid, pid.clone());
+        if old != pid && framework.connected {
+            ctx.send_protobuf(&old, &FrameworkErrorMessage { message: "Framework failed over".into() });
+        }
+        ctx.link(&pid);
+        let offers: Vec<OfferId> = framework.offers.iter().cloned().collect();
+        for offer in offers {
+            self.remove_offer(ctx, &offer, false, None);
+        }
+        self.connect_and_activate(id);
+        // The driver ignores duplicate registrations, so a same-pid retry is harmless.
+        let message = FrameworkRegisteredMessage { framework_id: id.clone(), master_info: self.info.clone() };
+        ctx.send_protobuf(&pid, &message);
+    }
+
+    /// C++ `Master::_exited` and `disconnect(Framework*)`: the scheduler's link broke; it
+    /// has `failover_timeout` to come back.
+    fn framework_exited(&mut self, ctx: &mut Context<Self>, id: FrameworkId) {
+        let Some(framework) = self.frameworks.get(&id) else { return };
+        tracing::info!(framework = %id.value, "framework disconnected");
+        let timeout = framework::failover_timeout(&framework.info);
+        let generation = framework.generation;
+        if framework.connected {
+            if framework.active {
+                self.deactivate_framework(ctx, &id, true);
+            }
+            if let Some(framework) = self.frameworks.get_mut(&id) {
+                framework.connected = false;
+            }
+        }
+        tracing::info!(framework = %id.value, "giving framework {} to failover", libprocess::duration::format(timeout));
+        ctx.delay(timeout, move |this: &mut Master, ctx| this.framework_failover_timeout(ctx, id, generation));
+    }
+
+    /// C++ `Master::frameworkFailoverTimeout`: removes the framework unless it resubscribed.
+    fn framework_failover_timeout(&mut self, ctx: &mut Context<Self>, id: FrameworkId, generation: u64) {
+        let Some(framework) = self.frameworks.get(&id) else { return };
+        if framework.connected || framework.generation != generation {
+            return;
+        }
+        tracing::info!(framework = %id.value, "framework failover timeout, removing framework");
+        self.remove_framework(ctx, &id);
+    }
+
+    /// C++ `Master::deactivate(Framework*, bool rescind)`: no more offers; outstanding ones
+    /// are rescinded (or, with `rescind` false, returned silently).
+    fn deactivate_framework(&mut self, ctx: &mut Context<Self>, id: &FrameworkId, rescind: bool) {
+        let Some(framework) = self.frameworks.get_mut(id) else { return };
+        tracing::info!(framework = %id.value, "deactivating framework");
+        framework.active = false;
+        self.allocator.deactivate_framework(id.clone());
+        let offers: Vec<OfferId> = framework.offers.iter().cloned().collect();
+        for offer in offers {
+            self.remove_offer(ctx, &offer, rescind, None);
+        }
+    }
+
+    /// TEARDOWN (C++ `Master::teardown`).
+    fn teardown(&mut self, ctx: &mut Context<Self>, id: &FrameworkId) {
+        tracing::info!(framework = %id.value, "processing TEARDOWN call");
+        self.remove_framework(ctx, id);
+    }
+
+    /// C++ `Master::removeFramework(Framework*)`: offers returned silently, every agent told
+    /// to shut the framework down, the allocator forgets it, its id is archived.
+    fn remove_framework(&mut self, ctx: &mut Context<Self>, id: &FrameworkId) {
+        let Some(framework) = self.frameworks.get(id) else { return };
+        tracing::info!(framework = %id.value, "removing framework");
+        if framework.active {
+            self.deactivate_framework(ctx, id, false);
+        }
+        let message = ShutdownFrameworkMessage { framework_id: id.clone() };
+        for slave in self.slaves.registered.values() {
+            ctx.send_protobuf(&slave.pid, &message);
+        }
+        self.allocator.remove_framework(id.clone());
+        self.frameworks.remove(id);
+        if self.flags.max_completed_frameworks > 0 {
+            if self.completed_frameworks.len() >= self.flags.max_completed_frameworks {
+                self.completed_frameworks.pop_front();
+            }
+            self.completed_frameworks.push_back(id.clone());
+        }
+    }
+
+    /// DECLINE (C++ `Master::decline`): each known offer goes back with the call's filters
+    /// (an absent `filters` is the default one: 5 s).
+    fn decline(&mut self, ctx: &mut Context<Self>, id: &FrameworkId, decline: Decline) {
+        let filters = decline.filters.unwrap_or_default();
+        tracing::info!(framework = %id.value, refuse_seconds = filters.refuse_seconds(), offers = decline.offer_ids.len(), "processing DECLINE call");
+        for offer in &decline.offer_ids {
+            if self.offers.contains_key(offer) {
+                self.remove_offer(ctx, offer, false, Some(filters));
+            } else {
+                tracing::warn!(framework = %id.value, offer = %offer.value, "ignoring decline of offer: no longer valid");
+            }
+        }
+    }
+
+    /// The roles of a REVIVE or SUPPRESS call, if each is valid and one of the framework's
+    /// (C++ drops the whole call otherwise).
+    fn call_roles(&self, id: &FrameworkId, roles: Vec<String>, call: &str) -> Option<BTreeSet<String>> {
+        let subscribed = framework::roles(&self.frameworks.get(id)?.info);
+        for role in &roles {
+            if let Err(error) = mesos::resources::validate_role(role) {
+                tracing::warn!(framework = %id.value, "dropping {call} call: role '{role}' is invalid: {error}");
+                return None;
+            }
+            if !subscribed.contains(role) {
+                tracing::warn!(framework = %id.value, "dropping {call} call: role '{role}' is not one of the framework's subscribed roles");
+                return None;
+            }
+        }
+        Some(roles.into_iter().collect())
+    }
+
+    /// REVIVE (C++ `Master::revive`).
+    fn revive(&mut self, id: &FrameworkId, revive: Revive) {
+        tracing::info!(framework = %id.value, "processing REVIVE call");
+        if let Some(roles) = self.call_roles(id, revive.roles, "REVIVE") {
+            self.allocator.revive_offers(id.clone(), roles);
+        }
+    }
+
+    /// SUPPRESS (C++ `Master::suppress`).
+    fn suppress(&mut self, id: &FrameworkId, suppress: Suppress) {
+        tracing::info!(framework = %id.value, "processing SUPPRESS call");
+        if let Some(roles) = self.call_roles(id, suppress.roles, "SUPPRESS") {
+            self.allocator.suppress_offers(id.clone(), roles);
+        }
+    }
+
+    /// The allocator's offer callback (C++ `Master::offer`): one `ResourceOffersMessage` with
+    /// an offer per (role, agent), or the resources straight back when the framework or the
+    /// agent cannot take them.
+    fn offer(&mut self, ctx: &mut Context<Self>, framework_id: FrameworkId, resources: OfferMap) {
+        let usable = self.frameworks.get(&framework_id).is_some_and(|f| f.connected && f.active);
+        if !usable {
+            tracing::warn!(framework = %framework_id.value, "returning resources offered to a framework that is gone, disconnected or inactive");
+            for agents in resources.into_values() {
+                for (slave_id, offered) in agents {
+                    self.allocator.recover_resources(framework_id.clone(), slave_id, offered, None, false);
+                }
+            }
+            return;
+        }
+        let mut message = ResourceOffersMessage::default();
+        for (role, agents) in resources {
+            for (slave_id, offered) in agents {
+                let Some(slave) = self.slaves.registered.get(&slave_id).filter(|s| s.active) else {
+                    tracing::warn!(framework = %framework_id.value, agent = %slave_id.value, "returning resources offered on an agent that is gone or inactive");
+                    self.allocator.recover_resources(framework_id.clone(), slave_id, offered, None, false);
+                    continue;
+                };
+                let url = Url {
+                    scheme: "http".into(),
+                    address: Address {
+                        hostname: Some(slave.info.hostname.clone()),
+                        ip: Some(slave.pid.ip.to_string()),
+                        port: i32::from(slave.pid.port),
+                    },
+                    path: Some(format!("/{}", slave.pid.id)),
+                    ..Default::default()
+                };
+                let pid = slave.pid.to_string();
+                let offer = Offer {
+                    id: OfferId::default(),
+                    framework_id: framework_id.clone(),
+                    slave_id: slave_id.clone(),
+                    hostname: slave.info.hostname.clone(),
+                    url: Some(url),
+                    domain: slave.info.domain.clone(),
+                    resources: offered.to_vec(),
+                    attributes: slave.info.attributes.clone(),
+                    allocation_info: Some(AllocationInfo { role: Some(role.clone()) }),
+                    ..Default::default()
+                };
+                let offer = Offer { id: self.new_offer_id(), ..offer };
+                message.offers.push(self.as_sent(&framework_id, &offer));
+                message.pids.push(pid);
+                if let Some(framework) = self.frameworks.get_mut(&framework_id) {
+                    framework.offers.insert(offer.id.clone());
+                }
+                self.offers.insert(offer.id.clone(), offer);
+            }
+        }
+        if message.offers.is_empty() {
+            return;
+        }
+        let Some(framework) = self.frameworks.get(&framework_id) else { return };
+        tracing::info!(framework = %framework_id.value, offers = message.offers.len(), "sending offers");
+        ctx.send_protobuf(&framework.pid, &message);
+    }
+
+    /// An offer as the framework sees it: a framework without `MULTI_ROLE` gets no
+    /// `allocation_info` (MESOS-8237), and nobody sees `ephemeral_ports`.
+    fn as_sent(&self, framework_id: &FrameworkId, offer: &Offer) -> Offer {
+        let mut sent = offer.clone();
+        sent.resources.retain(|r| r.name != "ephemeral_ports");
+        let multi_role = self.frameworks.get(framework_id).is_some_and(|f| framework::multi_role(&f.info));
+        if !multi_role {
+            sent.allocation_info = None;
+            for resource in &mut sent.resources {
+                resource.allocation_info = None;
+            }
+        }
+        sent
+    }
+
+    /// C++ `Master::rescindOffer` (`rescind`) or `discardOffer`: the resources go back to the
+    /// allocator (filtered by `filters`) and the offer is forgotten; a rescind also tells the
+    /// framework.
+    fn remove_offer(&mut self, ctx: &mut Context<Self>, offer_id: &OfferId, rescind: bool, filters: Option<Filters>) {
+        let Some(offer) = self.offers.remove(offer_id) else { return };
+        if let Some(framework) = self.frameworks.get_mut(&offer.framework_id) {
+            framework.offers.remove(offer_id);
+            if rescind {
+                ctx.send_protobuf(&framework.pid, &RescindResourceOfferMessage { offer_id: offer_id.clone() });
+            }
+        }
+        let resources: Resources = offer.resources.iter().cloned().collect();
+        self.allocator.recover_resources(offer.framework_id, offer.slave_id, resources, filters, false);
+    }
+
+    /// Rescinds every outstanding offer of a framework.
+    fn rescind_framework_offers(&mut self, ctx: &mut Context<Self>, id: &FrameworkId) {
+        let offers: Vec<OfferId> =
+            self.frameworks.get(id).map(|f| f.offers.iter().cloned().collect()).unwrap_or_default();
+        for offer in offers {
+            self.remove_offer(ctx, &offer, true, None);
+        }
+    }
+
+    /// Rescinds every outstanding offer on an agent (C++ `removeSlave`, `deactivate(Slave*)`
+    /// and `__removeSlave`).
+    fn rescind_agent_offers(&mut self, ctx: &mut Context<Self>, slave_id: &SlaveId) {
+        let mut offers: Vec<OfferId> =
+            self.offers.values().filter(|o| o.slave_id == *slave_id).map(|o| o.id.clone()).collect();
+        offers.sort_by(|a, b| a.value.cmp(&b.value));
+        for offer in offers {
+            self.remove_offer(ctx, &offer, true, None);
+        }
     }
 }
