@@ -1,13 +1,13 @@
 //! The master's framework bookkeeping and the checks on what schedulers send; mirrors `Framework` in `src/master/master.hpp` and `validation::framework` / `validation::scheduler::call` in `src/master/validation.cpp`.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use libprocess::UPID;
 use mesos::proto::framework_info::capability::Type as Capability;
 use mesos::proto::scheduler::call::Type as CallType;
 use mesos::proto::scheduler::Call;
-use mesos::proto::{FrameworkInfo, OfferId};
+use mesos::proto::{FrameworkInfo, OfferId, Task, TaskId};
 
 /// Why a framework's subscription or a scheduler call is refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -58,6 +58,8 @@ pub(crate) struct Framework {
     /// compares it; a counter says the same without two resubscriptions at one paused
     /// instant looking alike.
     pub(crate) generation: u64,
+    /// Its tasks the master launched and has not removed (C++ `Framework::tasks`).
+    pub(crate) tasks: HashMap<TaskId, Task>,
 }
 
 /// What tests and endpoints see of one framework.
@@ -74,6 +76,11 @@ pub struct FrameworkSnapshot {
 /// Whether `info` declares `MULTI_ROLE`.
 pub(crate) fn multi_role(info: &FrameworkInfo) -> bool {
     info.capabilities.iter().any(|c| c.r#type() == Capability::MultiRole)
+}
+
+/// Whether `info` declares `PARTITION_AWARE` (C++ `capabilities.partitionAware`).
+pub(crate) fn partition_aware(info: &FrameworkInfo) -> bool {
+    info.capabilities.iter().any(|c| c.r#type() == Capability::PartitionAware)
 }
 
 /// The roles a framework subscribes to (C++ `protobuf::framework::getRoles`).

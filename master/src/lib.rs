@@ -1,4 +1,4 @@
-//! The Mesos master (mirrors `src/master/`): the allocator, the registrar, and the master actor's agent and framework flows.
+//! The Mesos master (mirrors `src/master/`): the allocator, the registrar, and the master actor's agent, framework and task flows.
 
 pub mod allocator;
 pub mod constants;

@@ -1,4 +1,4 @@
-//! The master actor, `master`: registry recovery, then agent registration, reregistration, health checking, disconnection, unreachability and removal, framework subscription, failover and removal, and offers; mirrors `src/master/master.cpp` / `master.hpp`.
+//! The master actor, `master`: registry recovery, then agent registration, reregistration, health checking, disconnection, unreachability and removal, framework subscription, failover and removal, offers, and (in `tasks`) the task flows; mirrors `src/master/master.cpp` / `master.hpp`.
 //!
 //! [`Master::spawn`] starts the process under the fixed id `master` and returns a
 //! [`MasterHandle`]. `initialize` installs every message handler (in C++'s order) and starts
@@ -10,17 +10,19 @@
 //! `PongSlaveMessage` never reaches this process. The observer reports a failed health check
 //! back here by dispatch ([`SlaveObserverEvent::MarkUnreachable`]).
 //!
-//! Frameworks are PID (v0 driver) schedulers only. Not yet done here: the scheduler calls
-//! ACCEPT, KILL, SHUTDOWN, ACKNOWLEDGE, RECONCILE, MESSAGE, REQUEST, UPDATE_FRAMEWORK and the
-//! inverse-offer calls (logged and dropped); tasks, `--offer_timeout`, immutable-field checks
-//! on resubscription, framework authentication/authorization, `UpdateFrameworkMessage` to
-//! agents, and reconciliation. A reregistering agent's tasks, executors and frameworks are kept as
+//! Frameworks are PID (v0 driver) schedulers only. The task flows (ACCEPT, status updates,
+//! ACKNOWLEDGE, KILL, RECONCILE) are in [`tasks`]. Not yet done here: the scheduler calls
+//! SHUTDOWN, MESSAGE, REQUEST, UPDATE_FRAMEWORK and the inverse-offer calls (logged and
+//! dropped); `--offer_timeout`, immutable-field checks on resubscription, framework
+//! authentication/authorization, and `UpdateFrameworkMessage` to agents. A reregistering agent's tasks, executors and frameworks are kept as
 //! reported, unreconciled; `SlaveReregisteredMessage` carries no reconciliations (the master
 //! knows no tasks); no `UpdateFrameworkMessage`, `ShutdownFrameworkMessage` or
 //! `CheckpointResourcesMessage` follow it. No authentication or authorization of agents, no
 //! maintenance (`DOWN` machines), no `--agent_removal_rate_limit` for the reregister timeout,
 //! no master `--domain`, no metrics, no timeout for agents recovered from the registry that
 //! never reregister (`recoveredSlavesTimeout`).
+
+mod tasks;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -300,6 +302,17 @@ impl MasterHandle {
         })
     }
 
+    /// The tasks the master tracks, sorted by framework then task id.
+    pub fn tasks(&self) -> Future<Vec<Task>> {
+        self.pid.dispatch(|master, _ctx| {
+            let mut tasks: Vec<Task> = master.frameworks.values().flat_map(|f| f.tasks.values().cloned()).collect();
+            tasks.sort_by(|a, b| {
+                (&a.framework_id.value, &a.task_id.value).cmp(&(&b.framework_id.value, &b.task_id.value))
+            });
+            tasks
+        })
+    }
+
     /// The number of outstanding offers.
     pub fn offers(&self) -> Future<usize> {
         self.pid.dispatch(|master, _ctx| master.offers.len())
@@ -416,9 +429,14 @@ impl Process for Master {
         ctx.install_protobuf(Master::reregister_framework);
         ctx.install_protobuf(Master::unregister_framework);
         ctx.install_protobuf(Master::deactivate_framework_message);
+        ctx.install_protobuf(Master::launch_tasks_message);
+        ctx.install_protobuf(Master::kill_task_message);
+        ctx.install_protobuf(Master::status_update_acknowledgement);
         ctx.install_protobuf(Master::register_slave);
         ctx.install_protobuf(Master::reregister_slave);
         ctx.install_protobuf(Master::unregister_slave);
+        ctx.install_protobuf(Master::status_update);
+        ctx.install_protobuf(Master::reconcile_tasks_message);
 
         let master = ctx.pid().clone();
         match self.flags.allocator_options() {
@@ -1019,8 +1037,8 @@ impl Master {
 /// disconnection, failover and removal.
 impl Master {
     /// `mesos.scheduler.Call` (C++ `Master::receive(const UPID&, scheduler::Call&&)`). Not
-    /// handled yet, and dropped with a log line: ACCEPT, ACCEPT/DECLINE_INVERSE_OFFERS, KILL,
-    /// SHUTDOWN, ACKNOWLEDGE, RECONCILE, MESSAGE, REQUEST and UPDATE_FRAMEWORK.
+    /// handled yet, and dropped with a log line: ACCEPT/DECLINE_INVERSE_OFFERS, SHUTDOWN,
+    /// MESSAGE, REQUEST and UPDATE_FRAMEWORK.
     fn receive_call(&mut self, ctx: &mut Context<Self>, from: &UPID, call: Call) {
         if !self.accepting("mesos.scheduler.Call", from) {
             return;
@@ -1056,6 +1074,18 @@ impl Master {
         }
         match kind {
             CallType::Teardown => self.teardown(ctx, &framework_id),
+            CallType::Accept => self.accept(ctx, &framework_id, call.accept.unwrap_or_default()),
+            CallType::Kill => {
+                if let Some(kill) = call.kill {
+                    self.kill(ctx, &framework_id, kill);
+                }
+            }
+            CallType::Acknowledge => {
+                if let Some(acknowledge) = call.acknowledge {
+                    self.acknowledge(ctx, &framework_id, acknowledge);
+                }
+            }
+            CallType::Reconcile => self.reconcile(ctx, &framework_id, call.reconcile.unwrap_or_default()),
             CallType::Decline => self.decline(ctx, &framework_id, call.decline.unwrap_or_default()),
             CallType::Revive => self.revive(&framework_id, call.revive.unwrap_or_default()),
             CallType::Suppress => self.suppress(&framework_id, call.suppress.unwrap_or_default()),
@@ -1253,7 +1283,15 @@ impl Master {
         let id = info.id.clone().unwrap_or_default();
         ctx.link(&pid);
         self.allocator.add_framework(id.clone(), info.clone(), HashMap::new(), true, options);
-        let framework = Framework { info, pid, connected: true, active: true, offers: HashSet::new(), generation: 0 };
+        let framework = Framework {
+            info,
+            pid,
+            connected: true,
+            active: true,
+            offers: HashSet::new(),
+            generation: 0,
+            tasks: HashMap::new(),
+        };
         self.frameworks.insert(id, framework);
     }
 
@@ -1343,8 +1381,9 @@ impl Master {
             self.deactivate_framework(ctx, id, false);
         }
         let message = ShutdownFrameworkMessage { framework_id: id.clone() };
-        for slave in self.slaves.registered.values() {
+        for slave in self.slaves.registered.values_mut() {
             ctx.send_protobuf(&slave.pid, &message);
+            slave.executors.retain(|e| e.framework_id.as_ref() != Some(id));
         }
         self.allocator.remove_framework(id.clone());
         self.frameworks.remove(id);

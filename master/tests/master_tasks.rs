@@ -1,0 +1,570 @@
+//! The master's task flows driven end to end on a paused clock: the real master, allocator and registrar (in-memory storage), a fake agent registered through the real flow, and a fake scheduler; ACCEPT(LAUNCH) and legacy `LaunchTasksMessage`, status updates and acknowledgements, task removal, invalid tasks and offers, KILL and reconciliation.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use libprocess::{Config, Context, Libprocess, Process, PID, UPID};
+use master::allocator::Allocator;
+use master::flags::MasterFlags;
+use master::master::{master_info, Master, MasterHandle};
+use master::registrar::Registrar;
+use mesos::internal::{
+    FrameworkRegisteredMessage, KillTaskMessage, LaunchTasksMessage, ReconcileTasksMessage, RegisterSlaveMessage,
+    ResourceOffersMessage, RunTaskMessage, SlaveRegisteredMessage, StatusUpdate, StatusUpdateAcknowledgementMessage,
+    StatusUpdateMessage,
+};
+use mesos::proto::framework_info::capability::Type as Capability;
+use mesos::proto::framework_info::Capability as CapabilityInfo;
+use mesos::proto::offer::operation::{Launch, Type as OperationType};
+use mesos::proto::offer::Operation;
+use mesos::proto::scheduler::call::{reconcile, Accept, Acknowledge, Kill, Reconcile, Subscribe, Type as CallType};
+use mesos::proto::scheduler::Call;
+use mesos::proto::slave_info::capability::Type as AgentCapabilityType;
+use mesos::proto::slave_info::Capability as AgentCapability;
+use mesos::proto::task_status::{Reason, Source};
+use mesos::proto::{
+    CommandInfo, Filters, FrameworkId, FrameworkInfo, Offer, OfferId, SlaveId, SlaveInfo, TaskId, TaskInfo, TaskState,
+    TaskStatus,
+};
+use mesos::resources::Resources;
+use mesos::state::{InMemoryStorage, State, Uuid};
+
+const WAIT: Duration = Duration::from_secs(10);
+const ROLE: &str = "web";
+const INTERVAL: Duration = Duration::from_secs(1);
+
+async fn within<F: std::future::Future>(future: F) -> F::Output {
+    tokio::time::timeout(WAIT, future).await.expect("timed out")
+}
+
+/// Everything a fake process heard, with the sender where it matters.
+#[derive(Clone, Default)]
+struct Heard {
+    registered: Arc<Mutex<Vec<FrameworkRegisteredMessage>>>,
+    offers: Arc<Mutex<Vec<ResourceOffersMessage>>>,
+    updates: Arc<Mutex<Vec<(UPID, StatusUpdateMessage)>>>,
+    agent_registered: Arc<Mutex<Vec<SlaveRegisteredMessage>>>,
+    run_tasks: Arc<Mutex<Vec<(UPID, RunTaskMessage)>>>,
+    acks: Arc<Mutex<Vec<StatusUpdateAcknowledgementMessage>>>,
+    kills: Arc<Mutex<Vec<KillTaskMessage>>>,
+}
+
+/// Plays a scheduler driver or an agent: only records.
+struct Recorder {
+    heard: Heard,
+}
+
+impl Process for Recorder {
+    fn initialize(&mut self, ctx: &mut Context<Self>) {
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: FrameworkRegisteredMessage| {
+            this.heard.registered.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ResourceOffersMessage| {
+            this.heard.offers.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, from: &UPID, m: StatusUpdateMessage| {
+            this.heard.updates.lock().unwrap().push((from.clone(), m))
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: SlaveRegisteredMessage| {
+            this.heard.agent_registered.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, from: &UPID, m: RunTaskMessage| {
+            this.heard.run_tasks.lock().unwrap().push((from.clone(), m))
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: StatusUpdateAcknowledgementMessage| {
+            this.heard.acks.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: KillTaskMessage| {
+            this.heard.kills.lock().unwrap().push(m)
+        });
+    }
+}
+
+struct Fake {
+    pid: PID<Recorder>,
+    heard: Heard,
+}
+
+impl Fake {
+    fn upid(&self) -> &UPID {
+        self.pid.upid()
+    }
+    fn offers(&self) -> Vec<ResourceOffersMessage> {
+        self.heard.offers.lock().unwrap().clone()
+    }
+    fn updates(&self) -> Vec<StatusUpdateMessage> {
+        self.heard.updates.lock().unwrap().iter().map(|(_, m)| m.clone()).collect()
+    }
+    fn run_tasks(&self) -> Vec<(UPID, RunTaskMessage)> {
+        self.heard.run_tasks.lock().unwrap().clone()
+    }
+    fn acks(&self) -> Vec<StatusUpdateAcknowledgementMessage> {
+        self.heard.acks.lock().unwrap().clone()
+    }
+    fn kills(&self) -> Vec<KillTaskMessage> {
+        self.heard.kills.lock().unwrap().clone()
+    }
+    fn last_offer(&self) -> Offer {
+        self.offers().last().and_then(|m| m.offers.first().cloned()).expect("offered")
+    }
+}
+
+struct Cluster {
+    lp: Libprocess,
+    master: MasterHandle,
+    master_pid: UPID,
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
+        let lp = Libprocess::initialize(config).await.expect("libprocess starts");
+        lp.clock().pause();
+        let loaded = MasterFlags::load(&["mesos-master", "--registry=in_memory"], Some(Vec::new())).expect("flags");
+        let flags = (*loaded.flags).clone();
+        let allocator = Allocator::create(&lp).expect("allocator spawns");
+        let state = State::new(Arc::new(InMemoryStorage::new()));
+        let registrar = Registrar::new(&lp, flags.registrar_flags(), state).expect("registrar spawns");
+        let info = master_info(lp.address(), &flags);
+        let master = Master::spawn(&lp, Master::new(flags, allocator, registrar, info)).expect("master spawns");
+        let master_pid = master.pid().upid().clone();
+        let cluster = Cluster { lp, master, master_pid };
+        cluster.settle().await;
+        cluster
+    }
+
+    fn spawn(&self, id: &str) -> Fake {
+        let heard = Heard::default();
+        let pid = self.lp.spawn(id.to_string(), Recorder { heard: heard.clone() }).expect("fake spawns");
+        Fake { pid, heard }
+    }
+
+    fn send<M: libprocess::ProtobufMessage>(&self, from: &Fake, message: &M) {
+        self.lp.post_protobuf(from.upid(), &self.master_pid, message);
+    }
+
+    async fn settle(&self) {
+        within(self.lp.settle()).await;
+    }
+
+    async fn step(&self, d: Duration) {
+        self.lp.clock().advance(d);
+        self.settle().await;
+    }
+
+    /// Registers an agent with `cpus:2;mem:1024` through the real flow.
+    async fn agent(&self) -> (Fake, SlaveId) {
+        let agent = self.spawn(&libprocess::id::generate("slave"));
+        let resources = Resources::parse("cpus:2;mem:1024", "*").expect("resources parse");
+        let slave = SlaveInfo { hostname: "agent1".into(), resources: resources.to_vec(), ..Default::default() };
+        let capabilities = vec![AgentCapability { r#type: Some(AgentCapabilityType::MultiRole as i32) }];
+        let message = RegisterSlaveMessage {
+            slave,
+            version: Some("1.12.0".into()),
+            agent_capabilities: capabilities,
+            ..Default::default()
+        };
+        self.send(&agent, &message);
+        self.settle().await;
+        let id = agent.heard.agent_registered.lock().unwrap().last().expect("agent registered").slave_id.clone();
+        (agent, id)
+    }
+
+    /// SUBSCRIBEs a new scheduler (PARTITION_AWARE if asked) and waits for its first offer.
+    async fn scheduler(&self, partition_aware: bool) -> (Fake, FrameworkId) {
+        let scheduler = self.spawn(&libprocess::id::generate("scheduler"));
+        let mut capabilities = vec![CapabilityInfo { r#type: Some(Capability::MultiRole as i32) }];
+        if partition_aware {
+            capabilities.push(CapabilityInfo { r#type: Some(Capability::PartitionAware as i32) });
+        }
+        let info = FrameworkInfo {
+            user: "user".into(),
+            name: "framework".into(),
+            roles: vec![ROLE.into()],
+            capabilities,
+            ..Default::default()
+        };
+        let subscribe = Call {
+            r#type: Some(CallType::Subscribe as i32),
+            subscribe: Some(Subscribe { framework_info: info, ..Default::default() }),
+            ..Default::default()
+        };
+        self.send(&scheduler, &subscribe);
+        self.settle().await;
+        let id = scheduler.heard.registered.lock().unwrap().last().expect("registered").framework_id.clone();
+        assert!(!scheduler.offers().is_empty(), "no offer after subscription");
+        (scheduler, id)
+    }
+
+    async fn tasks(&self) -> Vec<mesos::proto::Task> {
+        within(self.master.tasks()).await.unwrap()
+    }
+}
+
+fn task(id: &str, agent: &SlaveId, resources: &str) -> TaskInfo {
+    TaskInfo {
+        name: id.into(),
+        task_id: TaskId { value: id.into() },
+        slave_id: agent.clone(),
+        resources: Resources::parse(resources, "*").expect("resources parse").to_vec(),
+        command: Some(CommandInfo { value: Some("sleep 1000".into()), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+fn call(id: &FrameworkId, kind: CallType) -> Call {
+    Call { framework_id: Some(id.clone()), r#type: Some(kind as i32), ..Default::default() }
+}
+
+fn accept(id: &FrameworkId, offers: Vec<OfferId>, tasks: Vec<TaskInfo>, refuse_seconds: f64) -> Call {
+    let launch = Operation {
+        r#type: Some(OperationType::Launch as i32),
+        launch: Some(Launch { task_infos: tasks }),
+        ..Default::default()
+    };
+    Call {
+        accept: Some(Accept {
+            offer_ids: offers,
+            operations: vec![launch],
+            filters: Some(Filters { refuse_seconds: Some(refuse_seconds) }),
+        }),
+        ..call(id, CallType::Accept)
+    }
+}
+
+/// What an agent's status update manager sends the master.
+fn agent_update(
+    framework: &FrameworkId,
+    agent: &Fake,
+    agent_id: &SlaveId,
+    task: &str,
+    state: TaskState,
+) -> StatusUpdateMessage {
+    let uuid = Uuid::random().as_bytes().to_vec();
+    let mut status = TaskStatus {
+        task_id: TaskId { value: task.into() },
+        slave_id: Some(agent_id.clone()),
+        uuid: Some(uuid.clone()),
+        ..Default::default()
+    };
+    status.set_state(state);
+    status.set_source(Source::Executor);
+    let update = StatusUpdate {
+        framework_id: framework.clone(),
+        executor_id: None,
+        slave_id: Some(agent_id.clone()),
+        status,
+        timestamp: 1.0,
+        uuid: Some(uuid),
+        latest_state: None,
+    };
+    StatusUpdateMessage { update, pid: Some(agent.upid().to_string()) }
+}
+
+fn acknowledge(id: &FrameworkId, update: &StatusUpdate) -> Call {
+    Call {
+        acknowledge: Some(Acknowledge {
+            slave_id: update.slave_id.clone().expect("agent id"),
+            task_id: update.status.task_id.clone(),
+            uuid: update.uuid.clone().expect("uuid"),
+        }),
+        ..call(id, CallType::Acknowledge)
+    }
+}
+
+fn allocated(text: &str) -> Resources {
+    let mut resources = Resources::parse(text, "*").unwrap();
+    resources.allocate(ROLE);
+    resources
+}
+
+#[tokio::test]
+async fn launch_update_acknowledge_and_finish() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(false).await;
+    let offer = scheduler.last_offer();
+
+    cluster
+        .send(&scheduler, &accept(&id, vec![offer.id.clone()], vec![task("t1", &agent_id, "cpus:1;mem:128")], 3600.0));
+    cluster.settle().await;
+
+    let runs = agent.run_tasks();
+    assert_eq!(runs.len(), 1);
+    let (from, run) = &runs[0];
+    assert_eq!(*from, cluster.master_pid);
+    assert_eq!(run.task.task_id.value, "t1");
+    assert_eq!(run.framework.id.as_ref(), Some(&id));
+    assert_eq!(run.pid.as_deref(), Some(scheduler.upid().to_string().as_str()));
+    assert_eq!(run.launch_executor, Some(true));
+    assert!(run.framework_id.is_none());
+    // The master gave the task the offer's allocation.
+    let resources: Resources = run.task.resources.iter().cloned().collect();
+    assert_eq!(resources, allocated("cpus:1;mem:128"));
+    let tasks = cluster.tasks().await;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].state(), TaskState::TaskStaging);
+    assert_eq!(tasks[0].slave_id, agent_id);
+    assert!(scheduler.updates().is_empty());
+    assert_eq!(within(cluster.master.offers()).await.unwrap(), 0);
+
+    // RUNNING goes to the scheduler with the agent's pid to acknowledge to.
+    let running = agent_update(&id, &agent, &agent_id, "t1", TaskState::TaskRunning);
+    cluster.send(&agent, &running);
+    cluster.settle().await;
+    let updates = scheduler.heard.updates.lock().unwrap().clone();
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].0, cluster.master_pid);
+    assert_eq!(updates[0].1.pid.as_deref(), Some(agent.upid().to_string().as_str()));
+    assert_eq!(updates[0].1.update, running.update);
+    let tasks = cluster.tasks().await;
+    assert_eq!(tasks[0].state(), TaskState::TaskRunning);
+    assert_eq!(tasks[0].status_update_state(), TaskState::TaskRunning);
+
+    cluster.send(&scheduler, &acknowledge(&id, &running.update));
+    cluster.settle().await;
+    let acks = agent.acks();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(Some(&acks[0].uuid), running.update.uuid.as_ref());
+    assert_eq!(acks[0].framework_id, id);
+    assert_eq!(acks[0].task_id.value, "t1");
+    assert_eq!(cluster.tasks().await.len(), 1);
+
+    // The leftover was refused for an hour; only the finished task's resources bring an offer.
+    cluster.step(INTERVAL).await;
+    assert_eq!(scheduler.offers().len(), 1);
+    let finished = agent_update(&id, &agent, &agent_id, "t1", TaskState::TaskFinished);
+    cluster.send(&agent, &finished);
+    cluster.settle().await;
+    assert_eq!(scheduler.updates().len(), 2);
+    assert_eq!(cluster.tasks().await[0].state(), TaskState::TaskFinished);
+    cluster.send(&scheduler, &acknowledge(&id, &finished.update));
+    cluster.settle().await;
+    assert_eq!(agent.acks().len(), 2);
+    assert!(cluster.tasks().await.is_empty(), "acknowledged terminal task not removed");
+
+    cluster.step(INTERVAL).await;
+    assert_eq!(scheduler.offers().len(), 2);
+    let offered: Resources = scheduler.last_offer().resources.iter().cloned().collect();
+    assert_eq!(offered, allocated("cpus:2;mem:1024"));
+}
+
+#[tokio::test]
+async fn a_task_exceeding_the_offer_gets_task_error() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(false).await;
+    let offer = scheduler.last_offer();
+    let tasks = vec![task("big", &agent_id, "cpus:3;mem:128"), task("empty", &agent_id, "cpus:0")];
+
+    cluster.send(&scheduler, &accept(&id, vec![offer.id], tasks, 0.0));
+    cluster.settle().await;
+
+    assert!(agent.run_tasks().is_empty());
+    let updates = scheduler.updates();
+    assert_eq!(updates.len(), 2);
+    for message in &updates {
+        let status = &message.update.status;
+        assert_eq!(status.state(), TaskState::TaskError);
+        assert_eq!(status.reason(), Reason::TaskInvalid);
+        assert_eq!(status.source(), Source::Master);
+        assert!(message.update.uuid.is_none() && status.uuid.is_none());
+        assert_eq!(message.pid.as_deref(), Some(UPID::empty().to_string().as_str()));
+    }
+    let message = updates[0].update.status.message();
+    assert!(message.starts_with("Total resources cpus(allocated: web):3"), "{message}");
+    assert!(message.contains("required by task and its executor is more than available"), "{message}");
+    // A zero quantity parses to no resource at all.
+    assert_eq!(updates[1].update.status.message(), "Task uses no resources");
+    assert!(cluster.tasks().await.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_and_reused_offers_get_the_invalid_offers_reaction() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(false).await;
+    let offer = scheduler.last_offer();
+
+    let unknown = OfferId { value: "no-such-offer".into() };
+    cluster.send(&scheduler, &accept(&id, vec![unknown], vec![task("a", &agent_id, "cpus:1")], 0.0));
+    cluster.settle().await;
+    let updates = scheduler.updates();
+    assert_eq!(updates.len(), 1);
+    let status = &updates[0].update.status;
+    assert_eq!(status.state(), TaskState::TaskLost);
+    assert_eq!(status.reason(), Reason::InvalidOffers);
+    assert_eq!(status.message(), "Task launched with invalid offers: Offer no-such-offer is no longer valid");
+    // The real offer is untouched.
+    assert_eq!(within(cluster.master.offers()).await.unwrap(), 1);
+
+    cluster.send(&scheduler, &accept(&id, vec![offer.id.clone()], vec![task("b", &agent_id, "cpus:1")], 0.0));
+    cluster.send(&scheduler, &accept(&id, vec![offer.id.clone()], vec![task("c", &agent_id, "cpus:1")], 0.0));
+    cluster.settle().await;
+    assert_eq!(agent.run_tasks().len(), 1);
+    let updates = scheduler.updates();
+    assert_eq!(updates.len(), 2);
+    assert_eq!(updates[1].update.status.task_id.value, "c");
+    assert_eq!(updates[1].update.status.reason(), Reason::InvalidOffers);
+    assert_eq!(
+        updates[1].update.status.message(),
+        format!("Task launched with invalid offers: Offer {} is no longer valid", offer.id.value)
+    );
+
+    // A PARTITION_AWARE framework gets TASK_DROPPED; duplicates in one call are refused too.
+    let (aware, aware_id) = cluster.scheduler(true).await;
+    let duplicate = vec![offer.id.clone(), offer.id.clone()];
+    cluster.send(&aware, &accept(&aware_id, duplicate, vec![task("d", &agent_id, "cpus:1")], 0.0));
+    cluster.settle().await;
+    let updates = aware.updates();
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].update.status.state(), TaskState::TaskDropped);
+    assert_eq!(
+        updates[0].update.status.message(),
+        format!("Task launched with invalid offers: Duplicate offer {} in offer list", offer.id.value)
+    );
+}
+
+/// Launches `t1` on the first offer and reports it RUNNING.
+async fn running_task(cluster: &Cluster, agent: &Fake, agent_id: &SlaveId, scheduler: &Fake, id: &FrameworkId) {
+    let offer = scheduler.last_offer();
+    cluster.send(scheduler, &accept(id, vec![offer.id], vec![task("t1", agent_id, "cpus:1;mem:128")], 0.0));
+    cluster.settle().await;
+    cluster.send(agent, &agent_update(id, agent, agent_id, "t1", TaskState::TaskRunning));
+    cluster.settle().await;
+}
+
+#[tokio::test]
+async fn kill_goes_to_the_agent_and_unknown_tasks_are_reconciled() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(false).await;
+    running_task(&cluster, &agent, &agent_id, &scheduler, &id).await;
+
+    let kill = Call {
+        kill: Some(Kill { task_id: TaskId { value: "t1".into() }, slave_id: None, kill_policy: None }),
+        ..call(&id, CallType::Kill)
+    };
+    cluster.send(&scheduler, &kill);
+    cluster.settle().await;
+    let kills = agent.kills();
+    assert_eq!(kills.len(), 1);
+    assert_eq!(kills[0].framework_id, id);
+    assert_eq!(kills[0].task_id.value, "t1");
+
+    // Legacy KillTaskMessage for an unknown task: answered like an explicit reconciliation.
+    let legacy =
+        KillTaskMessage { framework_id: id.clone(), task_id: TaskId { value: "nope".into() }, kill_policy: None };
+    cluster.send(&scheduler, &legacy);
+    cluster.settle().await;
+    assert_eq!(agent.kills().len(), 1);
+    let update = scheduler.updates().last().cloned().expect("update");
+    assert_eq!(update.update.status.task_id.value, "nope");
+    assert_eq!(update.update.status.state(), TaskState::TaskLost);
+    assert_eq!(update.update.status.reason(), Reason::Reconciliation);
+    assert_eq!(update.update.status.message(), "Reconciliation: Task is unknown");
+    assert!(update.pid.is_none() && update.update.uuid.is_none());
+}
+
+#[tokio::test]
+async fn explicit_and_implicit_reconciliation() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(true).await;
+    running_task(&cluster, &agent, &agent_id, &scheduler, &id).await;
+    let before = scheduler.updates().len();
+
+    let asked = vec![
+        reconcile::Task { task_id: TaskId { value: "t1".into() }, slave_id: None },
+        reconcile::Task { task_id: TaskId { value: "ghost".into() }, slave_id: Some(agent_id.clone()) },
+        reconcile::Task { task_id: TaskId { value: "nowhere".into() }, slave_id: None },
+    ];
+    let explicit = Call { reconcile: Some(Reconcile { tasks: asked }), ..call(&id, CallType::Reconcile) };
+    cluster.send(&scheduler, &explicit);
+    cluster.settle().await;
+    let updates = scheduler.updates()[before..].to_vec();
+    assert_eq!(updates.len(), 3);
+    let states: Vec<TaskState> = updates.iter().map(|u| u.update.status.state()).collect();
+    assert_eq!(states, vec![TaskState::TaskRunning, TaskState::TaskGone, TaskState::TaskUnknown]);
+    assert_eq!(updates[0].update.status.message(), "Reconciliation: Latest task state");
+    assert_eq!(updates[1].update.status.message(), "Reconciliation: Task is unknown to the agent");
+    for update in &updates {
+        assert_eq!(update.update.status.reason(), Reason::Reconciliation);
+        assert_eq!(update.update.status.source(), Source::Master);
+        assert!(update.pid.is_none() && update.update.uuid.is_none());
+    }
+
+    // Implicit through the legacy message: every task the master knows.
+    let legacy = ReconcileTasksMessage { framework_id: id.clone(), statuses: Vec::new(), framework: None };
+    cluster.send(&scheduler, &legacy);
+    cluster.settle().await;
+    let updates = scheduler.updates();
+    assert_eq!(updates.len(), before + 4);
+    let last = &updates[before + 3].update;
+    assert_eq!(last.status.task_id.value, "t1");
+    assert_eq!(last.status.state(), TaskState::TaskRunning);
+    assert_eq!(last.slave_id.as_ref(), Some(&agent_id));
+}
+
+#[tokio::test]
+async fn bad_status_updates_are_dropped() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(false).await;
+    let offer = scheduler.last_offer();
+    cluster.send(&scheduler, &accept(&id, vec![offer.id], vec![task("t1", &agent_id, "cpus:1")], 0.0));
+    cluster.settle().await;
+
+    // From a process that is no agent, naming an agent the master does not know.
+    let stranger = cluster.spawn("stranger");
+    let mut update =
+        agent_update(&id, &stranger, &SlaveId { value: "unknown-S9".into() }, "t1", TaskState::TaskRunning);
+    update.update.status.slave_id = update.update.slave_id.clone();
+    cluster.send(&stranger, &update);
+    // Without the pid to acknowledge to, and with a uuid that is not one.
+    let mut no_pid = agent_update(&id, &agent, &agent_id, "t1", TaskState::TaskRunning);
+    no_pid.pid = None;
+    cluster.send(&agent, &no_pid);
+    let mut bad_uuid = agent_update(&id, &agent, &agent_id, "t1", TaskState::TaskRunning);
+    bad_uuid.update.uuid = Some(vec![1, 2, 3]);
+    cluster.send(&agent, &bad_uuid);
+    cluster.settle().await;
+
+    assert!(scheduler.updates().is_empty());
+    assert_eq!(cluster.tasks().await[0].state(), TaskState::TaskStaging);
+}
+
+#[tokio::test]
+async fn legacy_launch_tasks_message_launches() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(false).await;
+    let offer = scheduler.last_offer();
+
+    let message = LaunchTasksMessage {
+        framework_id: id.clone(),
+        tasks: vec![task("t1", &agent_id, "cpus:1;mem:64")],
+        filters: Filters::default(),
+        offer_ids: vec![offer.id],
+    };
+    cluster.send(&scheduler, &message);
+    cluster.settle().await;
+    let runs = agent.run_tasks();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].1.task.task_id.value, "t1");
+    assert_eq!(cluster.tasks().await.len(), 1);
+
+    // Another framework's pid may not launch on its behalf.
+    let other = cluster.spawn("other");
+    cluster.send(
+        &other,
+        &LaunchTasksMessage {
+            framework_id: id,
+            tasks: vec![task("t2", &agent_id, "cpus:1")],
+            filters: Filters::default(),
+            offer_ids: Vec::new(),
+        },
+    );
+    cluster.settle().await;
+    assert_eq!(agent.run_tasks().len(), 1);
+}
