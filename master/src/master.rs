@@ -1123,19 +1123,34 @@ impl Master {
         self.subscribe(ctx, from, subscribe);
     }
 
+    /// Whether a legacy framework message (`what`) about framework `id` may be acted on: the
+    /// master has recovered, knows the framework, and `from` is its pid (each C++ legacy
+    /// handler checks `framework->pid != from` and drops the message with a warning).
+    pub(super) fn sent_by_framework(&self, what: &str, id: &FrameworkId, from: &UPID) -> bool {
+        if !self.accepting(what, from) {
+            return false;
+        }
+        match self.frameworks.get(id) {
+            None => {
+                tracing::warn!(framework = %id.value, %from, "ignoring {what}: framework cannot be found");
+                false
+            }
+            Some(framework) if framework.pid != *from => {
+                tracing::warn!(framework = %id.value, %from, "ignoring {what}: not from the framework");
+                false
+            }
+            Some(_) => true,
+        }
+    }
+
     /// `UnregisterFrameworkMessage` (C++ `Master::unregisterFramework`): TEARDOWN, from the
     /// framework's pid only.
     fn unregister_framework(&mut self, ctx: &mut Context<Self>, from: &UPID, message: UnregisterFrameworkMessage) {
-        if !self.accepting("mesos.internal.UnregisterFrameworkMessage", from) {
-            return;
-        }
         let id = message.framework_id;
-        tracing::info!(framework = %id.value, %from, "asked to unregister framework");
-        let Some(framework) = self.frameworks.get(&id) else { return };
-        if framework.pid != *from {
-            tracing::warn!(framework = %id.value, %from, "ignoring unregister framework message: not from the framework");
+        if !self.sent_by_framework("mesos.internal.UnregisterFrameworkMessage", &id, from) {
             return;
         }
+        tracing::info!(framework = %id.value, %from, "asked to unregister framework");
         self.teardown(ctx, &id);
     }
 
@@ -1147,18 +1162,11 @@ impl Master {
         from: &UPID,
         message: DeactivateFrameworkMessage,
     ) {
-        if !self.accepting("mesos.internal.DeactivateFrameworkMessage", from) {
-            return;
-        }
         let id = message.framework_id;
-        let Some(framework) = self.frameworks.get(&id) else {
-            tracing::warn!(framework = %id.value, %from, "ignoring deactivate framework message: framework cannot be found");
-            return;
-        };
-        if framework.pid != *from {
-            tracing::warn!(framework = %id.value, %from, "ignoring deactivate framework message: not from the framework");
+        if !self.sent_by_framework("mesos.internal.DeactivateFrameworkMessage", &id, from) {
             return;
         }
+        let Some(framework) = self.frameworks.get(&id) else { return };
         if !framework.connected {
             tracing::info!(framework = %id.value, "ignoring deactivate framework message: framework is disconnected");
             return;

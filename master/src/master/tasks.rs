@@ -466,16 +466,8 @@ impl Master {
     /// `LaunchTasksMessage` (C++ `Master::launchTasks`): ACCEPT with one LAUNCH, or DECLINE
     /// when it has no tasks.
     pub(super) fn launch_tasks_message(&mut self, ctx: &mut Context<Self>, from: &UPID, message: LaunchTasksMessage) {
-        if !self.accepting("mesos.internal.LaunchTasksMessage", from) {
-            return;
-        }
         let id = message.framework_id;
-        let Some(framework) = self.frameworks.get(&id) else {
-            tracing::warn!(framework = %id.value, %from, "ignoring launch tasks message: framework cannot be found");
-            return;
-        };
-        if framework.pid != *from {
-            tracing::warn!(framework = %id.value, %from, "ignoring launch tasks message: not from the registered framework");
+        if !self.sent_by_framework("mesos.internal.LaunchTasksMessage", &id, from) {
             return;
         }
         if message.tasks.is_empty() {
@@ -608,16 +600,8 @@ impl Master {
         from: &UPID,
         message: StatusUpdateAcknowledgementMessage,
     ) {
-        if !self.accepting("mesos.internal.StatusUpdateAcknowledgementMessage", from) {
-            return;
-        }
         let id = message.framework_id;
-        let Some(framework) = self.frameworks.get(&id) else {
-            tracing::warn!(framework = %id.value, %from, "ignoring status update acknowledgement: framework cannot be found");
-            return;
-        };
-        if framework.pid != *from {
-            tracing::warn!(framework = %id.value, %from, "ignoring status update acknowledgement: not from the framework");
+        if !self.sent_by_framework("mesos.internal.StatusUpdateAcknowledgementMessage", &id, from) {
             return;
         }
         let acknowledge = Acknowledge { slave_id: message.slave_id, task_id: message.task_id, uuid: message.uuid };
@@ -673,16 +657,8 @@ impl Master {
 
     /// `KillTaskMessage` (C++ `Master::killTask`): KILL from the framework's pid only.
     pub(super) fn kill_task_message(&mut self, ctx: &mut Context<Self>, from: &UPID, message: KillTaskMessage) {
-        if !self.accepting("mesos.internal.KillTaskMessage", from) {
-            return;
-        }
         let id = message.framework_id;
-        let Some(framework) = self.frameworks.get(&id) else {
-            tracing::warn!(framework = %id.value, %from, "ignoring kill task message: framework cannot be found");
-            return;
-        };
-        if framework.pid != *from {
-            tracing::warn!(framework = %id.value, %from, "ignoring kill task message: not from the framework");
+        if !self.sent_by_framework("mesos.internal.KillTaskMessage", &id, from) {
             return;
         }
         self.kill(ctx, &id, Kill { task_id: message.task_id, slave_id: None, kill_policy: None });
