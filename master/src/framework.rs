@@ -1,13 +1,16 @@
 //! The master's framework bookkeeping and the checks on what schedulers send; mirrors `Framework` in `src/master/master.hpp` and `validation::framework` / `validation::scheduler::call` in `src/master/validation.cpp`.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use libprocess::UPID;
 use mesos::proto::framework_info::capability::Type as Capability;
 use mesos::proto::scheduler::call::Type as CallType;
 use mesos::proto::scheduler::Call;
-use mesos::proto::{FrameworkInfo, OfferId, Task, TaskId};
+use mesos::proto::{
+    ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Offer, OfferId, SlaveId, Task, TaskId, TaskState,
+};
+use mesos::resources::Resources;
 
 /// Why a framework's subscription or a scheduler call is refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -42,12 +45,17 @@ pub enum FrameworkError {
     IdMismatch,
 }
 
-/// A subscribed framework as the master tracks it (C++ `Framework`). Only PID (v0 driver)
-/// frameworks exist so far.
+/// A framework as the master tracks it (C++ `Framework` in `master.hpp`, bookkeeping in
+/// `framework.cpp`). Only PID (v0 driver) frameworks exist so far. A framework the master
+/// learnt of from a reregistering agent, and that has not subscribed since, is `recovered`:
+/// it has no pid yet.
 #[derive(Debug)]
 pub(crate) struct Framework {
     pub(crate) info: FrameworkInfo,
+    /// The scheduler's pid; empty while `recovered`.
     pub(crate) pid: UPID,
+    /// Known from an agent's report only (C++ state `RECOVERED`).
+    pub(crate) recovered: bool,
     /// The link to the scheduler is up (C++ `connected()`).
     pub(crate) connected: bool,
     /// Offers are made to it (C++ `active()`).
@@ -58,8 +66,177 @@ pub(crate) struct Framework {
     /// compares it; a counter says the same without two resubscriptions at one paused
     /// instant looking alike.
     pub(crate) generation: u64,
-    /// Its tasks the master launched and has not removed (C++ `Framework::tasks`).
+    /// Its tasks the master launched or an agent reported and the master has not removed,
+    /// terminal but unacknowledged ones included (C++ `Framework::tasks`).
     pub(crate) tasks: HashMap<TaskId, Task>,
+    /// Removed tasks, oldest first, at most `--max_completed_tasks_per_framework`.
+    pub(crate) completed_tasks: VecDeque<Task>,
+    /// Tasks on unreachable agents, oldest first, at most
+    /// `--max_unreachable_tasks_per_framework` (C++ `unreachableTasks`).
+    pub(crate) unreachable_tasks: VecDeque<Task>,
+    /// Its executors, per agent.
+    pub(crate) executors: HashMap<SlaveId, HashMap<ExecutorId, ExecutorInfo>>,
+    /// What its non-terminal tasks and executors use, per agent and in total.
+    pub(crate) used_resources: HashMap<SlaveId, Resources>,
+    pub(crate) total_used_resources: Resources,
+    /// What its outstanding offers hold, per agent and in total.
+    pub(crate) offered_resources: HashMap<SlaveId, Resources>,
+    pub(crate) total_offered_resources: Resources,
+    /// Seconds since the epoch (C++ `registeredTime`, `reregisteredTime`, `unregisteredTime`).
+    pub(crate) registered_time: f64,
+    pub(crate) reregistered_time: f64,
+    pub(crate) unregistered_time: Option<f64>,
+}
+
+/// Adds `resources` to the entry for `key`.
+fn add_to<K: Eq + std::hash::Hash + Clone>(map: &mut HashMap<K, Resources>, key: &K, resources: &Resources) {
+    *map.entry(key.clone()).or_default() += resources.clone();
+}
+
+/// Takes `resources` from the entry for `key`, dropping it once empty.
+fn take_from<K: Eq + std::hash::Hash>(map: &mut HashMap<K, Resources>, key: &K, resources: &Resources) {
+    if let Some(held) = map.get_mut(key) {
+        *held -= resources;
+        if held.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+/// Whether a task in `state` holds its resources (neither terminal nor unreachable).
+pub(crate) fn holds_resources(state: TaskState) -> bool {
+    !crate::master::is_terminal(state) && state != TaskState::TaskUnreachable
+}
+
+impl Framework {
+    /// A framework that just subscribed (`pid` set) or was recovered from an agent's
+    /// report (`pid` empty).
+    pub(crate) fn new(info: FrameworkInfo, pid: UPID, recovered: bool, now: f64) -> Framework {
+        Framework {
+            info,
+            pid,
+            recovered,
+            connected: !recovered,
+            active: !recovered,
+            offers: HashSet::new(),
+            generation: 0,
+            tasks: HashMap::new(),
+            completed_tasks: VecDeque::new(),
+            unreachable_tasks: VecDeque::new(),
+            executors: HashMap::new(),
+            used_resources: HashMap::new(),
+            total_used_resources: Resources::new(),
+            offered_resources: HashMap::new(),
+            total_offered_resources: Resources::new(),
+            registered_time: now,
+            reregistered_time: now,
+            unregistered_time: None,
+        }
+    }
+
+    /// The framework's id.
+    pub(crate) fn id(&self) -> FrameworkId {
+        self.info.id.clone().unwrap_or_default()
+    }
+
+    /// C++ `Framework::addTask`: a task that is not terminal uses its resources.
+    pub(crate) fn add_task(&mut self, task: Task) {
+        if !crate::master::is_terminal(task.state()) {
+            let resources: Resources = task.resources.iter().cloned().collect();
+            self.total_used_resources += resources.clone();
+            add_to(&mut self.used_resources, &task.slave_id, &resources);
+        }
+        self.tasks.insert(task.task_id.clone(), task);
+    }
+
+    /// C++ `Framework::recoverResources(Task*)`: the task reached a terminal or unreachable
+    /// state.
+    pub(crate) fn recover_task_resources(&mut self, task: &Task) {
+        let resources: Resources = task.resources.iter().cloned().collect();
+        self.total_used_resources -= &resources;
+        take_from(&mut self.used_resources, &task.slave_id, &resources);
+    }
+
+    /// C++ `Framework::removeTask`: out of `tasks`, into the unreachable or completed list.
+    pub(crate) fn remove_task(&mut self, task_id: &TaskId, unreachable: bool, limits: (usize, usize)) -> Option<Task> {
+        let task = self.tasks.remove(task_id)?;
+        if holds_resources(task.state()) {
+            self.recover_task_resources(&task);
+        }
+        if unreachable {
+            self.add_unreachable_task(task.clone(), limits.1);
+        } else {
+            self.add_completed_task(task.clone(), limits.0);
+        }
+        Some(task)
+    }
+
+    /// C++ `Framework::addCompletedTask`, bounded as C++'s circular buffer.
+    pub(crate) fn add_completed_task(&mut self, task: Task, limit: usize) {
+        if limit == 0 {
+            return;
+        }
+        if self.completed_tasks.len() >= limit {
+            self.completed_tasks.pop_front();
+        }
+        self.completed_tasks.push_back(task);
+    }
+
+    /// C++ `Framework::addUnreachableTask`, bounded as C++'s `BoundedHashMap`.
+    pub(crate) fn add_unreachable_task(&mut self, task: Task, limit: usize) {
+        self.unreachable_tasks.retain(|t| t.task_id != task.task_id);
+        if limit == 0 {
+            return;
+        }
+        if self.unreachable_tasks.len() >= limit {
+            self.unreachable_tasks.pop_front();
+        }
+        self.unreachable_tasks.push_back(task);
+    }
+
+    /// Removes and returns an unreachable task.
+    pub(crate) fn take_unreachable_task(&mut self, task_id: &TaskId) -> Option<Task> {
+        let index = self.unreachable_tasks.iter().position(|t| t.task_id == *task_id)?;
+        self.unreachable_tasks.remove(index)
+    }
+
+    /// C++ `Framework::addOffer`.
+    pub(crate) fn add_offer(&mut self, offer: &Offer) {
+        let resources: Resources = offer.resources.iter().cloned().collect();
+        self.offers.insert(offer.id.clone());
+        self.total_offered_resources += resources.clone();
+        add_to(&mut self.offered_resources, &offer.slave_id, &resources);
+    }
+
+    /// C++ `Framework::removeOffer`.
+    pub(crate) fn remove_offer(&mut self, offer: &Offer) {
+        if !self.offers.remove(&offer.id) {
+            return;
+        }
+        let resources: Resources = offer.resources.iter().cloned().collect();
+        self.total_offered_resources -= &resources;
+        take_from(&mut self.offered_resources, &offer.slave_id, &resources);
+    }
+
+    /// C++ `Framework::addExecutor`.
+    pub(crate) fn add_executor(&mut self, slave_id: &SlaveId, executor: ExecutorInfo) {
+        let resources: Resources = executor.resources.iter().cloned().collect();
+        self.total_used_resources += resources.clone();
+        add_to(&mut self.used_resources, slave_id, &resources);
+        self.executors.entry(slave_id.clone()).or_default().insert(executor.executor_id.clone(), executor);
+    }
+
+    /// C++ `Framework::removeExecutor`.
+    pub(crate) fn remove_executor(&mut self, slave_id: &SlaveId, executor_id: &ExecutorId) {
+        let Some(executors) = self.executors.get_mut(slave_id) else { return };
+        let Some(executor) = executors.remove(executor_id) else { return };
+        if executors.is_empty() {
+            self.executors.remove(slave_id);
+        }
+        let resources: Resources = executor.resources.iter().cloned().collect();
+        self.total_used_resources -= &resources;
+        take_from(&mut self.used_resources, slave_id, &resources);
+    }
 }
 
 /// What tests and endpoints see of one framework.

@@ -24,6 +24,8 @@
 
 mod tasks;
 
+pub use tasks::is_terminal;
+
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::net::SocketAddrV4;
@@ -33,16 +35,18 @@ use libprocess::{Context, Future, Libprocess, Outcome, Process, SpawnError, Time
 use mesos::internal::{
     DeactivateFrameworkMessage, FrameworkErrorMessage, FrameworkRegisteredMessage, FrameworkReregisteredMessage,
     MasterSlaveConnection, RegisterFrameworkMessage, RegisterSlaveMessage, Registry, ReregisterFrameworkMessage,
-    ReregisterSlaveMessage, RescindResourceOfferMessage, ResourceOffersMessage, ShutdownFrameworkMessage,
+    KillTaskMessage, LostSlaveMessage, ReconcileTasksMessage, ReregisterSlaveMessage, RescindResourceOfferMessage,
+    ResourceOffersMessage, ShutdownFrameworkMessage,
     ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, UnregisterFrameworkMessage,
     UnregisterSlaveMessage,
 };
 use mesos::proto::resource::AllocationInfo;
 use mesos::proto::scheduler::call::{Decline, Revive, Subscribe, Suppress, Type as CallType};
 use mesos::proto::scheduler::Call;
+use mesos::proto::slave_info::capability::Type as AgentCapability;
 use mesos::proto::{
-    Address, ExecutorInfo, Filters, FrameworkId, FrameworkInfo, MasterInfo, Offer, OfferId, Resource, SlaveId,
-    SlaveInfo, Task, TimeInfo, Url,
+    Address, ExecutorId, ExecutorInfo, Filters, FrameworkId, FrameworkInfo, MasterInfo, Offer, OfferId, Resource,
+    SlaveId, SlaveInfo, Task, TaskId, TaskStatus, TimeInfo, Url,
 };
 use mesos::resources::{Resources, ResourcesError};
 
@@ -168,10 +172,84 @@ struct Slave {
     observer: SlaveObserverHandle,
     /// Armed while disconnected (C++ `reregistrationTimer`).
     reregistration_timer: Option<Timer>,
-    /// As reported in the last reregistration; not reconciled yet.
-    tasks: Vec<Task>,
-    executors: Vec<ExecutorInfo>,
-    frameworks: Vec<FrameworkInfo>,
+    /// Seconds since the epoch (C++ `registeredTime`, `reregisteredTime`).
+    registered_time: f64,
+    reregistered_time: Option<f64>,
+    /// Ids of the tasks on it, per framework; the tasks live in their framework.
+    tasks: HashMap<FrameworkId, HashSet<TaskId>>,
+    /// Tasks the master asked it to kill, until they turn terminal (C++ `killedTasks`).
+    killed_tasks: HashSet<(FrameworkId, TaskId)>,
+    /// Its executors, per framework.
+    executors: HashMap<FrameworkId, HashMap<ExecutorId, ExecutorInfo>>,
+    /// What non-terminal tasks and executors use there, per framework (C++ `usedResources`).
+    used_resources: HashMap<FrameworkId, Resources>,
+    /// What outstanding offers hold there (C++ `offeredResources`).
+    offered_resources: Resources,
+}
+
+impl Slave {
+    /// The agent's total resources (C++ `totalResources`).
+    fn total_resources(&self) -> Resources {
+        self.info.resources.iter().cloned().collect()
+    }
+
+    /// C++ `Slave::addTask`.
+    fn add_task(&mut self, task: &Task) {
+        self.tasks.entry(task.framework_id.clone()).or_default().insert(task.task_id.clone());
+        if !is_terminal(task.state()) {
+            let resources: Resources = task.resources.iter().cloned().collect();
+            *self.used_resources.entry(task.framework_id.clone()).or_default() += resources;
+        }
+    }
+
+    /// Takes what a task or executor used off the framework's entry.
+    fn release(&mut self, framework_id: &FrameworkId, resources: &[Resource]) {
+        if let Some(used) = self.used_resources.get_mut(framework_id) {
+            for resource in resources {
+                *used -= resource;
+            }
+            if used.is_empty() {
+                self.used_resources.remove(framework_id);
+            }
+        }
+    }
+
+    /// C++ `Slave::removeTask` (with `recoverResources` done before for terminal tasks).
+    fn remove_task(&mut self, task: &Task) {
+        if framework::holds_resources(task.state()) {
+            self.release(&task.framework_id, &task.resources);
+        }
+        if let Some(ids) = self.tasks.get_mut(&task.framework_id) {
+            ids.remove(&task.task_id);
+            if ids.is_empty() {
+                self.tasks.remove(&task.framework_id);
+            }
+        }
+        self.killed_tasks.remove(&(task.framework_id.clone(), task.task_id.clone()));
+    }
+
+    /// Whether the agent runs this executor.
+    fn has_executor(&self, framework_id: &FrameworkId, executor_id: &ExecutorId) -> bool {
+        self.executors.get(framework_id).is_some_and(|e| e.contains_key(executor_id))
+    }
+
+    /// C++ `Slave::addExecutor`.
+    fn add_executor(&mut self, framework_id: &FrameworkId, executor: ExecutorInfo) {
+        let resources: Resources = executor.resources.iter().cloned().collect();
+        *self.used_resources.entry(framework_id.clone()).or_default() += resources;
+        self.executors.entry(framework_id.clone()).or_default().insert(executor.executor_id.clone(), executor);
+    }
+
+    /// C++ `Slave::removeExecutor`.
+    fn remove_executor(&mut self, framework_id: &FrameworkId, executor_id: &ExecutorId) -> Option<ExecutorInfo> {
+        let executors = self.executors.get_mut(framework_id)?;
+        let executor = executors.remove(executor_id)?;
+        if executors.is_empty() {
+            self.executors.remove(framework_id);
+        }
+        self.release(framework_id, &executor.resources);
+        Some(executor)
+    }
 }
 
 /// What tests and endpoints see of one registered agent.
@@ -201,12 +279,32 @@ struct Slaves {
     gone: HashMap<SlaveId, TimeInfo>,
     marking_unreachable: HashSet<SlaveId>,
     removing: HashSet<SlaveId>,
+    /// Tasks moved to their framework's unreachable list when their agent became
+    /// unreachable, per agent and framework (C++ `unreachableTasks`).
+    unreachable_tasks: HashMap<SlaveId, HashMap<FrameworkId, Vec<TaskId>>>,
 }
 
 impl Slaves {
     fn by_pid(&self, pid: &UPID) -> Option<SlaveId> {
         self.registered.iter().find(|(_, slave)| slave.pid == *pid).map(|(id, _)| id.clone())
     }
+}
+
+/// What a reregistering agent reports of its frameworks, tasks and executors.
+struct AgentReport {
+    frameworks: Vec<FrameworkInfo>,
+    tasks: Vec<Task>,
+    executors: Vec<ExecutorInfo>,
+    /// The agent stamps `allocation_info` itself.
+    multi_role: bool,
+    /// The message of the status updates that announce its tasks to their frameworks; none
+    /// for an agent recovered from the registry (C++ sends none then).
+    announce: Option<&'static str>,
+}
+
+/// The clock's time in seconds since the epoch, as C++ `Clock::now().secs()`.
+fn now_secs(ctx: &Context<Master>) -> f64 {
+    ctx.now().since_epoch().as_secs_f64()
 }
 
 /// The master process (C++ `Master`).
@@ -222,9 +320,9 @@ pub struct Master {
     next_slave_id: u64,
     /// Subscribed frameworks, connected or not (C++ `frameworks.registered`).
     frameworks: HashMap<FrameworkId, Framework>,
-    /// Ids of removed frameworks, oldest first, at most `--max_completed_frameworks`
+    /// Removed frameworks, oldest first, at most `--max_completed_frameworks`
     /// (C++ `frameworks.completed`).
-    completed_frameworks: VecDeque<FrameworkId>,
+    completed_frameworks: VecDeque<Framework>,
     /// Outstanding offers (C++ `offers`).
     offers: HashMap<OfferId, Offer>,
     /// The `N` of the next `<master id>-NNNN` (C++ `nextFrameworkId`).
@@ -265,7 +363,7 @@ impl MasterHandle {
                     connected: slave.connected,
                     active: slave.active,
                     observer: slave.observer.pid().upid().clone(),
-                    tasks: slave.tasks.len(),
+                    tasks: slave.tasks.values().map(HashSet::len).sum(),
                 })
                 .collect();
             agents.sort_by(|a, b| a.id.value.cmp(&b.id.value));
@@ -687,9 +785,13 @@ impl Master {
             active: true,
             observer,
             reregistration_timer: None,
-            tasks: Vec::new(),
-            executors: Vec::new(),
-            frameworks: Vec::new(),
+            registered_time: now_secs(ctx),
+            reregistered_time: None,
+            tasks: HashMap::new(),
+            killed_tasks: HashSet::new(),
+            executors: HashMap::new(),
+            used_resources: HashMap::new(),
+            offered_resources: Resources::new(),
         })
     }
 
@@ -703,8 +805,8 @@ impl Master {
             .iter()
             .map(|&kind| mesos::proto::slave_info::Capability { r#type: Some(kind) })
             .collect();
-        let total: Resources = slave.info.resources.iter().cloned().collect();
-        self.allocator.add_slave(id.clone(), slave.info.clone(), capabilities, total, HashMap::new());
+        let total = slave.total_resources();
+        self.allocator.add_slave(id.clone(), slave.info.clone(), capabilities, total, slave.used_resources.clone());
         self.slaves.registered.insert(id, slave);
     }
 
@@ -808,9 +910,10 @@ impl Master {
             }
             Ok(true) => {}
         }
-        self.slaves.recovered.remove(&id);
-        self.slaves.unreachable.remove(&id);
-        let capabilities = message.agent_capabilities.iter().map(|c| c.r#type.unwrap_or_default()).collect();
+        let was_recovered = self.slaves.recovered.remove(&id).is_some();
+        let was_unreachable = self.slaves.unreachable.remove(&id).is_some();
+        let capabilities: Vec<i32> = message.agent_capabilities.iter().map(|c| c.r#type.unwrap_or_default()).collect();
+        let multi_role = capabilities.contains(&(AgentCapability::MultiRole as i32));
         let Some(mut slave) = self.new_slave(
             ctx,
             info,
@@ -821,10 +924,27 @@ impl Master {
         ) else {
             return;
         };
-        slave.tasks = message.tasks;
-        slave.executors = message.executor_infos;
-        slave.frameworks = message.frameworks;
+        slave.reregistered_time = Some(now_secs(ctx));
+        let report = AgentReport {
+            frameworks: message.frameworks,
+            tasks: message.tasks,
+            executors: message.executor_infos,
+            multi_role,
+            announce: (!was_recovered).then_some(if was_unreachable {
+                "Unreachable agent re-reregistered"
+            } else {
+                "Unknown agent reregistered"
+            }),
+        };
+        let (recovered, completed) = self.adopt_agent_report(ctx, &mut slave, report);
         self.add_slave(ctx, slave);
+        for framework_id in recovered {
+            if let Some(framework) = self.frameworks.get(&framework_id) {
+                let used = framework.used_resources.clone();
+                let info = framework.info.clone();
+                self.allocator.add_framework(framework_id, info, used, false, FrameworkOptions::default());
+            }
+        }
         let reply = SlaveReregisteredMessage {
             slave_id: id.clone(),
             reconciliations: Vec::new(),
@@ -832,6 +952,123 @@ impl Master {
         };
         ctx.send_protobuf(&from, &reply);
         tracing::info!(agent = %id.value, %from, "reregistered agent");
+        for framework_id in completed {
+            tracing::info!(agent = %id.value, framework = %framework_id.value, "shutting down completed framework at reregistered agent");
+            ctx.send_protobuf(&from, &ShutdownFrameworkMessage { framework_id });
+        }
+    }
+
+    /// The frameworks, tasks and executors a reregistering agent unknown to this master
+    /// reports (C++ `__reregisterSlave` with `recoverFramework` from
+    /// `updateSlaveFrameworks`): frameworks this master does not know are recovered (no pid
+    /// until they subscribe), tasks and executors are added, tasks left unreachable there are
+    /// forgotten. Returns the recovered frameworks, which the caller hands to the allocator
+    /// after the agent, and the completed frameworks the agent still runs.
+    fn adopt_agent_report(
+        &mut self,
+        ctx: &mut Context<Self>,
+        slave: &mut Slave,
+        mut report: AgentReport,
+    ) -> (Vec<FrameworkId>, Vec<FrameworkId>) {
+        let slave_id = slave.info.id.clone().unwrap_or_default();
+        let now = now_secs(ctx);
+        let infos: HashMap<FrameworkId, FrameworkInfo> =
+            report.frameworks.into_iter().filter_map(|f| f.id.clone().map(|id| (id, f))).collect();
+        // An agent without MULTI_ROLE does not stamp allocations; the framework's only role
+        // is the one (C++ `injectAllocationInfo`).
+        if !report.multi_role {
+            let single_role = |framework_id: &FrameworkId| {
+                let roles = framework::roles(infos.get(framework_id)?);
+                (roles.len() == 1).then(|| roles.into_iter().next()).flatten()
+            };
+            let stamp = |resources: &mut Vec<Resource>, role: &str| {
+                for resource in resources.iter_mut().filter(|r| r.allocation_info.is_none()) {
+                    resource.allocation_info = Some(AllocationInfo { role: Some(role.to_owned()) });
+                }
+            };
+            report.tasks.retain_mut(|task| match single_role(&task.framework_id) {
+                Some(role) => {
+                    stamp(&mut task.resources, &role);
+                    true
+                }
+                None => {
+                    tracing::warn!(agent = %slave_id.value, task = %task.task_id.value, "dropping reported task: its framework's role is unknown");
+                    false
+                }
+            });
+            report.executors.retain_mut(|executor| {
+                match executor.framework_id.as_ref().and_then(|id| single_role(id)) {
+                    Some(role) => {
+                        stamp(&mut executor.resources, &role);
+                        true
+                    }
+                    None => false,
+                }
+            });
+        }
+        let mut recovered = Vec::new();
+        let mut completed = Vec::new();
+        let mut ids: Vec<&FrameworkId> = infos.keys().collect();
+        ids.sort_by(|a, b| a.value.cmp(&b.value));
+        for id in ids {
+            if self.is_completed_framework(id) {
+                completed.push(id.clone());
+            } else if !self.frameworks.contains_key(id) {
+                tracing::info!(framework = %id.value, agent = %slave_id.value, "recovering framework from the agent's report");
+                self.frameworks.insert(id.clone(), Framework::new(infos[id].clone(), UPID::empty(), true, now));
+                recovered.push(id.clone());
+            }
+        }
+        for task in report.tasks {
+            let framework_id = task.framework_id.clone();
+            if self.is_completed_framework(&framework_id) {
+                continue;
+            }
+            let Some(framework) = self.frameworks.get_mut(&framework_id) else {
+                tracing::warn!(agent = %slave_id.value, task = %task.task_id.value, framework = %framework_id.value, "dropping reported task of an unknown framework");
+                continue;
+            };
+            if framework.tasks.contains_key(&task.task_id) || task.state() == mesos::proto::TaskState::TaskUnreachable {
+                tracing::warn!(agent = %slave_id.value, task = %task.task_id.value, "dropping reported task: duplicate or unreachable");
+                continue;
+            }
+            if report.announce.is_some() {
+                framework.take_unreachable_task(&task.task_id);
+                framework.completed_tasks.retain(|t| t.task_id != task.task_id);
+            }
+            let connected = framework.connected;
+            if let Some(message) = report.announce {
+                if connected {
+                    let update = self.reregistered_task_update(&task, message, now);
+                    self.forward(ctx, update, &UPID::empty(), &framework_id);
+                } else {
+                    tracing::warn!(framework = %framework_id.value, task = %task.task_id.value, "dropping update for a disconnected framework: {message}");
+                }
+            }
+            slave.add_task(&task);
+            if let Some(framework) = self.frameworks.get_mut(&framework_id) {
+                framework.add_task(task);
+            }
+        }
+        for executor in report.executors {
+            let Some(framework_id) = executor.framework_id.clone() else { continue };
+            let Some(framework) = self.frameworks.get_mut(&framework_id) else { continue };
+            if slave.has_executor(&framework_id, &executor.executor_id) {
+                continue;
+            }
+            framework.add_executor(&slave_id, executor.clone());
+            slave.add_executor(&framework_id, executor);
+        }
+        if let Some(left) = self.slaves.unreachable_tasks.remove(&slave_id) {
+            for (framework_id, task_ids) in left {
+                if let Some(framework) = self.frameworks.get_mut(&framework_id) {
+                    for task_id in task_ids {
+                        framework.take_unreachable_task(&task_id);
+                    }
+                }
+            }
+        }
+        (recovered, completed)
     }
 
     /// C++ `Master::___reregisterSlave` with `reconcileKnownSlave`: a registered agent came
@@ -859,15 +1096,11 @@ impl Master {
         slave.version = message.version.clone().unwrap_or_default();
         slave.capabilities = message.agent_capabilities.iter().map(|c| c.r#type.unwrap_or_default()).collect();
         slave.checkpointed_resources = message.checkpointed_resources;
-        slave.tasks = message.tasks;
-        slave.executors = message.executor_infos;
-        slave.frameworks = message.frameworks;
-        let reply = SlaveReregisteredMessage {
-            slave_id: id.clone(),
-            reconciliations: Vec::new(),
-            connection: Some(connection),
-        };
+        slave.reregistered_time = Some(now_secs(ctx));
+        let reconciliations = self.reconcile_known_slave(ctx, &id, &from, &message.executor_infos, &message.tasks);
+        let reply = SlaveReregisteredMessage { slave_id: id.clone(), reconciliations, connection: Some(connection) };
         ctx.send_protobuf(&from, &reply);
+        let Some(slave) = self.slaves.registered.get_mut(&id) else { return };
         if !slave.connected {
             if let Some(timer) = slave.reregistration_timer.take() {
                 ctx.cancel(timer);
@@ -878,6 +1111,82 @@ impl Master {
             self.allocator.activate_slave(id.clone());
         }
         tracing::info!(agent = %id.value, %from, "agent reregistered");
+    }
+
+    /// C++ `Master::reconcileKnownSlave`: tasks the master has on the agent and the agent
+    /// did not report go back to it as reconciliation requests; executors it did not report
+    /// are removed; tasks the master killed and the agent still runs are killed again.
+    fn reconcile_known_slave(
+        &mut self,
+        ctx: &mut Context<Self>,
+        id: &SlaveId,
+        pid: &UPID,
+        executors: &[ExecutorInfo],
+        tasks: &[Task],
+    ) -> Vec<ReconcileTasksMessage> {
+        let now = now_secs(ctx);
+        let reported: HashSet<(&FrameworkId, &TaskId)> = tasks.iter().map(|t| (&t.framework_id, &t.task_id)).collect();
+        let Some(slave) = self.slaves.registered.get(id) else { return Vec::new() };
+        let mut reconciliations = Vec::new();
+        let mut framework_ids: Vec<&FrameworkId> = slave.tasks.keys().collect();
+        framework_ids.sort_by(|a, b| a.value.cmp(&b.value));
+        for framework_id in framework_ids {
+            let Some(framework) = self.frameworks.get(framework_id) else { continue };
+            let mut statuses = Vec::new();
+            let mut task_ids: Vec<&TaskId> = slave.tasks[framework_id].iter().collect();
+            task_ids.sort_by(|a, b| a.value.cmp(&b.value));
+            for task_id in task_ids {
+                if reported.contains(&(framework_id, task_id)) {
+                    continue;
+                }
+                let Some(task) = framework.tasks.get(task_id) else { continue };
+                tracing::warn!(agent = %id.value, task = %task_id.value, framework = %framework_id.value, "task unknown to the agent during reregistration: reconciling with the agent");
+                let mut status = TaskStatus {
+                    task_id: task_id.clone(),
+                    slave_id: Some(id.clone()),
+                    message: Some("Reconciliation request".into()),
+                    timestamp: Some(now),
+                    ..Default::default()
+                };
+                status.state = task.status_update_state.unwrap_or(task.state);
+                status.set_source(mesos::proto::task_status::Source::Master);
+                status.set_reason(mesos::proto::task_status::Reason::Reconciliation);
+                statuses.push(status);
+            }
+            if !statuses.is_empty() {
+                reconciliations.push(ReconcileTasksMessage {
+                    framework_id: framework_id.clone(),
+                    statuses,
+                    framework: Some(framework.info.clone()),
+                });
+            }
+        }
+        let known: HashSet<(Option<&FrameworkId>, &ExecutorId)> =
+            executors.iter().map(|e| (e.framework_id.as_ref(), &e.executor_id)).collect();
+        let stale: Vec<(FrameworkId, ExecutorId)> = slave
+            .executors
+            .iter()
+            .flat_map(|(f, es)| es.keys().map(move |e| (f.clone(), e.clone())))
+            .filter(|(f, e)| !known.contains(&(Some(f), e)))
+            .collect();
+        for (framework_id, executor_id) in stale {
+            tracing::warn!(agent = %id.value, executor = %executor_id.value, framework = %framework_id.value, "executor possibly unknown to the agent");
+            self.remove_executor(id, &framework_id, &executor_id);
+        }
+        let Some(slave) = self.slaves.registered.get(id) else { return reconciliations };
+        for task in tasks {
+            let killed = slave.killed_tasks.contains(&(task.framework_id.clone(), task.task_id.clone()));
+            if killed && !is_terminal(task.state()) {
+                tracing::warn!(agent = %id.value, task = %task.task_id.value, "agent still runs a task that was killed; killing it now");
+                let kill = KillTaskMessage {
+                    framework_id: task.framework_id.clone(),
+                    task_id: task.task_id.clone(),
+                    kill_policy: None,
+                };
+                ctx.send_protobuf(pid, &kill);
+            }
+        }
+        reconciliations
     }
 
     /// `UnregisterSlaveMessage` (C++ `Master::unregisterSlave`): only the agent itself may.
@@ -925,7 +1234,60 @@ impl Master {
             Ok(false) => tracing::error!(agent = %id.value, "registry had no such agent to remove"),
             Ok(true) => tracing::info!(agent = %id.value, "removed agent: {why}"),
         }
+        let hostname = self.slaves.registered.get(&id).map(|s| s.info.hostname.clone()).unwrap_or_default();
+        self.transition_agent_tasks(ctx, &id, &format!("Agent {hostname} removed: {why}"), None);
         self.forget_slave(ctx, &id);
+    }
+
+    /// The tasks of an agent that is removed (`unreachable_time` none: C++ `_removeSlave`,
+    /// TASK_LOST) or unreachable (C++ `__removeSlave`: TASK_UNREACHABLE for partition-aware
+    /// frameworks, TASK_LOST for the others, kept as unreachable tasks); each update goes to
+    /// a connected framework. Then its executors and offers go, and connected frameworks
+    /// hear `LostSlaveMessage` (C++ `sendSlaveLost`).
+    fn transition_agent_tasks(
+        &mut self,
+        ctx: &mut Context<Self>,
+        id: &SlaveId,
+        message: &str,
+        unreachable_time: Option<TimeInfo>,
+    ) {
+        let Some(slave) = self.slaves.registered.get(id) else { return };
+        let mut tasks: Vec<(FrameworkId, TaskId)> =
+            slave.tasks.iter().flat_map(|(f, ts)| ts.iter().map(move |t| (f.clone(), t.clone()))).collect();
+        tasks.sort_by(|a, b| (&a.0.value, &a.1.value).cmp(&(&b.0.value, &b.1.value)));
+        let executors: Vec<(FrameworkId, ExecutorId)> =
+            slave.executors.iter().flat_map(|(f, es)| es.keys().map(move |e| (f.clone(), e.clone()))).collect();
+        for (framework_id, task_id) in tasks {
+            let partition_aware =
+                self.frameworks.get(&framework_id).is_some_and(|f| framework::partition_aware(&f.info));
+            let state = if unreachable_time.is_some() && partition_aware {
+                mesos::proto::TaskState::TaskUnreachable
+            } else {
+                mesos::proto::TaskState::TaskLost
+            };
+            self.master_task_update(
+                ctx,
+                &framework_id,
+                &task_id,
+                state,
+                message,
+                mesos::proto::task_status::Reason::SlaveRemoved,
+                unreachable_time,
+                true,
+            );
+            self.remove_task(&framework_id, &task_id, unreachable_time.is_some());
+        }
+        for (framework_id, executor_id) in executors {
+            self.remove_executor(id, &framework_id, &executor_id);
+        }
+        self.rescind_agent_offers(ctx, id);
+        let lost = LostSlaveMessage { slave_id: id.clone() };
+        for (framework_id, framework) in &self.frameworks {
+            if framework.connected {
+                tracing::info!(framework = %framework_id.value, agent = %id.value, "notifying framework of lost agent");
+                ctx.send_protobuf(&framework.pid, &lost);
+            }
+        }
     }
 
     /// C++ `Master::__removeSlave`: drops the agent from memory and stops its observer.
@@ -1029,6 +1391,7 @@ impl Master {
         self.slaves.unreachable.insert(id.clone(), time);
         self.rescind_agent_offers(ctx, &id);
         self.allocator.remove_slave(id.clone());
+        self.transition_agent_tasks(ctx, &id, &why, Some(time));
         self.forget_slave(ctx, &id);
     }
 }
@@ -1198,7 +1561,7 @@ impl Master {
         if info.user == "root" && !self.flags.root_submissions {
             return Err(FrameworkError::RootSubmission);
         }
-        if info.id.as_ref().is_some_and(|id| self.completed_frameworks.contains(id)) {
+        if info.id.as_ref().is_some_and(|id| self.is_completed_framework(id)) {
             return Err(FrameworkError::Removed);
         }
         Ok(())
@@ -1249,15 +1612,30 @@ impl Master {
             ctx.send_protobuf(from, &message);
             return;
         };
-        if framework.pid != *from && !force {
+        if !framework.recovered && framework.pid != *from && !force {
             tracing::error!(framework = %id.value, %from, "disallowing subscription attempt: not expected from this pid");
             ctx.send_protobuf(from, &FrameworkErrorMessage { message: "Framework failed over".into() });
             return;
         }
         framework.info = info.clone();
         framework.generation += 1;
+        let now = now_secs(ctx);
+        framework.reregistered_time = now;
         self.allocator.update_framework(id.clone(), info, options);
-        if force {
+        if framework.recovered {
+            // C++ `connectAndActivateRecoveredFramework`: the first subscription since this
+            // master learnt of it from an agent; a v0 driver hears "registered".
+            tracing::info!(framework = %id.value, %from, "recovered framework subscribed");
+            framework.recovered = false;
+            framework.registered_time = now;
+            framework.pid = from.clone();
+            framework.connected = true;
+            framework.active = true;
+            ctx.link(from);
+            self.allocator.activate_framework(id.clone());
+            let message = FrameworkRegisteredMessage { framework_id: id, master_info: self.info.clone() };
+            ctx.send_protobuf(from, &message);
+        } else if force {
             tracing::info!(framework = %id.value, %from, "framework failed over");
             self.failover_framework(ctx, &id, from.clone());
         } else {
@@ -1291,15 +1669,7 @@ impl Master {
         let id = info.id.clone().unwrap_or_default();
         ctx.link(&pid);
         self.allocator.add_framework(id.clone(), info.clone(), HashMap::new(), true, options);
-        let framework = Framework {
-            info,
-            pid,
-            connected: true,
-            active: true,
-            offers: HashSet::new(),
-            generation: 0,
-            tasks: HashMap::new(),
-        };
+        let framework = Framework::new(info, pid, false, now_secs(ctx));
         self.frameworks.insert(id, framework);
     }
 
@@ -1389,18 +1759,56 @@ impl Master {
             self.deactivate_framework(ctx, id, false);
         }
         let message = ShutdownFrameworkMessage { framework_id: id.clone() };
-        for slave in self.slaves.registered.values_mut() {
+        for slave in self.slaves.registered.values() {
             ctx.send_protobuf(&slave.pid, &message);
-            slave.executors.retain(|e| e.framework_id.as_ref() != Some(id));
+        }
+        let Some(framework) = self.frameworks.get(id) else { return };
+        let mut tasks: Vec<TaskId> = framework.tasks.keys().cloned().collect();
+        tasks.sort_by(|a, b| a.value.cmp(&b.value));
+        let executors: Vec<(SlaveId, ExecutorId)> =
+            framework.executors.iter().flat_map(|(s, es)| es.keys().map(move |e| (s.clone(), e.clone()))).collect();
+        let why = format!("Framework {} removed", id.value);
+        for task_id in tasks {
+            self.master_task_update(
+                ctx,
+                id,
+                &task_id,
+                mesos::proto::TaskState::TaskKilled,
+                &why,
+                mesos::proto::task_status::Reason::FrameworkRemoved,
+                None,
+                false,
+            );
+            self.remove_task(id, &task_id, false);
+        }
+        let now = now_secs(ctx);
+        let limit = self.flags.max_completed_tasks_per_framework;
+        if let Some(framework) = self.frameworks.get_mut(id) {
+            for mut task in std::mem::take(&mut framework.unreachable_tasks) {
+                tasks::record_master_status(&mut task, mesos::proto::TaskState::TaskKilled, &why, now);
+                framework.add_completed_task(task, limit);
+            }
+        }
+        for (slave_id, executor_id) in executors {
+            self.remove_executor(&slave_id, id, &executor_id);
         }
         self.allocator.remove_framework(id.clone());
-        self.frameworks.remove(id);
+        let Some(mut framework) = self.frameworks.remove(id) else { return };
+        framework.connected = false;
+        framework.active = false;
+        framework.unregistered_time = Some(now);
         if self.flags.max_completed_frameworks > 0 {
             if self.completed_frameworks.len() >= self.flags.max_completed_frameworks {
                 self.completed_frameworks.pop_front();
             }
-            self.completed_frameworks.push_back(id.clone());
+            self.completed_frameworks.push_back(framework);
         }
+    }
+
+    /// Whether `id` names a removed framework this master still remembers (C++
+    /// `isCompletedFramework`).
+    fn is_completed_framework(&self, id: &FrameworkId) -> bool {
+        self.completed_frameworks.iter().any(|f| f.info.id.as_ref() == Some(id))
     }
 
     /// DECLINE (C++ `Master::decline`): each known offer goes back with the call's filters
@@ -1499,7 +1907,10 @@ impl Master {
                 message.offers.push(self.as_sent(&framework_id, &offer));
                 message.pids.push(pid);
                 if let Some(framework) = self.frameworks.get_mut(&framework_id) {
-                    framework.offers.insert(offer.id.clone());
+                    framework.add_offer(&offer);
+                }
+                if let Some(slave) = self.slaves.registered.get_mut(&slave_id) {
+                    slave.offered_resources += offer.resources.iter().cloned().collect::<Resources>();
                 }
                 self.offers.insert(offer.id.clone(), offer);
             }
@@ -1531,15 +1942,29 @@ impl Master {
     /// allocator (filtered by `filters`) and the offer is forgotten; a rescind also tells the
     /// framework.
     fn remove_offer(&mut self, ctx: &mut Context<Self>, offer_id: &OfferId, rescind: bool, filters: Option<Filters>) {
-        let Some(offer) = self.offers.remove(offer_id) else { return };
-        if let Some(framework) = self.frameworks.get_mut(&offer.framework_id) {
-            framework.offers.remove(offer_id);
+        let Some(offer) = self.take_offer(offer_id) else { return };
+        if let Some(framework) = self.frameworks.get(&offer.framework_id) {
             if rescind {
                 ctx.send_protobuf(&framework.pid, &RescindResourceOfferMessage { offer_id: offer_id.clone() });
             }
         }
         let resources: Resources = offer.resources.iter().cloned().collect();
         self.allocator.recover_resources(offer.framework_id, offer.slave_id, resources, filters, false);
+    }
+
+    /// Forgets an outstanding offer in the master's, the framework's and the agent's books
+    /// (C++ `removeOffer` without the allocator).
+    fn take_offer(&mut self, offer_id: &OfferId) -> Option<Offer> {
+        let offer = self.offers.remove(offer_id)?;
+        if let Some(framework) = self.frameworks.get_mut(&offer.framework_id) {
+            framework.remove_offer(&offer);
+        }
+        if let Some(slave) = self.slaves.registered.get_mut(&offer.slave_id) {
+            for resource in &offer.resources {
+                slave.offered_resources -= resource;
+            }
+        }
+        Some(offer)
     }
 
     /// Rescinds every outstanding offer of a framework.

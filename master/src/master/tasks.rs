@@ -17,7 +17,7 @@ use mesos::proto::resource::AllocationInfo;
 use mesos::proto::scheduler::call::{reconcile, Accept, Acknowledge, Decline, Kill, Reconcile};
 use mesos::proto::task_status::{Reason, Source};
 use mesos::proto::{
-    ExecutorId, FrameworkId, OfferId, Resource, SlaveId, Task, TaskId, TaskInfo, TaskState, TaskStatus, TimeInfo,
+    ExecutorId, ExecutorInfo, FrameworkId, OfferId, Resource, SlaveId, Task, TaskId, TaskInfo, TaskState, TaskStatus, TimeInfo,
 };
 use mesos::resources::Resources;
 use mesos::state::Uuid;
@@ -215,10 +215,6 @@ fn inject_allocation(resources: &mut [Resource], allocation: &AllocationInfo) {
 /// The task flows.
 impl Master {
     /// Seconds since the epoch on the master's clock, as status update timestamps carry.
-    fn now_secs(ctx: &Context<Self>) -> f64 {
-        ctx.now().since_epoch().as_secs_f64()
-    }
-
     /// C++ `validation::offer::validate`, in C++'s order.
     fn validate_offers(&self, ids: &[OfferId], framework_id: &FrameworkId) -> Result<(), OfferError> {
         if ids.is_empty() {
@@ -305,7 +301,7 @@ impl Master {
                         executor_id: None,
                         unreachable_time: None,
                     };
-                    self.forward(ctx, update.build(Self::now_secs(ctx)), &UPID::empty(), framework_id);
+                    self.forward(ctx, update.build(super::now_secs(ctx)), &UPID::empty(), framework_id);
                 }
             }
             return;
@@ -317,11 +313,8 @@ impl Master {
         let allocation = first.allocation_info.clone().unwrap_or_default();
         let mut offered = Resources::new();
         for id in &accept.offer_ids {
-            if let Some(offer) = self.offers.remove(id) {
+            if let Some(offer) = self.take_offer(id) {
                 offered += offer.resources.iter().cloned().collect::<Resources>();
-                if let Some(framework) = self.frameworks.get_mut(framework_id) {
-                    framework.offers.remove(id);
-                }
             }
         }
         let filters = accept.filters.unwrap_or_default();
@@ -347,7 +340,7 @@ impl Master {
                     executor_id: None,
                     unreachable_time: None,
                 };
-                self.forward(ctx, update.build(Self::now_secs(ctx)), &UPID::empty(), framework_id);
+                self.forward(ctx, update.build(super::now_secs(ctx)), &UPID::empty(), framework_id);
             }
             self.allocator.recover_resources(framework_id.clone(), slave_id, offered, None, false);
             return;
@@ -396,12 +389,8 @@ impl Master {
     ) -> Option<Resources> {
         let framework = self.frameworks.get(framework_id)?;
         let slave = self.slaves.registered.get(slave_id)?;
-        let executor_known = task.executor.as_ref().is_some_and(|executor| {
-            slave
-                .executors
-                .iter()
-                .any(|e| e.executor_id == executor.executor_id && e.framework_id.as_ref() == Some(framework_id))
-        });
+        let executor_known =
+            task.executor.as_ref().is_some_and(|executor| slave.has_executor(framework_id, &executor.executor_id));
         let known = framework.tasks.contains_key(&task.task_id);
         if let Err(error) = validate_task(&task, framework_id, known, slave_id, executor_known, available) {
             tracing::warn!(framework = %framework_id.value, task = %task.task_id.value, %error, "refusing task");
@@ -415,22 +404,19 @@ impl Master {
                 executor_id: None,
                 unreachable_time: None,
             };
-            self.forward(ctx, update.build(Self::now_secs(ctx)), &UPID::empty(), framework_id);
+            self.forward(ctx, update.build(super::now_secs(ctx)), &UPID::empty(), framework_id);
             return None;
         }
         let mut consumed: Resources = task.resources.iter().cloned().collect();
         let launch_executor = match &task.executor {
             Some(executor) if !executor_known => {
                 consumed += executor.resources.iter().cloned().collect::<Resources>();
-                if let Some(slave) = self.slaves.registered.get_mut(slave_id) {
-                    slave.executors.push(executor.clone());
-                }
+                self.add_executor(slave_id, framework_id, executor.clone());
                 true
             }
             Some(_) => false,
             None => true,
         };
-        let framework = self.frameworks.get_mut(framework_id)?;
         let record = Task {
             name: task.name.clone(),
             task_id: task.task_id.clone(),
@@ -449,7 +435,8 @@ impl Master {
             ..Default::default()
         };
         tracing::info!(framework = %framework_id.value, task = %task.task_id.value, agent = %slave_id.value, "adding task");
-        framework.tasks.insert(task.task_id.clone(), record);
+        self.add_task(record);
+        let framework = self.frameworks.get(framework_id)?;
         let message = RunTaskMessage {
             framework_id: None,
             framework: framework.info.clone(),
@@ -486,7 +473,7 @@ impl Master {
 
     /// C++ `Master::forward`: records what was sent for acknowledgeable updates and sends
     /// `StatusUpdateMessage{update, pid = acknowledgee}` to the framework.
-    fn forward(
+    pub(super) fn forward(
         &mut self,
         ctx: &mut Context<Self>,
         update: StatusUpdate,
@@ -575,20 +562,130 @@ impl Master {
         status.data = None;
         task.statuses.push(status);
         if transitioned {
+            let task = task.clone();
+            if let Some(framework) = self.frameworks.get_mut(framework_id) {
+                framework.recover_task_resources(&task);
+            }
+            if let Some(slave) = self.slaves.registered.get_mut(&task.slave_id) {
+                slave.release(framework_id, &task.resources);
+                if is_terminal(new_state) {
+                    slave.killed_tasks.remove(&(framework_id.clone(), task.task_id.clone()));
+                }
+            }
             let resources: Resources = task.resources.iter().cloned().collect();
-            let slave_id = task.slave_id.clone();
-            self.allocator.recover_resources(framework_id.clone(), slave_id, resources, None, true);
+            self.allocator.recover_resources(framework_id.clone(), task.slave_id, resources, None, true);
         }
     }
 
-    /// C++ `Master::removeTask` (not for unreachable tasks): a task that never reached a
-    /// terminal state gives its resources back first.
-    fn remove_task(&mut self, framework_id: &FrameworkId, task_id: &TaskId) {
-        let Some(task) = self.frameworks.get_mut(framework_id).and_then(|f| f.tasks.remove(task_id)) else { return };
-        tracing::info!(framework = %framework_id.value, task = %task_id.value, "removing task");
-        if !is_terminal(task.state()) && task.state() != TaskState::TaskUnreachable {
+    /// An update the master makes for one of its tasks (C++ `createStatusUpdate` with
+    /// `SOURCE_MASTER`, then `updateTask`), forwarded if `forward` and the framework is
+    /// connected (C++ drops it with a log line otherwise).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn master_task_update(
+        &mut self,
+        ctx: &mut Context<Self>,
+        framework_id: &FrameworkId,
+        task_id: &TaskId,
+        state: TaskState,
+        message: &str,
+        reason: Reason,
+        unreachable_time: Option<TimeInfo>,
+        forward: bool,
+    ) {
+        let Some(framework) = self.frameworks.get(framework_id) else { return };
+        let Some(task) = framework.tasks.get(task_id) else { return };
+        let connected = framework.connected;
+        let update = MasterUpdate {
+            framework_id: framework_id.clone(),
+            slave_id: Some(task.slave_id.clone()),
+            task_id: task_id.clone(),
+            state,
+            message: message.to_owned(),
+            reason,
+            executor_id: task.executor_id.clone(),
+            unreachable_time,
+        }
+        .build(super::now_secs(ctx));
+        self.update_task(framework_id, &update);
+        if !forward {
+            return;
+        }
+        if connected {
+            self.forward(ctx, update, &UPID::empty(), framework_id);
+        } else {
+            tracing::warn!(framework = %framework_id.value, task = %task_id.value, state = ?state, "dropping update for a disconnected framework: {message}");
+        }
+    }
+
+    /// The update announcing a task of an agent that was unknown or unreachable (C++
+    /// `__reregisterSlave`: `REASON_SLAVE_REREGISTERED`, the task's own state).
+    pub(super) fn reregistered_task_update(&self, task: &Task, message: &str, now: f64) -> StatusUpdate {
+        MasterUpdate {
+            framework_id: task.framework_id.clone(),
+            slave_id: Some(task.slave_id.clone()),
+            task_id: task.task_id.clone(),
+            state: task.state(),
+            message: message.to_owned(),
+            reason: Reason::SlaveReregistered,
+            executor_id: task.executor_id.clone(),
+            unreachable_time: None,
+        }
+        .build(now)
+    }
+
+    /// C++ `Master::addTask`: into the framework's and the agent's books.
+    pub(super) fn add_task(&mut self, task: Task) {
+        if let Some(slave) = self.slaves.registered.get_mut(&task.slave_id) {
+            slave.add_task(&task);
+        }
+        if let Some(framework) = self.frameworks.get_mut(&task.framework_id) {
+            framework.add_task(task);
+        }
+    }
+
+    /// C++ `Master::addExecutor`.
+    pub(super) fn add_executor(&mut self, slave_id: &SlaveId, framework_id: &FrameworkId, executor: ExecutorInfo) {
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            framework.add_executor(slave_id, executor.clone());
+        }
+        if let Some(slave) = self.slaves.registered.get_mut(slave_id) {
+            slave.add_executor(framework_id, executor);
+        }
+    }
+
+    /// C++ `Master::removeExecutor`: its resources go back to the allocator.
+    pub(super) fn remove_executor(&mut self, slave_id: &SlaveId, framework_id: &FrameworkId, executor_id: &ExecutorId) {
+        let Some(executor) =
+            self.slaves.registered.get_mut(slave_id).and_then(|s| s.remove_executor(framework_id, executor_id))
+        else {
+            return;
+        };
+        tracing::info!(framework = %framework_id.value, agent = %slave_id.value, executor = %executor_id.value, "removing executor");
+        let resources: Resources = executor.resources.iter().cloned().collect();
+        self.allocator.recover_resources(framework_id.clone(), slave_id.clone(), resources, None, true);
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            framework.remove_executor(slave_id, executor_id);
+        }
+    }
+
+    /// C++ `Master::removeTask`: out of the framework (into its completed or, if
+    /// `unreachable`, unreachable tasks) and the agent; a task that still held resources
+    /// gives them back first.
+    pub(super) fn remove_task(&mut self, framework_id: &FrameworkId, task_id: &TaskId, unreachable: bool) {
+        let limits = (self.flags.max_completed_tasks_per_framework, self.flags.max_unreachable_tasks_per_framework);
+        let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
+        let Some(task) = framework.remove_task(task_id, unreachable, limits) else { return };
+        tracing::info!(framework = %framework_id.value, task = %task_id.value, state = ?task.state(), "removing task");
+        if crate::framework::holds_resources(task.state()) {
             let resources: Resources = task.resources.iter().cloned().collect();
-            self.allocator.recover_resources(framework_id.clone(), task.slave_id, resources, None, true);
+            self.allocator.recover_resources(framework_id.clone(), task.slave_id.clone(), resources, None, true);
+        }
+        if unreachable {
+            let ids = self.slaves.unreachable_tasks.entry(task.slave_id.clone()).or_default();
+            ids.entry(framework_id.clone()).or_default().push(task_id.clone());
+        }
+        if let Some(slave) = self.slaves.registered.get_mut(&task.slave_id) {
+            slave.remove_task(&task);
         }
     }
 
@@ -643,7 +740,7 @@ impl Master {
             };
             let terminal = TaskState::try_from(state).is_ok_and(is_terminal);
             if terminal && sent == uuid.as_bytes() {
-                self.remove_task(framework_id, &acknowledge.task_id);
+                self.remove_task(framework_id, &acknowledge.task_id, false);
             }
         }
         let message = StatusUpdateAcknowledgementMessage {
@@ -676,11 +773,12 @@ impl Master {
             tracing::warn!(framework = %framework_id.value, task = %kill.task_id.value, "cannot kill task: it belongs to a different agent");
             return;
         }
-        let Some(slave) = self.slaves.registered.get(&task.slave_id) else { return };
+        let Some(slave) = self.slaves.registered.get_mut(&task.slave_id) else { return };
         if !slave.connected {
             tracing::warn!(framework = %framework_id.value, task = %kill.task_id.value, "cannot kill task: the agent is disconnected");
             return;
         }
+        slave.killed_tasks.insert((framework_id.clone(), kill.task_id.clone()));
         let message = KillTaskMessage {
             framework_id: framework_id.clone(),
             task_id: kill.task_id,
@@ -775,11 +873,28 @@ impl Master {
                 updates.push(update);
             }
         }
-        let now = Self::now_secs(ctx);
+        let now = super::now_secs(ctx);
         let pid = framework.pid.clone();
         for update in updates {
             let message = StatusUpdateMessage { update: update.build(now), pid: None };
             ctx.send_protobuf(&pid, &message);
         }
     }
+}
+
+/// Records a master-made state on a task that is no longer tracked live (C++ `updateTask`
+/// on an unreachable task of a removed framework): the state and a status saying why.
+pub(super) fn record_master_status(task: &mut Task, state: TaskState, message: &str, now: f64) {
+    task.set_state(state);
+    let mut status = TaskStatus {
+        task_id: task.task_id.clone(),
+        slave_id: Some(task.slave_id.clone()),
+        message: Some(message.to_owned()),
+        timestamp: Some(now),
+        ..Default::default()
+    };
+    status.set_state(state);
+    status.set_source(Source::Master);
+    status.set_reason(Reason::FrameworkRemoved);
+    task.statuses.push(status);
 }
