@@ -9,9 +9,10 @@ use master::flags::MasterFlags;
 use master::master::{master_info, Master, MasterHandle};
 use master::registrar::Registrar;
 use mesos::internal::{
-    FrameworkRegisteredMessage, KillTaskMessage, LaunchTasksMessage, ReconcileTasksMessage, RegisterSlaveMessage,
-    ResourceOffersMessage, RunTaskMessage, SlaveRegisteredMessage, StatusUpdate, StatusUpdateAcknowledgementMessage,
-    StatusUpdateMessage,
+    FrameworkRegisteredMessage, KillTaskMessage, LaunchTasksMessage, LostSlaveMessage, ReconcileTasksMessage,
+    RegisterSlaveMessage, ReregisterSlaveMessage, ResourceOffersMessage, RunTaskMessage, ShutdownFrameworkMessage,
+    SlaveRegisteredMessage, SlaveReregisteredMessage, StatusUpdate, StatusUpdateAcknowledgementMessage,
+    StatusUpdateMessage, UnregisterSlaveMessage,
 };
 use mesos::proto::framework_info::capability::Type as Capability;
 use mesos::proto::framework_info::Capability as CapabilityInfo;
@@ -47,6 +48,9 @@ struct Heard {
     run_tasks: Arc<Mutex<Vec<(UPID, RunTaskMessage)>>>,
     acks: Arc<Mutex<Vec<StatusUpdateAcknowledgementMessage>>>,
     kills: Arc<Mutex<Vec<KillTaskMessage>>>,
+    lost: Arc<Mutex<Vec<LostSlaveMessage>>>,
+    agent_reregistered: Arc<Mutex<Vec<SlaveReregisteredMessage>>>,
+    shutdown_frameworks: Arc<Mutex<Vec<ShutdownFrameworkMessage>>>,
 }
 
 /// Plays a scheduler driver or an agent: only records.
@@ -76,6 +80,15 @@ impl Process for Recorder {
         });
         ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: KillTaskMessage| {
             this.heard.kills.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: LostSlaveMessage| {
+            this.heard.lost.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: SlaveReregisteredMessage| {
+            this.heard.agent_reregistered.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ShutdownFrameworkMessage| {
+            this.heard.shutdown_frameworks.lock().unwrap().push(m)
         });
     }
 }
@@ -567,4 +580,208 @@ async fn legacy_launch_tasks_message_launches() {
     );
     cluster.settle().await;
     assert_eq!(agent.run_tasks().len(), 1);
+}
+
+/// The `ReregisterSlaveMessage` of the fake agent from `Cluster::agent`, reporting `tasks`
+/// of `framework`.
+fn reregistration(agent_id: &SlaveId, framework: &FrameworkInfo, tasks: Vec<mesos::proto::Task>) -> ReregisterSlaveMessage {
+    let resources = Resources::parse("cpus:2;mem:1024", "*").expect("resources parse");
+    let slave = SlaveInfo {
+        hostname: "agent1".into(),
+        resources: resources.to_vec(),
+        id: Some(agent_id.clone()),
+        ..Default::default()
+    };
+    ReregisterSlaveMessage {
+        slave,
+        tasks,
+        frameworks: vec![framework.clone()],
+        version: Some("1.12.0".into()),
+        agent_capabilities: vec![AgentCapability { r#type: Some(AgentCapabilityType::MultiRole as i32) }],
+        ..Default::default()
+    }
+}
+
+/// The framework as the agent would report it.
+async fn framework_info(cluster: &Cluster, id: &FrameworkId) -> FrameworkInfo {
+    let tasks = cluster.tasks().await;
+    assert!(tasks.iter().all(|t| t.framework_id == *id));
+    FrameworkInfo {
+        id: Some(id.clone()),
+        user: "user".into(),
+        name: "framework".into(),
+        roles: vec![ROLE.into()],
+        capabilities: vec![
+            CapabilityInfo { r#type: Some(Capability::MultiRole as i32) },
+            CapabilityInfo { r#type: Some(Capability::PartitionAware as i32) },
+        ],
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn an_unregistered_agent_takes_its_tasks_with_it() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(true).await;
+    running_task(&cluster, &agent, &agent_id, &scheduler, &id).await;
+
+    cluster.send(&agent, &UnregisterSlaveMessage { slave_id: agent_id.clone() });
+    cluster.settle().await;
+
+    // C++ `_removeSlave`: TASK_LOST even for a partition-aware framework, from the master,
+    // unacknowledgeable; then the agent is reported lost.
+    let update = scheduler.updates().last().cloned().expect("update");
+    assert_eq!(update.update.status.task_id.value, "t1");
+    assert_eq!(update.update.status.state(), TaskState::TaskLost);
+    assert_eq!(update.update.status.reason(), Reason::SlaveRemoved);
+    assert_eq!(update.update.status.source(), Source::Master);
+    assert!(update.update.status.message().starts_with("Agent agent1 removed: "));
+    assert!(update.update.uuid.is_none());
+    let lost = scheduler.heard.lost.lock().unwrap().clone();
+    assert_eq!(lost.len(), 1);
+    assert_eq!(lost[0].slave_id, agent_id);
+    assert!(cluster.tasks().await.is_empty());
+    assert!(within(cluster.master.agents()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn tasks_of_an_unreachable_agent_are_unreachable_then_come_back() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(true).await;
+    running_task(&cluster, &agent, &agent_id, &scheduler, &id).await;
+
+    // The fake agent never answers pings: after `--max_agent_ping_timeouts` (5) missed
+    // pings of `--agent_ping_timeout` (15 s) it is marked unreachable.
+    for _ in 0..6 {
+        cluster.step(Duration::from_secs(15)).await;
+    }
+    assert_eq!(within(cluster.master.unreachable()).await.unwrap(), vec![agent_id.clone()]);
+    let update = scheduler.updates().last().cloned().expect("update");
+    assert_eq!(update.update.status.state(), TaskState::TaskUnreachable);
+    assert_eq!(update.update.status.reason(), Reason::SlaveRemoved);
+    assert!(update.update.status.unreachable_time.is_some());
+    assert_eq!(scheduler.heard.lost.lock().unwrap().len(), 1);
+    assert!(cluster.tasks().await.is_empty());
+
+    // The agent comes back with its task still running: the framework hears of it and
+    // the master tracks it again.
+    let framework = framework_info(&cluster, &id).await;
+    let mut running = mesos::proto::Task {
+        name: "t1".into(),
+        task_id: TaskId { value: "t1".into() },
+        framework_id: id.clone(),
+        slave_id: agent_id.clone(),
+        resources: allocated("cpus:1;mem:128").to_vec(),
+        ..Default::default()
+    };
+    running.set_state(TaskState::TaskRunning);
+    cluster.send(&agent, &reregistration(&agent_id, &framework, vec![running]));
+    cluster.settle().await;
+    assert_eq!(agent.heard.agent_reregistered.lock().unwrap().len(), 1);
+    let update = scheduler.updates().last().cloned().expect("update");
+    assert_eq!(update.update.status.task_id.value, "t1");
+    assert_eq!(update.update.status.state(), TaskState::TaskRunning);
+    assert_eq!(update.update.status.reason(), Reason::SlaveReregistered);
+    assert_eq!(update.update.status.message(), "Unreachable agent re-reregistered");
+    let tasks = cluster.tasks().await;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].state(), TaskState::TaskRunning);
+    assert!(within(cluster.master.unreachable()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_known_agent_that_forgot_a_task_is_asked_to_reconcile_it() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(true).await;
+    running_task(&cluster, &agent, &agent_id, &scheduler, &id).await;
+
+    let framework = framework_info(&cluster, &id).await;
+    cluster.send(&agent, &reregistration(&agent_id, &framework, Vec::new()));
+    cluster.settle().await;
+    let reregistered = agent.heard.agent_reregistered.lock().unwrap().clone();
+    assert_eq!(reregistered.len(), 1);
+    let reconciliations = &reregistered[0].reconciliations;
+    assert_eq!(reconciliations.len(), 1);
+    assert_eq!(reconciliations[0].framework_id, id);
+    assert_eq!(reconciliations[0].framework.as_ref().and_then(|f| f.id.clone()), Some(id.clone()));
+    let status = &reconciliations[0].statuses[0];
+    assert_eq!(status.task_id.value, "t1");
+    assert_eq!(status.state(), TaskState::TaskRunning);
+    assert_eq!(status.reason(), Reason::Reconciliation);
+    assert_eq!(status.source(), Source::Master);
+    // The master keeps the task until the agent answers.
+    assert_eq!(cluster.tasks().await.len(), 1);
+}
+
+#[tokio::test]
+async fn teardown_kills_the_tasks_and_shuts_the_framework_down_on_agents() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(false).await;
+    running_task(&cluster, &agent, &agent_id, &scheduler, &id).await;
+
+    cluster.send(&scheduler, &call(&id, CallType::Teardown));
+    cluster.settle().await;
+    let shutdowns = agent.heard.shutdown_frameworks.lock().unwrap().clone();
+    assert_eq!(shutdowns.len(), 1);
+    assert_eq!(shutdowns[0].framework_id, id);
+    assert!(cluster.tasks().await.is_empty());
+    assert!(within(cluster.master.frameworks()).await.unwrap().is_empty());
+
+    // The freed resources are offered to the next framework.
+    let (next, _) = cluster.scheduler(false).await;
+    let offered: Resources = next.last_offer().resources.iter().cloned().collect();
+    assert_eq!(offered, allocated("cpus:2;mem:1024"));
+}
+
+#[tokio::test]
+async fn a_framework_known_only_from_an_agent_is_recovered_until_it_subscribes() {
+    let cluster = Cluster::start().await;
+    let agent = cluster.spawn(&libprocess::id::generate("slave"));
+    let agent_id = SlaveId { value: "previous-master-S3".into() };
+    let id = FrameworkId { value: "previous-master-0007".into() };
+    let framework = FrameworkInfo {
+        id: Some(id.clone()),
+        user: "user".into(),
+        name: "framework".into(),
+        roles: vec![ROLE.into()],
+        capabilities: vec![CapabilityInfo { r#type: Some(Capability::MultiRole as i32) }],
+        ..Default::default()
+    };
+    let mut running = mesos::proto::Task {
+        name: "t1".into(),
+        task_id: TaskId { value: "t1".into() },
+        framework_id: id.clone(),
+        slave_id: agent_id.clone(),
+        resources: allocated("cpus:1;mem:128").to_vec(),
+        ..Default::default()
+    };
+    running.set_state(TaskState::TaskRunning);
+    cluster.send(&agent, &reregistration(&agent_id, &framework, vec![running]));
+    cluster.settle().await;
+    assert_eq!(agent.heard.agent_reregistered.lock().unwrap().len(), 1);
+    let frameworks = within(cluster.master.frameworks()).await.unwrap();
+    assert_eq!(frameworks.len(), 1);
+    assert!(!frameworks[0].connected && !frameworks[0].active);
+    assert_eq!(cluster.tasks().await.len(), 1);
+
+    // Its scheduler subscribes with its id: a v0 driver hears "registered" and gets offers
+    // for what the task leaves free.
+    let scheduler = cluster.spawn(&libprocess::id::generate("scheduler"));
+    let subscribe = Call {
+        framework_id: Some(id.clone()),
+        r#type: Some(CallType::Subscribe as i32),
+        subscribe: Some(Subscribe { framework_info: framework, ..Default::default() }),
+        ..Default::default()
+    };
+    cluster.send(&scheduler, &subscribe);
+    cluster.settle().await;
+    let registered = scheduler.heard.registered.lock().unwrap().clone();
+    assert_eq!(registered.len(), 1);
+    assert_eq!(registered[0].framework_id, id);
+    let offered: Resources = scheduler.last_offer().resources.iter().cloned().collect();
+    assert_eq!(offered, allocated("cpus:1;mem:896"));
 }
