@@ -11,17 +11,18 @@
 //! back here by dispatch ([`SlaveObserverEvent::MarkUnreachable`]).
 //!
 //! Frameworks are PID (v0 driver) schedulers only. The task flows (ACCEPT, status updates,
-//! ACKNOWLEDGE, KILL, RECONCILE) are in [`tasks`]. Not yet done here: the scheduler calls
-//! SHUTDOWN, MESSAGE, REQUEST, UPDATE_FRAMEWORK and the inverse-offer calls (logged and
-//! dropped); `--offer_timeout`, immutable-field checks on resubscription, framework
-//! authentication/authorization, and `UpdateFrameworkMessage` to agents. A reregistering agent's tasks, executors and frameworks are kept as
-//! reported, unreconciled; `SlaveReregisteredMessage` carries no reconciliations (the master
-//! knows no tasks); no `UpdateFrameworkMessage`, `ShutdownFrameworkMessage` or
-//! `CheckpointResourcesMessage` follow it. No authentication or authorization of agents, no
-//! maintenance (`DOWN` machines), no `--agent_removal_rate_limit` for the reregister timeout,
-//! no master `--domain`, no metrics, no timeout for agents recovered from the registry that
-//! never reregister (`recoveredSlavesTimeout`).
+//! ACKNOWLEDGE, KILL, RECONCILE) are in [`tasks`], the executor-facing ones (MESSAGE,
+//! SHUTDOWN, exited executors, REQUEST) in [`executors`]. Tasks live in their framework's
+//! books; an agent keeps their ids and the resources they use.
+//!
+//! Not yet done here: UPDATE_FRAMEWORK and the inverse-offer calls (logged and dropped);
+//! `--offer_timeout`; immutable-field checks on resubscription; authentication and
+//! authorization of frameworks and agents; `UpdateFrameworkMessage` to agents; resource
+//! operations other than LAUNCH and LAUNCH_GROUP (dropped with a log line); maintenance
+//! (`DOWN` machines); `--agent_removal_rate_limit`; a master `--domain`; a timeout for agents
+//! recovered from the registry that never reregister (`recoveredSlavesTimeout`).
 
+mod executors;
 mod tasks;
 
 pub use tasks::is_terminal;
@@ -34,11 +35,10 @@ use std::time::Duration;
 use libprocess::{Context, Future, Libprocess, Outcome, Process, SpawnError, Timer, PID, UPID};
 use mesos::internal::{
     DeactivateFrameworkMessage, FrameworkErrorMessage, FrameworkRegisteredMessage, FrameworkReregisteredMessage,
-    MasterSlaveConnection, RegisterFrameworkMessage, RegisterSlaveMessage, Registry, ReregisterFrameworkMessage,
-    KillTaskMessage, LostSlaveMessage, ReconcileTasksMessage, ReregisterSlaveMessage, RescindResourceOfferMessage,
-    ResourceOffersMessage, ShutdownFrameworkMessage,
-    ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, UnregisterFrameworkMessage,
-    UnregisterSlaveMessage,
+    KillTaskMessage, LostSlaveMessage, MasterSlaveConnection, ReconcileTasksMessage, RegisterFrameworkMessage,
+    RegisterSlaveMessage, Registry, ReregisterFrameworkMessage, ReregisterSlaveMessage, RescindResourceOfferMessage,
+    ResourceOffersMessage, ShutdownFrameworkMessage, ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage,
+    UnregisterFrameworkMessage, UnregisterSlaveMessage,
 };
 use mesos::proto::resource::AllocationInfo;
 use mesos::proto::scheduler::call::{Decline, Revive, Subscribe, Suppress, Type as CallType};
@@ -527,14 +527,19 @@ impl Process for Master {
         ctx.install_protobuf(Master::reregister_framework);
         ctx.install_protobuf(Master::unregister_framework);
         ctx.install_protobuf(Master::deactivate_framework_message);
+        ctx.install_protobuf(Master::resource_request_message);
         ctx.install_protobuf(Master::launch_tasks_message);
+        ctx.install_protobuf(Master::revive_offers_message);
         ctx.install_protobuf(Master::kill_task_message);
         ctx.install_protobuf(Master::status_update_acknowledgement);
+        ctx.install_protobuf(Master::framework_to_executor_message);
         ctx.install_protobuf(Master::register_slave);
         ctx.install_protobuf(Master::reregister_slave);
         ctx.install_protobuf(Master::unregister_slave);
         ctx.install_protobuf(Master::status_update);
+        ctx.install_protobuf(Master::executor_to_framework_message);
         ctx.install_protobuf(Master::reconcile_tasks_message);
+        ctx.install_protobuf(Master::exited_executor);
 
         let master = ctx.pid().clone();
         match self.flags.allocator_options() {
@@ -996,14 +1001,12 @@ impl Master {
                     false
                 }
             });
-            report.executors.retain_mut(|executor| {
-                match executor.framework_id.as_ref().and_then(|id| single_role(id)) {
-                    Some(role) => {
-                        stamp(&mut executor.resources, &role);
-                        true
-                    }
-                    None => false,
+            report.executors.retain_mut(|executor| match executor.framework_id.as_ref().and_then(&single_role) {
+                Some(role) => {
+                    stamp(&mut executor.resources, &role);
+                    true
                 }
+                None => false,
             });
         }
         let mut recovered = Vec::new();
@@ -1400,8 +1403,8 @@ impl Master {
 /// disconnection, failover and removal.
 impl Master {
     /// `mesos.scheduler.Call` (C++ `Master::receive(const UPID&, scheduler::Call&&)`). Not
-    /// handled yet, and dropped with a log line: ACCEPT/DECLINE_INVERSE_OFFERS, SHUTDOWN,
-    /// MESSAGE, REQUEST and UPDATE_FRAMEWORK.
+    /// handled yet, and dropped with a log line: ACCEPT/DECLINE_INVERSE_OFFERS and
+    /// UPDATE_FRAMEWORK.
     fn receive_call(&mut self, ctx: &mut Context<Self>, from: &UPID, call: Call) {
         if !self.accepting("mesos.scheduler.Call", from) {
             return;
@@ -1452,6 +1455,17 @@ impl Master {
             CallType::Decline => self.decline(ctx, &framework_id, call.decline.unwrap_or_default()),
             CallType::Revive => self.revive(&framework_id, call.revive.unwrap_or_default()),
             CallType::Suppress => self.suppress(&framework_id, call.suppress.unwrap_or_default()),
+            CallType::Message => {
+                if let Some(message) = call.message {
+                    self.message(ctx, &framework_id, message);
+                }
+            }
+            CallType::Shutdown => {
+                if let Some(shutdown) = call.shutdown {
+                    self.shutdown_executor(ctx, &framework_id, shutdown);
+                }
+            }
+            CallType::Request => self.request(&framework_id),
             CallType::Unknown => tracing::warn!(%from, "'UNKNOWN' call"),
             other => {
                 tracing::warn!(%from, framework = %framework_id.value, call = ?other, "dropping call: not supported yet")

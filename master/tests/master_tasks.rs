@@ -9,10 +9,11 @@ use master::flags::MasterFlags;
 use master::master::{master_info, Master, MasterHandle};
 use master::registrar::Registrar;
 use mesos::internal::{
-    FrameworkRegisteredMessage, KillTaskMessage, LaunchTasksMessage, LostSlaveMessage, ReconcileTasksMessage,
-    RegisterSlaveMessage, ReregisterSlaveMessage, ResourceOffersMessage, RunTaskMessage, ShutdownFrameworkMessage,
-    SlaveRegisteredMessage, SlaveReregisteredMessage, StatusUpdate, StatusUpdateAcknowledgementMessage,
-    StatusUpdateMessage, UnregisterSlaveMessage,
+    ExecutorToFrameworkMessage, ExitedExecutorMessage, FrameworkRegisteredMessage, FrameworkToExecutorMessage,
+    KillTaskMessage, LaunchTasksMessage, LostSlaveMessage, ReconcileTasksMessage, RegisterSlaveMessage,
+    ReregisterSlaveMessage, ResourceOffersMessage, RunTaskGroupMessage, RunTaskMessage, ShutdownExecutorMessage,
+    ShutdownFrameworkMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, StatusUpdate,
+    StatusUpdateAcknowledgementMessage, StatusUpdateMessage, UnregisterSlaveMessage,
 };
 use mesos::proto::framework_info::capability::Type as Capability;
 use mesos::proto::framework_info::Capability as CapabilityInfo;
@@ -32,6 +33,8 @@ use mesos::state::{InMemoryStorage, State, Uuid};
 
 const WAIT: Duration = Duration::from_secs(10);
 const ROLE: &str = "web";
+/// What `Cluster::agent` registers with.
+const AGENT_RESOURCES: &str = "cpus:2;mem:1024;disk:1024";
 const INTERVAL: Duration = Duration::from_secs(1);
 
 async fn within<F: std::future::Future>(future: F) -> F::Output {
@@ -51,6 +54,11 @@ struct Heard {
     lost: Arc<Mutex<Vec<LostSlaveMessage>>>,
     agent_reregistered: Arc<Mutex<Vec<SlaveReregisteredMessage>>>,
     shutdown_frameworks: Arc<Mutex<Vec<ShutdownFrameworkMessage>>>,
+    run_task_groups: Arc<Mutex<Vec<RunTaskGroupMessage>>>,
+    to_executor: Arc<Mutex<Vec<FrameworkToExecutorMessage>>>,
+    to_framework: Arc<Mutex<Vec<ExecutorToFrameworkMessage>>>,
+    shutdown_executors: Arc<Mutex<Vec<ShutdownExecutorMessage>>>,
+    exited_executors: Arc<Mutex<Vec<ExitedExecutorMessage>>>,
 }
 
 /// Plays a scheduler driver or an agent: only records.
@@ -89,6 +97,21 @@ impl Process for Recorder {
         });
         ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ShutdownFrameworkMessage| {
             this.heard.shutdown_frameworks.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: RunTaskGroupMessage| {
+            this.heard.run_task_groups.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: FrameworkToExecutorMessage| {
+            this.heard.to_executor.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ExecutorToFrameworkMessage| {
+            this.heard.to_framework.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ShutdownExecutorMessage| {
+            this.heard.shutdown_executors.lock().unwrap().push(m)
+        });
+        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ExitedExecutorMessage| {
+            this.heard.exited_executors.lock().unwrap().push(m)
         });
     }
 }
@@ -165,10 +188,10 @@ impl Cluster {
         self.settle().await;
     }
 
-    /// Registers an agent with `cpus:2;mem:1024` through the real flow.
+    /// Registers an agent with `AGENT_RESOURCES` through the real flow.
     async fn agent(&self) -> (Fake, SlaveId) {
         let agent = self.spawn(&libprocess::id::generate("slave"));
-        let resources = Resources::parse("cpus:2;mem:1024", "*").expect("resources parse");
+        let resources = Resources::parse(AGENT_RESOURCES, "*").expect("resources parse");
         let slave = SlaveInfo { hostname: "agent1".into(), resources: resources.to_vec(), ..Default::default() };
         let capabilities = vec![AgentCapability { r#type: Some(AgentCapabilityType::MultiRole as i32) }];
         let message = RegisterSlaveMessage {
@@ -359,7 +382,7 @@ async fn launch_update_acknowledge_and_finish() {
     cluster.step(INTERVAL).await;
     assert_eq!(scheduler.offers().len(), 2);
     let offered: Resources = scheduler.last_offer().resources.iter().cloned().collect();
-    assert_eq!(offered, allocated("cpus:2;mem:1024"));
+    assert_eq!(offered, allocated(AGENT_RESOURCES));
 }
 
 #[tokio::test]
@@ -584,8 +607,12 @@ async fn legacy_launch_tasks_message_launches() {
 
 /// The `ReregisterSlaveMessage` of the fake agent from `Cluster::agent`, reporting `tasks`
 /// of `framework`.
-fn reregistration(agent_id: &SlaveId, framework: &FrameworkInfo, tasks: Vec<mesos::proto::Task>) -> ReregisterSlaveMessage {
-    let resources = Resources::parse("cpus:2;mem:1024", "*").expect("resources parse");
+fn reregistration(
+    agent_id: &SlaveId,
+    framework: &FrameworkInfo,
+    tasks: Vec<mesos::proto::Task>,
+) -> ReregisterSlaveMessage {
+    let resources = Resources::parse(AGENT_RESOURCES, "*").expect("resources parse");
     let slave = SlaveInfo {
         hostname: "agent1".into(),
         resources: resources.to_vec(),
@@ -734,7 +761,7 @@ async fn teardown_kills_the_tasks_and_shuts_the_framework_down_on_agents() {
     // The freed resources are offered to the next framework.
     let (next, _) = cluster.scheduler(false).await;
     let offered: Resources = next.last_offer().resources.iter().cloned().collect();
-    assert_eq!(offered, allocated("cpus:2;mem:1024"));
+    assert_eq!(offered, allocated(AGENT_RESOURCES));
 }
 
 #[tokio::test]
@@ -783,5 +810,164 @@ async fn a_framework_known_only_from_an_agent_is_recovered_until_it_subscribes()
     assert_eq!(registered.len(), 1);
     assert_eq!(registered[0].framework_id, id);
     let offered: Resources = scheduler.last_offer().resources.iter().cloned().collect();
-    assert_eq!(offered, allocated("cpus:1;mem:896"));
+    assert_eq!(offered, allocated("cpus:1;mem:896;disk:1024"));
+}
+
+/// A `DEFAULT` executor for task groups, as the C++ tests build one.
+fn default_executor(framework_id: &FrameworkId) -> mesos::proto::ExecutorInfo {
+    let mut executor = mesos::proto::ExecutorInfo {
+        executor_id: mesos::proto::ExecutorId { value: "default".into() },
+        framework_id: Some(framework_id.clone()),
+        resources: Resources::parse("cpus:0.1;mem:32;disk:32", "*").unwrap().to_vec(),
+        ..Default::default()
+    };
+    executor.set_type(mesos::proto::executor_info::Type::Default);
+    executor
+}
+
+fn launch_group(id: &FrameworkId, offer: OfferId, executor: mesos::proto::ExecutorInfo, tasks: Vec<TaskInfo>) -> Call {
+    let operation = Operation {
+        r#type: Some(OperationType::LaunchGroup as i32),
+        launch_group: Some(mesos::proto::offer::operation::LaunchGroup {
+            executor,
+            task_group: mesos::proto::TaskGroupInfo { tasks },
+        }),
+        ..Default::default()
+    };
+    Call {
+        accept: Some(Accept { offer_ids: vec![offer], operations: vec![operation], filters: None }),
+        ..call(id, CallType::Accept)
+    }
+}
+
+fn group_task(id: &str, agent: &SlaveId) -> TaskInfo {
+    TaskInfo { command: None, ..task(id, agent, "cpus:0.5;mem:64") }
+}
+
+#[tokio::test]
+async fn launch_group_sends_one_run_task_group_message() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(false).await;
+    let offer = scheduler.last_offer();
+    let tasks = vec![group_task("a", &agent_id), group_task("b", &agent_id)];
+    cluster.send(&scheduler, &launch_group(&id, offer.id, default_executor(&id), tasks));
+    cluster.settle().await;
+
+    let groups = agent.heard.run_task_groups.lock().unwrap().clone();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].executor.executor_id.value, "default");
+    assert_eq!(groups[0].launch_executor, Some(true));
+    assert_eq!(groups[0].framework.id.as_ref(), Some(&id));
+    let names: Vec<&str> = groups[0].task_group.tasks.iter().map(|t| t.task_id.value.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    // Tasks and the executor carry the offer's allocation.
+    let executor: Resources = groups[0].executor.resources.iter().cloned().collect();
+    assert_eq!(executor, allocated("cpus:0.1;mem:32;disk:32"));
+    let mut tasks = cluster.tasks().await;
+    tasks.sort_by(|a, b| a.task_id.value.cmp(&b.task_id.value));
+    assert_eq!(tasks.len(), 2);
+    assert!(tasks.iter().all(|t| t.executor_id.as_ref().map(|e| e.value.as_str()) == Some("default")));
+    assert!(scheduler.updates().is_empty());
+    assert!(agent.run_tasks().is_empty());
+}
+
+#[tokio::test]
+async fn an_invalid_task_group_gets_task_error_for_every_task() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(false).await;
+    let offer = scheduler.last_offer();
+    let mut executor = default_executor(&id);
+    executor.r#type = None;
+    let tasks = vec![group_task("a", &agent_id), group_task("b", &agent_id)];
+    cluster.send(&scheduler, &launch_group(&id, offer.id, executor, tasks));
+    cluster.settle().await;
+
+    assert!(agent.heard.run_task_groups.lock().unwrap().is_empty());
+    let updates = scheduler.updates();
+    assert_eq!(updates.len(), 2);
+    for (update, task) in updates.iter().zip(["a", "b"]) {
+        assert_eq!(update.update.status.task_id.value, task);
+        assert_eq!(update.update.status.state(), TaskState::TaskError);
+        assert_eq!(update.update.status.reason(), Reason::TaskGroupInvalid);
+        assert_eq!(update.update.status.message(), "'ExecutorInfo.type' must be set");
+    }
+    assert!(cluster.tasks().await.is_empty());
+
+    // A task with another executor than the group's is named in the error. The declined
+    // resources come back after the default 5 s filter.
+    let first = scheduler.last_offer();
+    cluster.step(Duration::from_secs(6)).await;
+    cluster.step(INTERVAL).await;
+    let next = scheduler.last_offer();
+    assert_ne!(next.id, first.id);
+    let mut bad = group_task("c", &agent_id);
+    bad.executor = Some(mesos::proto::ExecutorInfo {
+        executor_id: mesos::proto::ExecutorId { value: "other".into() },
+        ..default_executor(&id)
+    });
+    cluster.send(&scheduler, &launch_group(&id, next.id, default_executor(&id), vec![bad]));
+    cluster.settle().await;
+    let update = scheduler.updates().last().cloned().unwrap();
+    assert_eq!(update.update.status.message(), "The `ExecutorInfo` of task 'c' is different from executor 'default'");
+}
+
+#[tokio::test]
+async fn framework_messages_shutdown_and_exited_executors() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(false).await;
+    let offer = scheduler.last_offer();
+    cluster.send(&scheduler, &launch_group(&id, offer.id, default_executor(&id), vec![group_task("a", &agent_id)]));
+    cluster.settle().await;
+    let executor_id = mesos::proto::ExecutorId { value: "default".into() };
+
+    // MESSAGE goes to the agent as FrameworkToExecutorMessage.
+    let message = Call {
+        message: Some(mesos::proto::scheduler::call::Message {
+            slave_id: agent_id.clone(),
+            executor_id: executor_id.clone(),
+            data: b"hello".to_vec(),
+        }),
+        ..call(&id, CallType::Message)
+    };
+    cluster.send(&scheduler, &message);
+    cluster.settle().await;
+    let sent = agent.heard.to_executor.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!((&sent[0].framework_id, &sent[0].executor_id, &sent[0].data[..]), (&id, &executor_id, &b"hello"[..]));
+
+    // The executor's answer comes back through the master.
+    let answer = ExecutorToFrameworkMessage {
+        slave_id: agent_id.clone(),
+        framework_id: id.clone(),
+        executor_id: executor_id.clone(),
+        data: b"world".to_vec(),
+    };
+    cluster.send(&agent, &answer);
+    cluster.settle().await;
+    assert_eq!(scheduler.heard.to_framework.lock().unwrap().clone(), vec![answer]);
+
+    // SHUTDOWN reaches the agent.
+    let shutdown = Call {
+        shutdown: Some(mesos::proto::scheduler::call::Shutdown {
+            executor_id: executor_id.clone(),
+            slave_id: agent_id.clone(),
+        }),
+        ..call(&id, CallType::Shutdown)
+    };
+    cluster.send(&scheduler, &shutdown);
+    cluster.settle().await;
+    let shutdowns = agent.heard.shutdown_executors.lock().unwrap().clone();
+    assert_eq!(shutdowns.len(), 1);
+    assert_eq!(shutdowns[0].executor_id.as_ref(), Some(&executor_id));
+
+    // The agent reports the executor gone: the framework hears it, a second report of the
+    // same executor is ignored.
+    let exited = ExitedExecutorMessage { slave_id: agent_id.clone(), framework_id: id.clone(), executor_id, status: 0 };
+    cluster.send(&agent, &exited);
+    cluster.send(&agent, &exited);
+    cluster.settle().await;
+    assert_eq!(scheduler.heard.exited_executors.lock().unwrap().clone(), vec![exited]);
 }

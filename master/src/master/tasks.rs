@@ -9,15 +9,16 @@
 
 use libprocess::{Context, UPID};
 use mesos::internal::{
-    KillTaskMessage, LaunchTasksMessage, ReconcileTasksMessage, RunTaskMessage, StatusUpdate,
+    KillTaskMessage, LaunchTasksMessage, ReconcileTasksMessage, RunTaskGroupMessage, RunTaskMessage, StatusUpdate,
     StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
 };
-use mesos::proto::offer::operation::Type as OperationType;
+use mesos::proto::offer::operation::{LaunchGroup, Type as OperationType};
 use mesos::proto::resource::AllocationInfo;
 use mesos::proto::scheduler::call::{reconcile, Accept, Acknowledge, Decline, Kill, Reconcile};
 use mesos::proto::task_status::{Reason, Source};
 use mesos::proto::{
-    ExecutorId, ExecutorInfo, FrameworkId, OfferId, Resource, SlaveId, Task, TaskId, TaskInfo, TaskState, TaskStatus, TimeInfo,
+    ExecutorId, ExecutorInfo, FrameworkId, OfferId, Resource, SlaveId, Task, TaskGroupInfo, TaskId, TaskInfo,
+    TaskState, TaskStatus, TimeInfo,
 };
 use mesos::resources::Resources;
 use mesos::state::Uuid;
@@ -53,6 +54,30 @@ pub enum TaskError {
     ExecutorWithoutCommand,
     #[error("Total resources {total} required by task and its executor is more than available {available}")]
     TooMuch { total: String, available: String },
+    #[error("Task '{task}' is invalid: {error}")]
+    InGroup { task: String, error: Box<TaskError> },
+    #[error("'TaskInfo.executor' must be set")]
+    GroupTaskWithoutExecutor,
+    #[error("Docker ContainerInfo is not supported on the task")]
+    DockerTask,
+    #[error("Resource limits may only be set for tasks within a task group when the 'share_cgroups' field is set to 'false'.")]
+    GroupLimits,
+    #[error("'ExecutorInfo.type' must be set")]
+    ExecutorTypeUnset,
+    #[error("Unknown executor type")]
+    ExecutorTypeUnknown,
+    #[error("Docker ContainerInfo is not supported on the executor")]
+    DockerExecutor,
+    #[error("The `ExecutorInfo` of task '{task}' is different from executor '{executor}'")]
+    DifferentExecutor { task: String, executor: String },
+    #[error("Executor '{executor}' uses less CPUs ({cpus}) than the minimum required (0.01)")]
+    ExecutorCpus { executor: String, cpus: String },
+    #[error("Executor '{executor}' uses less memory ({mem}) than the minimum required (32MB)")]
+    ExecutorMem { executor: String, mem: String },
+    #[error("Executor '{0}' uses no disk")]
+    ExecutorDisk(String),
+    #[error("Total resources {total} required by task group and its executor are more than available {available}")]
+    GroupTooMuch { total: String, available: String },
 }
 
 /// Why ACCEPT's offer ids are refused (C++ `validation::offer::validate`).
@@ -199,6 +224,105 @@ pub fn validate_task(
     }
     if !available.contains(&total) {
         return Err(TaskError::TooMuch { total: describe(&total), available: describe(available) });
+    }
+    Ok(())
+}
+
+/// C++ `validation::task::group::validate`: every task (with `known` telling which ids the
+/// framework already uses), then the group's executor (a `DEFAULT` or `CUSTOM` one with at
+/// least `MIN_CPUS`, `MIN_MEM` and some disk, the one every task names), then whether the
+/// tasks and (if `executor_known` is false) the executor fit in `available`.
+pub fn validate_task_group(
+    group: &TaskGroupInfo,
+    executor: &ExecutorInfo,
+    framework_id: &FrameworkId,
+    known: impl Fn(&TaskId) -> bool,
+    slave_id: &SlaveId,
+    executor_known: bool,
+    available: &Resources,
+) -> Result<(), TaskError> {
+    let docker = |container: &Option<mesos::proto::ContainerInfo>| {
+        container.as_ref().is_some_and(|c| c.r#type() == mesos::proto::container_info::Type::Docker)
+    };
+    for task in &group.tasks {
+        let checked = (|| {
+            validate_task_id(&task.task_id)?;
+            if known(&task.task_id) {
+                return Err(TaskError::DuplicateId(task.task_id.value.clone()));
+            }
+            if task.slave_id != *slave_id {
+                return Err(TaskError::WrongAgent { task: task.slave_id.value.clone(), agent: slave_id.value.clone() });
+            }
+            if task.resources.is_empty() {
+                return Err(TaskError::NoResources);
+            }
+            Resources::validate_all(&task.resources).map_err(|e| TaskError::InvalidResources(e.to_string()))?;
+            let resources: Resources = task.resources.iter().cloned().collect();
+            if !resources.revocable().is_empty() && resources.revocable() != resources {
+                return Err(TaskError::MixedRevocable(describe(&resources)));
+            }
+            if task.executor.is_none() {
+                return Err(TaskError::GroupTaskWithoutExecutor);
+            }
+            if docker(&task.container) {
+                return Err(TaskError::DockerTask);
+            }
+            let shares_cgroups = task
+                .container
+                .as_ref()
+                .and_then(|c| c.linux_info.as_ref())
+                .is_none_or(|l| l.share_cgroups.unwrap_or(true));
+            if !task.limits.is_empty() && shares_cgroups {
+                return Err(TaskError::GroupLimits);
+            }
+            Ok(())
+        })();
+        checked.map_err(|error| TaskError::InGroup { task: task.task_id.value.clone(), error: Box::new(error) })?;
+    }
+    let name = executor.executor_id.value.clone();
+    let Some(id) = &executor.framework_id else { return Err(TaskError::ExecutorWithoutFramework) };
+    if id != framework_id {
+        return Err(TaskError::ExecutorFramework { actual: id.value.clone(), expected: framework_id.value.clone() });
+    }
+    Resources::validate_all(&executor.resources).map_err(|e| TaskError::InvalidResources(e.to_string()))?;
+    match executor.r#type {
+        None => return Err(TaskError::ExecutorTypeUnset),
+        Some(_) if executor.r#type() == mesos::proto::executor_info::Type::Unknown => {
+            return Err(TaskError::ExecutorTypeUnknown)
+        }
+        Some(_) => {}
+    }
+    if docker(&executor.container) {
+        return Err(TaskError::DockerExecutor);
+    }
+    if let Some(task) = group.tasks.iter().find(|t| t.executor.as_ref().is_some_and(|e| e != executor)) {
+        return Err(TaskError::DifferentExecutor { task: task.task_id.value.clone(), executor: name });
+    }
+    let executor_resources: Resources = executor.resources.iter().cloned().collect();
+    match executor_resources.cpus() {
+        Some(cpus) if cpus >= crate::constants::MIN_CPUS => {}
+        cpus => {
+            let cpus = cpus.map_or_else(|| "None".to_owned(), |c| c.to_string());
+            return Err(TaskError::ExecutorCpus { executor: name, cpus });
+        }
+    }
+    let mem = executor_resources.get_scalar("mem").map(|s| s.value);
+    match mem {
+        Some(mb) if mb >= 32.0 => {}
+        mem => {
+            let mem = mem.map_or_else(|| "None".to_owned(), |mb| mesos::bytes::Bytes::megabytes(mb as u64).to_string());
+            return Err(TaskError::ExecutorMem { executor: name, mem });
+        }
+    }
+    if executor_resources.disk().is_none() {
+        return Err(TaskError::ExecutorDisk(name));
+    }
+    let mut total: Resources = group.tasks.iter().flat_map(|t| t.resources.iter().cloned()).collect();
+    if !executor_known {
+        total += executor_resources;
+    }
+    if !available.contains(&total) {
+        return Err(TaskError::GroupTooMuch { total: describe(&total), available: describe(available) });
     }
     Ok(())
 }
@@ -363,6 +487,25 @@ impl Master {
                         }
                     }
                 }
+                OperationType::LaunchGroup => {
+                    let Some(mut group) = operation.launch_group.take() else { continue };
+                    inject_allocation(&mut group.executor.resources, &allocation);
+                    for task in &mut group.task_group.tasks {
+                        // C++ `Master::accept`: each task names the group's executor, so that
+                        // endpoints can find it.
+                        if task.executor.is_none() {
+                            task.executor = Some(group.executor.clone());
+                        }
+                        inject_allocation(&mut task.resources, &allocation);
+                        if let Some(executor) = &mut task.executor {
+                            inject_allocation(&mut executor.resources, &allocation);
+                        }
+                    }
+                    if let Some(consumed) = self.launch_group(ctx, framework_id, &slave_id, group, &remaining) {
+                        remaining -= &consumed;
+                        launched += consumed;
+                    }
+                }
                 OperationType::Unknown => tracing::warn!(framework = %framework_id.value, "ignoring unknown operation"),
                 other => {
                     tracing::warn!(framework = %framework_id.value, operation = ?other, "dropping offer operation: not supported yet")
@@ -417,23 +560,7 @@ impl Master {
             Some(_) => false,
             None => true,
         };
-        let record = Task {
-            name: task.name.clone(),
-            task_id: task.task_id.clone(),
-            framework_id: framework_id.clone(),
-            executor_id: task.executor.as_ref().map(|e| e.executor_id.clone()),
-            slave_id: slave_id.clone(),
-            state: TaskState::TaskStaging as i32,
-            resources: task.resources.clone(),
-            labels: task.labels.clone(),
-            discovery: task.discovery.clone(),
-            container: task.container.clone(),
-            health_check: task.health_check.clone(),
-            kill_policy: task.kill_policy,
-            user: task.command.as_ref().and_then(|c| c.user.clone()),
-            limits: task.limits.clone(),
-            ..Default::default()
-        };
+        let record = task_record(&task, framework_id, slave_id, task.executor.as_ref().map(|e| e.executor_id.clone()));
         tracing::info!(framework = %framework_id.value, task = %task.task_id.value, agent = %slave_id.value, "adding task");
         self.add_task(record);
         let framework = self.frameworks.get(framework_id)?;
@@ -444,6 +571,65 @@ impl Master {
             resource_version_uuids: Vec::new(),
             pid: Some(framework.pid.to_string()),
             launch_executor: Some(launch_executor),
+        };
+        let slave = self.slaves.registered.get(slave_id)?;
+        ctx.send_protobuf(&slave.pid, &message);
+        Some(consumed)
+    }
+
+    /// One LAUNCH_GROUP (C++ `_accept`, `case LAUNCH_GROUP`): validated as a whole (every
+    /// task gets `TASK_ERROR` with `REASON_TASK_GROUP_INVALID` otherwise), added, sent to the
+    /// agent in one `RunTaskGroupMessage`. Returns what it consumed of `available`.
+    fn launch_group(
+        &mut self,
+        ctx: &mut Context<Self>,
+        framework_id: &FrameworkId,
+        slave_id: &SlaveId,
+        launch: LaunchGroup,
+        available: &Resources,
+    ) -> Option<Resources> {
+        let LaunchGroup { executor, task_group } = launch;
+        let framework = self.frameworks.get(framework_id)?;
+        let slave = self.slaves.registered.get(slave_id)?;
+        let executor_known = slave.has_executor(framework_id, &executor.executor_id);
+        let known = |id: &TaskId| framework.tasks.contains_key(id);
+        let checked =
+            validate_task_group(&task_group, &executor, framework_id, known, slave_id, executor_known, available);
+        if let Err(error) = checked {
+            tracing::warn!(framework = %framework_id.value, %error, "refusing task group");
+            for task in &task_group.tasks {
+                let update = MasterUpdate {
+                    framework_id: framework_id.clone(),
+                    slave_id: Some(task.slave_id.clone()),
+                    task_id: task.task_id.clone(),
+                    state: TaskState::TaskError,
+                    message: error.to_string(),
+                    reason: Reason::TaskGroupInvalid,
+                    executor_id: None,
+                    unreachable_time: None,
+                };
+                self.forward(ctx, update.build(super::now_secs(ctx)), &UPID::empty(), framework_id);
+            }
+            return None;
+        }
+        let mut consumed = Resources::new();
+        if !executor_known {
+            consumed += executor.resources.iter().cloned().collect::<Resources>();
+            self.add_executor(slave_id, framework_id, executor.clone());
+        }
+        for task in &task_group.tasks {
+            consumed += task.resources.iter().cloned().collect::<Resources>();
+            self.add_task(task_record(task, framework_id, slave_id, Some(executor.executor_id.clone())));
+        }
+        let ids: Vec<&str> = task_group.tasks.iter().map(|t| t.task_id.value.as_str()).collect();
+        tracing::info!(framework = %framework_id.value, agent = %slave_id.value, tasks = ?ids, executor = %executor.executor_id.value, new_executor = !executor_known, "launching task group");
+        let framework = self.frameworks.get(framework_id)?;
+        let message = RunTaskGroupMessage {
+            framework: framework.info.clone(),
+            executor,
+            task_group,
+            resource_version_uuids: Vec::new(),
+            launch_executor: Some(!executor_known),
         };
         let slave = self.slaves.registered.get(slave_id)?;
         ctx.send_protobuf(&slave.pid, &message);
@@ -897,4 +1083,30 @@ pub(super) fn record_master_status(task: &mut Task, state: TaskState, message: &
     status.set_source(Source::Master);
     status.set_reason(Reason::FrameworkRemoved);
     task.statuses.push(status);
+}
+
+/// The master's record of a task it launches (C++ `protobuf::createTask` in `TASK_STAGING`).
+fn task_record(
+    task: &TaskInfo,
+    framework_id: &FrameworkId,
+    slave_id: &SlaveId,
+    executor_id: Option<ExecutorId>,
+) -> Task {
+    Task {
+        name: task.name.clone(),
+        task_id: task.task_id.clone(),
+        framework_id: framework_id.clone(),
+        executor_id,
+        slave_id: slave_id.clone(),
+        state: TaskState::TaskStaging as i32,
+        resources: task.resources.clone(),
+        labels: task.labels.clone(),
+        discovery: task.discovery.clone(),
+        container: task.container.clone(),
+        health_check: task.health_check.clone(),
+        kill_policy: task.kill_policy,
+        user: task.command.as_ref().and_then(|c| c.user.clone()),
+        limits: task.limits.clone(),
+        ..Default::default()
+    }
 }
