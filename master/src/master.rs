@@ -54,6 +54,7 @@ use crate::allocator::{Allocator, FrameworkOptions, OfferMap};
 use crate::constants::{master_capabilities, MINIMUM_AGENT_VERSION};
 use crate::flags::MasterFlags;
 use crate::framework::{self, Framework, FrameworkError, FrameworkSnapshot};
+use crate::metrics::MasterMetrics;
 use crate::registrar::Registrar;
 use crate::registry_operations::Operation;
 use crate::slave_observer::{SlaveObserverEvent, SlaveObserverHandle, SlaveObserverOptions};
@@ -329,6 +330,10 @@ pub struct Master {
     next_framework_id: u64,
     /// The `N` of the next `<master id>-O<N>` (C++ `nextOfferId`).
     next_offer_id: u64,
+    /// When the master started, in seconds since the epoch (C++ `startTime`); set in
+    /// `initialize`.
+    start_time: f64,
+    metrics: MasterMetrics,
 }
 
 impl fmt::Debug for Master {
@@ -522,6 +527,8 @@ impl Process for Master {
     /// C++ `Master::initialize`: the handlers, then (as the standalone contender elects at
     /// once) recovery.
     fn initialize(&mut self, ctx: &mut Context<Self>) {
+        self.start_time = now_secs(ctx);
+        self.metrics = MasterMetrics::register(ctx.libprocess(), ctx.pid());
         ctx.install_protobuf(Master::receive_call);
         ctx.install_protobuf(Master::register_framework);
         ctx.install_protobuf(Master::reregister_framework);
@@ -598,6 +605,8 @@ impl Master {
             offers: HashMap::new(),
             next_framework_id: 0,
             next_offer_id: 0,
+            start_time: 0.0,
+            metrics: MasterMetrics::detached(),
         }
     }
 
@@ -656,8 +665,11 @@ impl Master {
     fn accepting(&self, name: &str, from: &UPID) -> bool {
         if !self.recovered {
             tracing::debug!(%from, "dropping '{name}' message since not recovered yet");
+            self.metrics.increment("dropped_messages");
+            return false;
         }
-        self.recovered
+        self.metrics.message(name);
+        true
     }
 
     /// C++ `Master::newSlaveId`: `<master id>-S<N>`.
@@ -691,6 +703,7 @@ impl Master {
                 return;
             }
             tracing::info!(agent = %id.value, "removing old disconnected agent because a registration attempt occurred");
+            self.metrics.increment("slave_removals/reason_registered");
             self.remove_slave(ctx, &id, "a new agent registered at the same address");
         }
         if let Err(error) = Version::check_agent(message.version.as_deref()) {
@@ -750,6 +763,7 @@ impl Master {
         self.add_slave(ctx, slave);
         let reply = SlaveRegisteredMessage { slave_id: id.clone(), connection: Some(self.connection()) };
         ctx.send_protobuf(&from, &reply);
+        self.metrics.increment("slave_registrations");
         tracing::info!(agent = %id.value, %from, "registered agent");
     }
 
@@ -956,6 +970,7 @@ impl Master {
             connection: Some(self.connection()),
         };
         ctx.send_protobuf(&from, &reply);
+        self.metrics.increment("slave_reregistrations");
         tracing::info!(agent = %id.value, %from, "reregistered agent");
         for framework_id in completed {
             tracing::info!(agent = %id.value, framework = %framework_id.value, "shutting down completed framework at reregistered agent");
@@ -1103,6 +1118,7 @@ impl Master {
         let reconciliations = self.reconcile_known_slave(ctx, &id, &from, &message.executor_infos, &message.tasks);
         let reply = SlaveReregisteredMessage { slave_id: id.clone(), reconciliations, connection: Some(connection) };
         ctx.send_protobuf(&from, &reply);
+        self.metrics.increment("slave_reregistrations");
         let Some(slave) = self.slaves.registered.get_mut(&id) else { return };
         if !slave.connected {
             if let Some(timer) = slave.reregistration_timer.take() {
@@ -1204,6 +1220,7 @@ impl Master {
             tracing::warn!(agent = %id.value, %from, pid = %slave.pid, "ignoring unregister agent message: not from the agent");
             return;
         }
+        self.metrics.increment("slave_removals/reason_unregistered");
         self.remove_slave(ctx, &id, "the agent unregistered");
     }
 
@@ -1237,6 +1254,7 @@ impl Master {
             Ok(false) => tracing::error!(agent = %id.value, "registry had no such agent to remove"),
             Ok(true) => tracing::info!(agent = %id.value, "removed agent: {why}"),
         }
+        self.metrics.increment("slave_removals");
         let hostname = self.slaves.registered.get(&id).map(|s| s.info.hostname.clone()).unwrap_or_default();
         self.transition_agent_tasks(ctx, &id, &format!("Agent {hostname} removed: {why}"), None);
         self.forget_slave(ctx, &id);
@@ -1334,12 +1352,15 @@ impl Master {
     fn observer_event(&mut self, ctx: &mut Context<Self>, event: SlaveObserverEvent) {
         match event {
             SlaveObserverEvent::MarkUnreachable { slave_id, reason } => {
+                self.metrics.increment("slave_unreachable_completed");
                 self.mark_unreachable(ctx, slave_id, reason.to_string())
             }
             SlaveObserverEvent::UnreachableScheduled { slave_id } => {
+                self.metrics.increment("slave_unreachable_scheduled");
                 tracing::info!(agent = %slave_id.value, "scheduled transition to unreachable")
             }
             SlaveObserverEvent::UnreachableCanceled { slave_id } => {
+                self.metrics.increment("slave_unreachable_canceled");
                 tracing::info!(agent = %slave_id.value, "canceled transition to unreachable")
             }
         }
@@ -1391,11 +1412,70 @@ impl Master {
             Ok(true) => {}
         }
         tracing::info!(agent = %id.value, "marked agent unreachable: {why}");
+        self.metrics.increment("slave_removals");
+        self.metrics.increment("slave_removals/reason_unhealthy");
         self.slaves.unreachable.insert(id.clone(), time);
         self.rescind_agent_offers(ctx, &id);
         self.allocator.remove_slave(id.clone());
         self.transition_agent_tasks(ctx, &id, &why, Some(time));
         self.forget_slave(ctx, &id);
+    }
+}
+
+/// What the `master/*` gauges read (C++ `Master::_slaves_connected` and friends).
+impl Master {
+    /// Seconds from the master's start to `now` (C++ `_uptime_secs`).
+    pub(crate) fn uptime_secs(&self, now: f64) -> f64 {
+        (now - self.start_time).max(0.0)
+    }
+
+    /// Whether the master acts as the leader. Standalone, it is elected at start and
+    /// serves once the registry is recovered.
+    pub(crate) fn is_recovered(&self) -> bool {
+        self.recovered
+    }
+
+    /// Registered agents whose (connected, active) flags pass `keep`.
+    pub(crate) fn count_agents(&self, keep: impl Fn(bool, bool) -> bool) -> f64 {
+        self.slaves.registered.values().filter(|s| keep(s.connected, s.active)).count() as f64
+    }
+
+    pub(crate) fn count_unreachable(&self) -> f64 {
+        self.slaves.unreachable.len() as f64
+    }
+
+    /// Subscribed frameworks whose (connected, active) flags pass `keep`.
+    pub(crate) fn count_frameworks(&self, keep: impl Fn(bool, bool) -> bool) -> f64 {
+        self.frameworks.values().filter(|f| keep(f.connected, f.active)).count() as f64
+    }
+
+    pub(crate) fn count_offers(&self) -> f64 {
+        self.offers.len() as f64
+    }
+
+    /// Tasks the master tracks in `state`.
+    pub(crate) fn count_tasks(&self, state: mesos::proto::TaskState) -> f64 {
+        self.frameworks.values().flat_map(|f| f.tasks.values()).filter(|t| t.state() == state).count() as f64
+    }
+
+    pub(crate) fn count_unreachable_tasks(&self) -> f64 {
+        self.frameworks.values().map(|f| f.unreachable_tasks.len()).sum::<usize>() as f64
+    }
+
+    /// The total and used quantity of scalar resource `name` over registered agents
+    /// (revocable resources only, or non-revocable only).
+    pub(crate) fn resource_gauge(&self, name: &str, revocable: bool) -> (f64, f64) {
+        let pick = |resources: &Resources| {
+            let kept = if revocable { resources.revocable() } else { resources.non_revocable() };
+            kept.get_scalar(name).map_or(0.0, |s| s.value)
+        };
+        let mut total = 0.0;
+        let mut used = 0.0;
+        for slave in self.slaves.registered.values() {
+            total += pick(&slave.total_resources());
+            used += slave.used_resources.values().map(pick).sum::<f64>();
+        }
+        (total, used)
     }
 }
 
@@ -1539,6 +1619,7 @@ impl Master {
         from: &UPID,
         message: DeactivateFrameworkMessage,
     ) {
+        self.metrics.increment("messages_deactivate_framework");
         let id = message.framework_id;
         if !self.sent_by_framework("mesos.internal.DeactivateFrameworkMessage", &id, from) {
             return;
@@ -1584,6 +1665,12 @@ impl Master {
     /// C++ `Master::subscribe` and `_subscribe` (no authentication or authorization yet).
     fn subscribe(&mut self, ctx: &mut Context<Self>, from: &UPID, subscribe: Subscribe) {
         let mut info = subscribe.framework_info;
+        let resubscribing = info.id.as_ref().is_some_and(|id| !id.value.is_empty());
+        self.metrics.increment(if resubscribing {
+            "messages_reregister_framework"
+        } else {
+            "messages_register_framework"
+        });
         if let Err(error) = self.validate_framework(&info) {
             return self.refuse_subscription(ctx, from, &info, &error.to_string());
         }
@@ -1760,6 +1847,7 @@ impl Master {
 
     /// TEARDOWN (C++ `Master::teardown`).
     fn teardown(&mut self, ctx: &mut Context<Self>, id: &FrameworkId) {
+        self.metrics.increment("messages_unregister_framework");
         tracing::info!(framework = %id.value, "processing TEARDOWN call");
         self.remove_framework(ctx, id);
     }
@@ -1828,6 +1916,7 @@ impl Master {
     /// DECLINE (C++ `Master::decline`): each known offer goes back with the call's filters
     /// (an absent `filters` is the default one: 5 s).
     fn decline(&mut self, ctx: &mut Context<Self>, id: &FrameworkId, decline: Decline) {
+        self.metrics.increment("messages_decline_offers");
         let filters = decline.filters.unwrap_or_default();
         tracing::info!(framework = %id.value, refuse_seconds = filters.refuse_seconds(), offers = decline.offer_ids.len(), "processing DECLINE call");
         for offer in &decline.offer_ids {
@@ -1858,6 +1947,7 @@ impl Master {
 
     /// REVIVE (C++ `Master::revive`).
     fn revive(&mut self, id: &FrameworkId, revive: Revive) {
+        self.metrics.increment("messages_revive_offers");
         tracing::info!(framework = %id.value, "processing REVIVE call");
         if let Some(roles) = self.call_roles(id, revive.roles, "REVIVE") {
             self.allocator.revive_offers(id.clone(), roles);
@@ -1866,6 +1956,7 @@ impl Master {
 
     /// SUPPRESS (C++ `Master::suppress`).
     fn suppress(&mut self, id: &FrameworkId, suppress: Suppress) {
+        self.metrics.increment("messages_suppress_offers");
         tracing::info!(framework = %id.value, "processing SUPPRESS call");
         if let Some(roles) = self.call_roles(id, suppress.roles, "SUPPRESS") {
             self.allocator.suppress_offers(id.clone(), roles);

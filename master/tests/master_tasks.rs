@@ -971,3 +971,53 @@ async fn framework_messages_shutdown_and_exited_executors() {
     cluster.settle().await;
     assert_eq!(scheduler.heard.exited_executors.lock().unwrap().clone(), vec![exited]);
 }
+
+#[tokio::test]
+async fn master_metrics_follow_agents_frameworks_and_tasks() {
+    let cluster = Cluster::start().await;
+    let (agent, agent_id) = cluster.agent().await;
+    let (scheduler, id) = cluster.scheduler(false).await;
+    running_task(&cluster, &agent, &agent_id, &scheduler, &id).await;
+    cluster.step(Duration::from_secs(30)).await;
+
+    let snapshot = within(cluster.lp.metrics().snapshot(None)).await;
+    let metric = |name: &str| *snapshot.get(name).unwrap_or_else(|| panic!("no metric {name}"));
+    assert_eq!(metric("master/slaves_connected"), 1.0);
+    assert_eq!(metric("master/slaves_active"), 1.0);
+    assert_eq!(metric("master/slaves_disconnected"), 0.0);
+    assert_eq!(metric("master/frameworks_connected"), 1.0);
+    assert_eq!(metric("master/frameworks_active"), 1.0);
+    assert_eq!(metric("master/tasks_running"), 1.0);
+    assert_eq!(metric("master/tasks_staging"), 0.0);
+    assert_eq!(metric("master/cpus_total"), 2.0);
+    assert_eq!(metric("master/cpus_used"), 1.0);
+    assert_eq!(metric("master/cpus_percent"), 0.5);
+    assert_eq!(metric("master/mem_used"), 128.0);
+    assert_eq!(metric("master/elected"), 1.0);
+    assert!(metric("master/uptime_secs") >= 30.0);
+    assert_eq!(metric("master/messages_register_slave"), 1.0);
+    assert_eq!(metric("master/slave_registrations"), 1.0);
+    assert_eq!(metric("master/messages_register_framework"), 1.0);
+    assert_eq!(metric("master/messages_launch_tasks"), 1.0);
+    assert_eq!(metric("master/messages_status_update"), 1.0);
+    assert_eq!(metric("master/valid_status_updates"), 1.0);
+
+    // A finished task counts under its terminal state and its (state, source, reason).
+    let mut finished = agent_update(&id, &agent, &agent_id, "t1", TaskState::TaskFinished);
+    finished.update.status.set_reason(Reason::CommandExecutorFailed);
+    cluster.send(&agent, &finished);
+    cluster.settle().await;
+    let snapshot = within(cluster.lp.metrics().snapshot(None)).await;
+    assert_eq!(snapshot["master/tasks_finished"], 1.0);
+    assert_eq!(snapshot["master/tasks_running"], 0.0);
+    assert_eq!(snapshot["master/cpus_used"], 0.0);
+    assert_eq!(snapshot["master/task_finished/source_executor/reason_command_executor_failed"], 1.0);
+
+    // The agent leaves: one removal, for the reason "unregistered".
+    cluster.send(&agent, &UnregisterSlaveMessage { slave_id: agent_id });
+    cluster.settle().await;
+    let snapshot = within(cluster.lp.metrics().snapshot(None)).await;
+    assert_eq!(snapshot["master/slave_removals"], 1.0);
+    assert_eq!(snapshot["master/slave_removals/reason_unregistered"], 1.0);
+    assert_eq!(snapshot["master/slaves_connected"], 0.0);
+}

@@ -14,12 +14,15 @@ impl Master {
     /// MESSAGE (C++ `Master::message`): to the executor through its agent, if the agent is
     /// registered and connected.
     pub(super) fn message(&mut self, ctx: &mut Context<Self>, framework_id: &FrameworkId, message: Message) {
+        self.metrics.increment("messages_framework_to_executor");
         let Some(slave) = self.slaves.registered.get(&message.slave_id) else {
             tracing::warn!(framework = %framework_id.value, agent = %message.slave_id.value, "cannot send framework message: agent is not registered");
+            self.metrics.increment("invalid_framework_to_executor_messages");
             return;
         };
         if !slave.connected {
             tracing::warn!(framework = %framework_id.value, agent = %message.slave_id.value, "cannot send framework message: agent is disconnected");
+            self.metrics.increment("invalid_framework_to_executor_messages");
             return;
         }
         tracing::info!(framework = %framework_id.value, agent = %message.slave_id.value, "processing MESSAGE call");
@@ -30,6 +33,7 @@ impl Master {
             data: message.data,
         };
         ctx.send_protobuf(&slave.pid, &forwarded);
+        self.metrics.increment("valid_framework_to_executor_messages");
     }
 
     /// `FrameworkToExecutorMessage` from a scheduler (C++ `Master::schedulerMessage`):
@@ -62,17 +66,21 @@ impl Master {
         let (framework_id, executor_id) = (&message.framework_id, &message.executor_id);
         if !self.slaves.registered.contains_key(&message.slave_id) {
             tracing::warn!(%from, agent = %message.slave_id.value, executor = %executor_id.value, "ignoring executor message from an unknown agent");
+            self.metrics.increment("invalid_executor_to_framework_messages");
             return;
         }
         let Some(framework) = self.frameworks.get(framework_id) else {
             tracing::warn!(framework = %framework_id.value, executor = %executor_id.value, "not forwarding executor message: the framework is unknown");
+            self.metrics.increment("invalid_executor_to_framework_messages");
             return;
         };
         if !framework.connected {
             tracing::warn!(framework = %framework_id.value, executor = %executor_id.value, "not forwarding executor message: the framework is disconnected");
+            self.metrics.increment("invalid_executor_to_framework_messages");
             return;
         }
         ctx.send_protobuf(&framework.pid, &message);
+        self.metrics.increment("valid_executor_to_framework_messages");
     }
 
     /// SHUTDOWN (C++ `Master::shutdown`): asks the agent to shut one executor down.
@@ -122,6 +130,7 @@ impl Master {
     /// REQUEST (C++ `Master::request`): the allocator is told (and, as in C++, ignores the
     /// requests themselves).
     pub(super) fn request(&mut self, framework_id: &FrameworkId) {
+        self.metrics.increment("messages_resource_request");
         tracing::info!(framework = %framework_id.value, "processing REQUEST call");
         self.allocator.request_resources(framework_id.clone());
     }

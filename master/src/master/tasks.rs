@@ -391,6 +391,12 @@ impl Master {
 
     /// ACCEPT (C++ `Master::accept`, then `_accept` at once as there is no authorization).
     pub(super) fn accept(&mut self, ctx: &mut Context<Self>, framework_id: &FrameworkId, accept: Accept) {
+        for operation in &accept.operations {
+            if operation.r#type() == OperationType::Launch {
+                let launches = operation.launch.as_ref().is_some_and(|l| !l.task_infos.is_empty());
+                self.metrics.increment(if launches { "messages_launch_tasks" } else { "messages_decline_offers" });
+            }
+        }
         let Some(framework) = self.frameworks.get(framework_id) else { return };
         let partition_aware = framework::partition_aware(&framework.info);
         if let Err(error) = self.validate_offers(&accept.offer_ids, framework_id) {
@@ -690,23 +696,28 @@ impl Master {
             Some(Ok(pid)) if pid != UPID::empty() => pid,
             _ => {
                 tracing::warn!(%from, "ignoring status update without a valid 'pid'");
+                self.metrics.increment("invalid_status_updates");
                 return;
             }
         };
         let Some(slave_id) = update.slave_id.clone() else {
             tracing::warn!(%from, "ignoring status update without an agent id");
+            self.metrics.increment("invalid_status_updates");
             return;
         };
         if !self.slaves.registered.contains_key(&slave_id) {
             tracing::warn!(%from, agent = %slave_id.value, "ignoring status update from unknown agent");
+            self.metrics.increment("invalid_status_updates");
             return;
         }
         if let Err(error) = Uuid::from_bytes(update.uuid.as_deref().unwrap_or_default()) {
             tracing::warn!(%from, agent = %slave_id.value, %error, "ignoring status update");
+            self.metrics.increment("invalid_status_updates");
             return;
         }
         if update.status.uuid.is_none() {
             tracing::warn!(%from, agent = %slave_id.value, "ignoring status update without 'status.uuid'");
+            self.metrics.increment("invalid_status_updates");
             return;
         }
         let framework_id = update.framework_id.clone();
@@ -723,9 +734,11 @@ impl Master {
             .is_some_and(|t| t.slave_id == slave_id);
         if !on_agent {
             tracing::warn!(framework = %framework_id.value, task = %update.status.task_id.value, "could not look up task for status update");
+            self.metrics.increment("invalid_status_updates");
             return;
         }
         self.update_task(&framework_id, &update);
+        self.metrics.increment(if connected { "valid_status_updates" } else { "invalid_status_updates" });
     }
 
     /// C++ `Master::updateTask`: the newest state wins (`latest_state` if the agent sent
@@ -748,6 +761,12 @@ impl Master {
         status.data = None;
         task.statuses.push(status);
         if transitioned {
+            let status = &update.status;
+            self.metrics.task_terminated(
+                status.state(),
+                status.source.map(|_| status.source()),
+                status.reason.map(|_| status.reason()),
+            );
             let task = task.clone();
             if let Some(framework) = self.frameworks.get_mut(framework_id) {
                 framework.recover_task_resources(&task);
@@ -899,18 +918,22 @@ impl Master {
         framework_id: &FrameworkId,
         acknowledge: Acknowledge,
     ) {
+        self.metrics.increment("messages_status_update_acknowledgement");
         // C++ validates the uuid with the call (`validation::scheduler::call::validate`).
         let Ok(uuid) = Uuid::from_bytes(&acknowledge.uuid) else {
             tracing::warn!(framework = %framework_id.value, "dropping ACKNOWLEDGE call: 'uuid' is not a valid UUID");
+            self.metrics.increment("invalid_status_update_acknowledgements");
             return;
         };
         let slave_id = acknowledge.slave_id;
         let Some(slave) = self.slaves.registered.get(&slave_id) else {
             tracing::warn!(framework = %framework_id.value, agent = %slave_id.value, "cannot send status update acknowledgement: agent is not registered");
+            self.metrics.increment("invalid_status_update_acknowledgements");
             return;
         };
         if !slave.connected {
             tracing::warn!(framework = %framework_id.value, agent = %slave_id.value, "cannot send status update acknowledgement: agent is disconnected");
+            self.metrics.increment("invalid_status_update_acknowledgements");
             return;
         }
         let agent = slave.pid.clone();
@@ -922,6 +945,7 @@ impl Master {
         if let Some(task) = task {
             let (Some(state), Some(sent)) = (task.status_update_state, task.status_update_uuid.as_deref()) else {
                 tracing::warn!(framework = %framework_id.value, task = %acknowledge.task_id.value, "ignoring status update acknowledgement: the update was not sent by this master");
+                self.metrics.increment("invalid_status_update_acknowledgements");
                 return;
             };
             let terminal = TaskState::try_from(state).is_ok_and(is_terminal);
@@ -936,6 +960,7 @@ impl Master {
             uuid: acknowledge.uuid,
         };
         ctx.send_protobuf(&agent, &message);
+        self.metrics.increment("valid_status_update_acknowledgements");
     }
 
     /// `KillTaskMessage` (C++ `Master::killTask`): KILL from the framework's pid only.
@@ -949,6 +974,7 @@ impl Master {
 
     /// KILL (C++ `Master::kill`): an unknown task is reconciled instead.
     pub(super) fn kill(&mut self, ctx: &mut Context<Self>, framework_id: &FrameworkId, kill: Kill) {
+        self.metrics.increment("messages_kill_task");
         tracing::info!(framework = %framework_id.value, task = %kill.task_id.value, "processing KILL call");
         let Some(task) = self.frameworks.get(framework_id).and_then(|f| f.tasks.get(&kill.task_id)) else {
             tracing::warn!(framework = %framework_id.value, task = %kill.task_id.value, "cannot kill unknown task; performing reconciliation");
@@ -1016,6 +1042,7 @@ impl Master {
     /// RECONCILE (C++ `Master::reconcile`): implicit (no tasks) answers every task of the
     /// framework; explicit answers each task asked about. No uuid, no `pid`.
     pub(super) fn reconcile(&mut self, ctx: &mut Context<Self>, framework_id: &FrameworkId, reconcile: Reconcile) {
+        self.metrics.increment("messages_reconcile_tasks");
         let Some(framework) = self.frameworks.get(framework_id) else { return };
         let partition_aware = framework::partition_aware(&framework.info);
         let mut updates = Vec::new();
