@@ -556,7 +556,7 @@ impl Master {
             if !weights.is_empty() {
                 // As in C++, nothing waits for this store; a failure aborts the registrar,
                 // and the master with it at its next operation.
-                let _ = self.registrar.apply(Operation::UpdateWeights(weights.clone()));
+                drop(self.registrar.apply(Operation::UpdateWeights(weights.clone())));
             }
             weights
         } else {
