@@ -13,7 +13,8 @@
 //! `--allocation_interval`, `--agent_ping_timeout`, `--max_agent_ping_timeouts`,
 //! `--agent_reregister_timeout`, `--roles`, `--weights`, `--cluster`,
 //! `--min_allocatable_resources`, `--fair_sharing_excluded_resource_names`, `--zk` and
-//! `--quorum` (recognized and checked; leader election is the master's business), and the
+//! `--quorum` (recognized and checked; leader election is the master's business, and the
+//! `mesos-master` program refuses `--zk` while the master runs standalone only), and the
 //! logging flags `--quiet`, `--logging_level`, `--logbufsecs` and `--initialize_driver_logging`
 //! (the last two change nothing here: logs are not buffered, and the master runs no driver).
 //!
@@ -242,14 +243,18 @@ impl MasterFlags {
         f.add_optional(
             field!(work_dir),
             "work_dir",
-            "Directory for the master's persistent state (the replicated log). Avoid directories \
-             that get cleaned, such as `/tmp`. Example: `/var/lib/mesos/master`.",
+            "Directory for the master's persistent state: with `--registry=replicated_log` the \
+             registry, in `<work_dir>/registry`. Avoid directories that get cleaned, such as \
+             `/tmp`. Example: `/var/lib/mesos/master`.",
         );
         f.add(
             field!(registry),
             "registry",
-            "Where the registry is kept: `replicated_log` (needs `--work_dir`), or `in_memory` \
-             (lost on restart; for tests).",
+            "Where the registry is kept: `replicated_log` (needs `--work_dir`) or `in_memory` \
+             (lost on restart; for tests). Here `replicated_log` is a durable store for one \
+             master in `<work_dir>/registry`, not a replicated log: a restart over the same \
+             `--work_dir` recovers the agents admitted before, but there is no quorum of \
+             replicas.",
         )
         .default(DEFAULT_REGISTRY.to_string());
         f.add_optional(

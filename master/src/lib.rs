@@ -1,9 +1,11 @@
-//! The Mesos master (mirrors `src/master/`): the allocator, the registrar, and the master actor's agent, framework and task flows.
+//! The Mesos master (mirrors `src/master/`): the allocator, the registrar, the master actor's agent, framework and task flows, and the `mesos-master` program's start-up.
 
 pub mod allocator;
 pub mod constants;
 pub mod flags;
 pub mod framework;
+pub mod logging;
+pub mod main_support;
 pub mod master;
 pub mod metrics;
 pub mod rate_limiter;

@@ -46,7 +46,7 @@ use mesos::proto::scheduler::Call;
 use mesos::proto::slave_info::capability::Type as AgentCapability;
 use mesos::proto::{
     Address, ExecutorId, ExecutorInfo, Filters, FrameworkId, FrameworkInfo, MasterInfo, Offer, OfferId, Resource,
-    SlaveId, SlaveInfo, Task, TaskId, TaskStatus, TimeInfo, Url,
+    SlaveId, SlaveInfo, Task, TaskId, TaskStatus, TimeInfo, Url, WeightInfo,
 };
 use mesos::resources::{Resources, ResourcesError};
 
@@ -645,6 +645,7 @@ impl Master {
         for slave in registry.gone.iter().flat_map(|s| &s.slaves) {
             self.slaves.gone.insert(slave.id.clone(), slave.timestamp);
         }
+        self.recover_weights(&registry);
         self.recovered = true;
         tracing::info!(
             master = %self.info.id,
@@ -653,6 +654,30 @@ impl Master {
             gone = self.slaves.gone.len(),
             "recovered"
         );
+    }
+
+    /// The weights step of C++ `Master::_recover`: weights kept in the registry win over
+    /// `--weights`; without any there, the flag's weights are stored. The allocator gets
+    /// whichever apply.
+    fn recover_weights(&mut self, registry: &Registry) {
+        let weights: Vec<WeightInfo> = if registry.weights.is_empty() {
+            // `MasterFlags::load` already refused a bad `--weights`.
+            let flagged = self.flags.weights().unwrap_or_default();
+            let weights: Vec<WeightInfo> =
+                flagged.into_iter().map(|(role, weight)| WeightInfo { weight, role: Some(role) }).collect();
+            if !weights.is_empty() {
+                // As in C++, nothing waits for this store; a failure aborts the registrar,
+                // and the master with it at its next operation.
+                drop(self.registrar.apply(Operation::UpdateWeights(weights.clone())));
+            }
+            weights
+        } else {
+            if let Some(flag) = &self.flags.weights {
+                tracing::warn!("ignoring --weights flag '{flag}' and recovering the weights from the registry");
+            }
+            registry.weights.iter().map(|weight| weight.info.clone()).collect()
+        };
+        self.allocator.update_weights(weights);
     }
 
     /// C++ `LOG(FATAL)` on a failed registry operation: the master stops.

@@ -553,6 +553,39 @@ async fn recovered_agent_reregisters_and_gone_agent_is_shut_down() {
     assert_eq!(gone.shutdowns(), vec![ShutdownMessage { message: Some("Agent has been marked gone".into()) }]);
 }
 
+/// The weights in the registry after recovery, by role.
+async fn stored_weights(state: &State) -> Vec<(String, f64)> {
+    let variable = within(state.fetch(master::registrar::REGISTRY)).await.unwrap().unwrap();
+    let registry = <mesos::internal::Registry as prost::Message>::decode(variable.value()).unwrap();
+    let mut weights: Vec<(String, f64)> =
+        registry.weights.iter().map(|w| (w.info.role.clone().unwrap_or_default(), w.info.weight)).collect();
+    weights.sort_by(|a, b| a.0.cmp(&b.0));
+    weights
+}
+
+/// `Master::_recover`: `--weights` is stored in a registry without weights; on a restart the
+/// registry's weights win over the flag.
+#[tokio::test]
+async fn weights_flag_is_stored_once_and_registry_weights_win() {
+    let lp = instance().await;
+    let state = State::new(Arc::new(InMemoryStorage::new()));
+    let with_weights = |weights: &str| {
+        let argv = ["mesos-master", "--registry=in_memory", weights];
+        (*MasterFlags::load(&argv, Some(Vec::new())).expect("flags load").flags).clone()
+    };
+
+    let first = start_with(&lp, state.clone(), with_weights("--weights=web=2,ops=0.5")).await;
+    first.settle().await;
+    assert!(within(first.master.recovered()).await.unwrap());
+    assert_eq!(stored_weights(&state).await, vec![("ops".to_string(), 0.5), ("web".to_string(), 2.0)]);
+    within(first.master.terminate()).await.unwrap();
+
+    let second = start_with(&lp, state.clone(), with_weights("--weights=web=3")).await;
+    second.settle().await;
+    assert!(within(second.master.recovered()).await.unwrap());
+    assert_eq!(stored_weights(&state).await, vec![("ops".to_string(), 0.5), ("web".to_string(), 2.0)]);
+}
+
 #[test]
 fn versions_compare_as_stout_does() {
     let v = |s: &str| Version::parse(s).unwrap();
