@@ -22,6 +22,7 @@
 //! no master `--domain`, no metrics, no timeout for agents recovered from the registry that
 //! never reregister (`recoveredSlavesTimeout`).
 
+mod http;
 mod tasks;
 
 pub use tasks::is_terminal;
@@ -535,6 +536,7 @@ impl Process for Master {
         ctx.install_protobuf(Master::unregister_slave);
         ctx.install_protobuf(Master::status_update);
         ctx.install_protobuf(Master::reconcile_tasks_message);
+        http::install_routes(ctx);
 
         let master = ctx.pid().clone();
         match self.flags.allocator_options() {
