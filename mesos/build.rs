@@ -409,7 +409,7 @@ fn field_names(name: &str) -> FieldNames {
     let v1 = v1_field_name(name);
     if v1 == name {
         FieldNames {
-            write_key: format!("w.key({name:?});"),
+            write_key: format!("w.key_ident({name:?});"),
             pattern: format!("({name:?}, _)"),
             name_expr: format!("{name:?}"),
         }

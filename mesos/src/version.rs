@@ -27,13 +27,13 @@ pub fn build_time() -> f64 {
 /// The version fields shared by `/version` and the `/state` endpoints: `version`,
 /// `build_date`, `build_time`, `build_user`, written into an open object.
 pub fn write_version_fields(w: &mut Writer) {
-    w.key("version");
+    w.key_ident("version");
     w.str(MESOS_VERSION);
-    w.key("build_date");
+    w.key_ident("build_date");
     w.str(BUILD_DATE);
-    w.key("build_time");
+    w.key_ident("build_time");
     w.f64(build_time());
-    w.key("build_user");
+    w.key_ident("build_user");
     w.str(BUILD_USER);
 }
 
