@@ -203,6 +203,21 @@ async fn pipelined_requests_are_answered_in_order_on_a_kept_alive_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_body_written_on_its_own_keeps_its_place_in_the_pipeline() {
+    let lp = instance().await;
+    lp.spawn("web", Web).unwrap();
+    let mut stream = TcpStream::connect(lp.address()).await.unwrap();
+    let pipeline = b"GET /web/state HTTP/1.1\r\n\r\nGET /web/big HTTP/1.1\r\n\r\nPOST /web/echo HTTP/1.1\r\nContent-Length: 2\r\n\r\nok";
+    stream.write_all(pipeline).await.unwrap();
+    let mut buf = Vec::new();
+    assert_eq!(within(read_response(&mut stream, &mut buf)).await.unwrap().status, 200);
+    let big = within(read_response(&mut stream, &mut buf)).await.unwrap();
+    assert_eq!(big.header("Content-Length"), Some("65536"));
+    assert!(big.body.len() == 64 * 1024 && big.body.iter().all(|&b| b == b'x'));
+    assert_eq!(within(read_response(&mut stream, &mut buf)).await.unwrap().text(), "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_1_0_without_keep_alive_is_closed_after_the_answer() {
     let lp = instance().await;
     lp.spawn("web", Web).unwrap();
