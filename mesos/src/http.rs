@@ -89,8 +89,8 @@ pub fn write_resources<'a>(w: &mut Writer, resources: impl IntoIterator<Item = &
     sets.sort_by(|a, b| a.0.cmp(&b.0));
 
     w.begin_object();
-    for (name, value) in STANDARD_SCALARS.iter().zip(standard) {
-        w.key(name);
+    for (name, value) in STANDARD_SCALARS.into_iter().zip(standard) {
+        w.key_ident(name);
         w.f64(value);
     }
     for (name, value) in &scalars {
@@ -155,16 +155,16 @@ pub fn write_capabilities<E: JsonEnum>(w: &mut Writer, types: impl IntoIterator<
 pub fn write_domain(w: &mut Writer, domain: &DomainInfo) {
     w.begin_object();
     if let Some(fault_domain) = &domain.fault_domain {
-        w.key("fault_domain");
+        w.key_ident("fault_domain");
         w.begin_object();
-        w.key("region");
+        w.key_ident("region");
         w.begin_object();
-        w.key("name");
+        w.key_ident("name");
         w.str(&fault_domain.region.name);
         w.end_object();
-        w.key("zone");
+        w.key_ident("zone");
         w.begin_object();
-        w.key("name");
+        w.key_ident("name");
         w.str(&fault_domain.zone.name);
         w.end_object();
         w.end_object();
@@ -176,30 +176,30 @@ pub fn write_domain(w: &mut Writer, domain: &DomainInfo) {
 pub fn write_command(w: &mut Writer, command: &CommandInfo) {
     w.begin_object();
     if let Some(shell) = command.shell {
-        w.key("shell");
+        w.key_ident("shell");
         w.bool(shell);
     }
     if let Some(value) = &command.value {
-        w.key("value");
+        w.key_ident("value");
         w.str(value);
     }
-    w.key("argv");
+    w.key_ident("argv");
     w.begin_array();
     for argument in &command.arguments {
         w.str(argument);
     }
     w.end_array();
     if let Some(environment) = &command.environment {
-        w.key("environment");
+        w.key_ident("environment");
         w.message(environment);
     }
-    w.key("uris");
+    w.key_ident("uris");
     w.begin_array();
     for uri in &command.uris {
         w.begin_object();
-        w.key("value");
+        w.key_ident("value");
         w.str(&uri.value);
-        w.key("executable");
+        w.key_ident("executable");
         w.bool(uri.executable());
         w.end_object();
     }
@@ -210,26 +210,26 @@ pub fn write_command(w: &mut Writer, command: &CommandInfo) {
 /// An executor's keys: `executor_id`, `name`, `framework_id`, `command`, `resources`,
 /// `role` (when it has resources), `labels`?, `type`?.
 pub fn executor_fields(w: &mut Writer, executor: &ExecutorInfo) {
-    w.key("executor_id");
+    w.key_ident("executor_id");
     w.str(&executor.executor_id.value);
-    w.key("name");
+    w.key_ident("name");
     w.str(executor.name());
-    w.key("framework_id");
+    w.key_ident("framework_id");
     w.str(executor.framework_id.as_ref().map_or("", |id| id.value.as_str()));
-    w.key("command");
+    w.key_ident("command");
     write_command(w, executor.command.as_ref().unwrap_or(&CommandInfo::default()));
-    w.key("resources");
+    w.key_ident("resources");
     write_resources(w, &executor.resources);
     if let Some(first) = executor.resources.first() {
-        w.key("role");
+        w.key_ident("role");
         w.str(allocation_role(first));
     }
     if let Some(labels) = &executor.labels {
-        w.key("labels");
+        w.key_ident("labels");
         write_labels(w, labels);
     }
     if let Some(kind) = executor.r#type {
-        w.key("type");
+        w.key_ident("type");
         w.str(enum_name::<crate::proto::executor_info::Type>(kind));
     }
 }
@@ -242,16 +242,16 @@ fn allocation_role(resource: &Resource) -> &str {
 /// A master: `{"id","pid","port","hostname","domain"?}` (the `leader_info` of `/state`).
 pub fn write_master_info(w: &mut Writer, info: &MasterInfo) {
     w.begin_object();
-    w.key("id");
+    w.key_ident("id");
     w.str(&info.id);
-    w.key("pid");
+    w.key_ident("pid");
     w.str(info.pid());
-    w.key("port");
+    w.key_ident("port");
     w.u64(u64::from(info.port));
-    w.key("hostname");
+    w.key_ident("hostname");
     w.str(info.hostname());
     if let Some(domain) = &info.domain {
-        w.key("domain");
+        w.key_ident("domain");
         write_domain(w, domain);
     }
     w.end_object();
@@ -259,16 +259,16 @@ pub fn write_master_info(w: &mut Writer, info: &MasterInfo) {
 
 /// An agent's keys: `id`, `hostname`, `port`, `attributes`, `domain`?.
 pub fn slave_info_fields(w: &mut Writer, info: &SlaveInfo) {
-    w.key("id");
+    w.key_ident("id");
     w.str(info.id.as_ref().map_or("", |id| id.value.as_str()));
-    w.key("hostname");
+    w.key_ident("hostname");
     w.str(&info.hostname);
-    w.key("port");
+    w.key_ident("port");
     w.i64(i64::from(info.port()));
-    w.key("attributes");
+    w.key_ident("attributes");
     write_attributes(w, &info.attributes);
     if let Some(domain) = &info.domain {
-        w.key("domain");
+        w.key_ident("domain");
         write_domain(w, domain);
     }
 }
@@ -283,18 +283,18 @@ pub fn write_slave_info(w: &mut Writer, info: &SlaveInfo) {
 /// An offer: `id`, `framework_id`, `allocation_info` (protobuf), `slave_id`, `resources`.
 pub fn write_offer(w: &mut Writer, offer: &Offer) {
     w.begin_object();
-    w.key("id");
+    w.key_ident("id");
     w.str(&offer.id.value);
-    w.key("framework_id");
+    w.key_ident("framework_id");
     w.str(&offer.framework_id.value);
-    w.key("allocation_info");
+    w.key_ident("allocation_info");
     match &offer.allocation_info {
         Some(allocation) => w.message(allocation),
         None => w.raw("{}"),
     }
-    w.key("slave_id");
+    w.key_ident("slave_id");
     w.str(&offer.slave_id.value);
-    w.key("resources");
+    w.key_ident("resources");
     write_resources(w, &offer.resources);
     w.end_object();
 }
@@ -303,72 +303,151 @@ pub fn write_offer(w: &mut Writer, offer: &Offer) {
 /// `user`?, `labels`?, and `discovery`?, `container`?, `health_check`? as protobuf JSON.
 pub fn write_task(w: &mut Writer, task: &Task) {
     w.begin_object();
-    w.key("id");
+    w.key_ident("id");
     w.str(&task.task_id.value);
-    w.key("name");
+    w.key_ident("name");
     w.str(&task.name);
-    w.key("framework_id");
+    w.key_ident("framework_id");
     w.str(&task.framework_id.value);
-    w.key("executor_id");
+    w.key_ident("executor_id");
     w.str(task.executor_id.as_ref().map_or("", |id| id.value.as_str()));
-    w.key("slave_id");
+    w.key_ident("slave_id");
     w.str(&task.slave_id.value);
-    w.key("state");
+    w.key_ident("state");
     w.str(enum_name::<TaskState>(task.state));
-    w.key("resources");
+    w.key_ident("resources");
     write_resources(w, &task.resources);
     if !task.limits.is_empty() {
-        w.key("limits");
+        w.key_ident("limits");
         write_quantities(w, task.limits.iter().map(|(name, scalar)| (name.as_str(), scalar.value)));
     }
-    w.key("role");
+    w.key_ident("role");
     w.str(task.resources.first().map_or("", allocation_role));
-    w.key("statuses");
+    w.key_ident("statuses");
     w.begin_array();
     for status in &task.statuses {
         write_task_status(w, status);
     }
     w.end_array();
     if let Some(user) = &task.user {
-        w.key("user");
+        w.key_ident("user");
         w.str(user);
     }
     if let Some(labels) = &task.labels {
-        w.key("labels");
+        w.key_ident("labels");
         write_labels(w, labels);
     }
     if let Some(discovery) = &task.discovery {
-        w.key("discovery");
+        w.key_ident("discovery");
         w.message(discovery);
     }
     if let Some(container) = &task.container {
-        w.key("container");
+        w.key_ident("container");
         w.message(container);
     }
     if let Some(health_check) = &task.health_check {
-        w.key("health_check");
+        w.key_ident("health_check");
         w.message(health_check);
     }
     w.end_object();
 }
 
+/// Task lists at least this long are written by several threads.
+const PARALLEL_MINIMUM: usize = 4096;
+
+/// An array of tasks. A long list is shared between the cores: each writes its part into a
+/// buffer of its own (this thread straight into `w`), and the parts are appended in order.
+/// Writing tasks is bound by memory latency more than by computation, since each task's
+/// strings are scattered over the heap; more cores keep more of those misses in flight.
+pub fn write_task_array(w: &mut Writer, tasks: &[&Task]) {
+    w.begin_array();
+    let threads = cores().min(tasks.len() / PARALLEL_MINIMUM).max(1);
+    if threads == 1 {
+        write_task_run(w, tasks);
+    } else {
+        let v1 = w.is_v1();
+        let mut parts = tasks.chunks(tasks.len().div_ceil(threads));
+        let first = parts.next().unwrap_or_default();
+        let written: Vec<String> = std::thread::scope(|scope| {
+            let helpers: Vec<_> = parts
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut writer = Writer::with_buffer(String::with_capacity(part.len() * 512), v1);
+                        write_task_run(&mut writer, part);
+                        writer.into_string()
+                    })
+                })
+                .collect();
+            write_task_run(w, first);
+            helpers
+                .into_iter()
+                .map(|helper| helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        for part in written.iter().filter(|part| !part.is_empty()) {
+            w.raw(part);
+        }
+    }
+    w.end_array();
+}
+
+/// The number of cores this process may use, asked once.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+}
+
+/// Tasks one after the other, each warming the caches for the one two places ahead.
+fn write_task_run(w: &mut Writer, tasks: &[&Task]) {
+    for (i, task) in tasks.iter().enumerate() {
+        if let Some(ahead) = tasks.get(i + 2) {
+            warm(ahead);
+        }
+        write_task(w, task);
+    }
+}
+
+/// Reads one byte of each string of `task` that [`write_task`] reads. The loads are
+/// independent, so their cache misses overlap each other and the writing of the task
+/// before, instead of stalling one by one inside it.
+fn warm(task: &Task) {
+    let mut seen = 0u8;
+    let mut touch = |text: &str| seen ^= text.as_bytes().first().copied().unwrap_or(0);
+    touch(&task.name);
+    touch(&task.task_id.value);
+    touch(&task.framework_id.value);
+    touch(&task.slave_id.value);
+    for resource in &task.resources {
+        touch(&resource.name);
+        touch(allocation_role(resource));
+    }
+    for label in task.labels.iter().flat_map(|labels| &labels.labels) {
+        touch(&label.key);
+        touch(label.value.as_deref().unwrap_or_default());
+    }
+    for status in &task.statuses {
+        seen ^= status.state as u8;
+    }
+    std::hint::black_box(seen);
+}
+
 /// A status: `state`, `timestamp`, `labels`?, `container_status`?, `healthy`?.
 pub fn write_task_status(w: &mut Writer, status: &TaskStatus) {
     w.begin_object();
-    w.key("state");
+    w.key_ident("state");
     w.str(enum_name::<TaskState>(status.state));
-    w.key("timestamp");
+    w.key_ident("timestamp");
     w.f64(status.timestamp());
     if let Some(labels) = &status.labels {
-        w.key("labels");
+        w.key_ident("labels");
         write_labels(w, labels);
     }
     if let Some(container_status) = &status.container_status {
-        w.key("container_status");
+        w.key_ident("container_status");
         write_container_status(w, container_status);
     }
     if let Some(healthy) = status.healthy {
-        w.key("healthy");
+        w.key_ident("healthy");
         w.bool(healthy);
     }
     w.end_object();
@@ -378,11 +457,11 @@ pub fn write_task_status(w: &mut Writer, status: &TaskStatus) {
 fn write_container_status(w: &mut Writer, status: &ContainerStatus) {
     w.begin_object();
     if let Some(container_id) = &status.container_id {
-        w.key("container_id");
+        w.key_ident("container_id");
         w.message(container_id);
     }
     if !status.network_infos.is_empty() {
-        w.key("network_infos");
+        w.key_ident("network_infos");
         w.begin_array();
         for info in &status.network_infos {
             write_network_info(w, info);
@@ -390,7 +469,7 @@ fn write_container_status(w: &mut Writer, status: &ContainerStatus) {
         w.end_array();
     }
     if let Some(cgroup_info) = &status.cgroup_info {
-        w.key("cgroup_info");
+        w.key_ident("cgroup_info");
         w.message(cgroup_info);
     }
     w.end_object();
@@ -400,7 +479,7 @@ fn write_container_status(w: &mut Writer, status: &ContainerStatus) {
 fn write_network_info(w: &mut Writer, info: &NetworkInfo) {
     w.begin_object();
     if !info.groups.is_empty() {
-        w.key("groups");
+        w.key_ident("groups");
         w.begin_array();
         for group in &info.groups {
             w.str(group);
@@ -408,11 +487,11 @@ fn write_network_info(w: &mut Writer, info: &NetworkInfo) {
         w.end_array();
     }
     if let Some(labels) = &info.labels {
-        w.key("labels");
+        w.key_ident("labels");
         write_labels(w, labels);
     }
     if !info.ip_addresses.is_empty() {
-        w.key("ip_addresses");
+        w.key_ident("ip_addresses");
         w.begin_array();
         for address in &info.ip_addresses {
             w.message(address);
@@ -420,11 +499,11 @@ fn write_network_info(w: &mut Writer, info: &NetworkInfo) {
         w.end_array();
     }
     if let Some(name) = &info.name {
-        w.key("name");
+        w.key_ident("name");
         w.str(name);
     }
     if !info.port_mappings.is_empty() {
-        w.key("port_mappings");
+        w.key_ident("port_mappings");
         w.begin_array();
         for mapping in &info.port_mappings {
             w.message(mapping);
@@ -505,6 +584,29 @@ mod tests {
             text(|w| write_task(w, &task)),
             r#"{"id":"t","name":"n","framework_id":"f","executor_id":"","slave_id":"s","state":"TASK_RUNNING","resources":{"cpus":0.1,"gpus":0.0,"mem":5.0,"disk":0.0},"role":"web","statuses":[{"state":"TASK_RUNNING","timestamp":12.5,"healthy":true}],"labels":[{"key":"k","value":"v"}]}"#
         );
+    }
+
+    #[test]
+    fn a_long_task_list_written_in_parts_is_the_list_written_in_order() {
+        let tasks: Vec<Task> = (0..3 * PARALLEL_MINIMUM + 7)
+            .map(|i| {
+                let mut task = Task { name: format!("task {i}"), ..Default::default() };
+                task.task_id.value = i.to_string();
+                task.set_state(TaskState::TaskRunning);
+                task
+            })
+            .collect();
+        let references: Vec<&Task> = tasks.iter().collect();
+        let mut expected = String::from("[");
+        for (i, task) in tasks.iter().enumerate() {
+            if i > 0 {
+                expected.push(',');
+            }
+            expected.push_str(&text(|w| write_task(w, task)));
+        }
+        expected.push(']');
+        assert_eq!(text(|w| write_task_array(w, &references)), expected);
+        assert_eq!(text(|w| write_task_array(w, &[])), "[]");
     }
 
     #[test]

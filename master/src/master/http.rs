@@ -1,9 +1,11 @@
 //! The master's read-only HTTP endpoints (`/master/state`, `state-summary`, `frameworks`, `slaves`, `tasks`, `roles`, `flags`, `health`, `redirect`), written as JSON straight from the master's books (child module of `master.rs`); mirrors `src/master/http.cpp` and `src/master/readonly_handler.cpp`.
 //!
 //! Each handler runs inside the master process, so it reads a consistent state without
-//! copying it, and streams the document into one `String` with [`Writer`]. C++ batches
-//! identical concurrent requests and renders them on worker threads while the master waits;
-//! here a request is rendered in its turn, which gives the same consistency.
+//! copying it, and streams the document into one `String` with [`Writer`], reserved at once
+//! for `/master/state`. C++ batches identical concurrent requests and renders them on worker
+//! threads while the master waits; here a request is rendered in its turn, which gives the
+//! same consistency, and only long task lists are shared out to other threads
+//! ([`write_task_array`]), the master waiting for them.
 //!
 //! This master is standalone, so it is always the leader: no endpoint redirects, and
 //! `start_time` and `elected_time` are the instant the routes were installed.
@@ -21,7 +23,7 @@ use libprocess::http::{Request, Response, Status};
 use libprocess::{Context, Future};
 use mesos::http::{
     executor_fields, slave_info_fields, write_capabilities, write_domain, write_labels, write_master_info, write_offer,
-    write_quantities, write_resources, write_slave_info, write_task,
+    write_quantities, write_resources, write_slave_info, write_task_array,
 };
 use mesos::json::Writer;
 use mesos::proto::framework_info::capability::Type as FrameworkCapability;
@@ -30,7 +32,7 @@ use mesos::proto::slave_info::capability::Type as AgentCapability;
 use mesos::proto::{Resource, Task, TaskState};
 use mesos::resources::{convert_resource_format, is_strict_subrole_of, reservation_role, ResourceFormat, Resources};
 
-use super::{now_secs, Master, Slave, PROCESS_ID};
+use super::{now_secs, Master, MasterHandle, Slave, PROCESS_ID};
 use crate::constants::{DEFAULT_WEIGHT, TASK_LIMIT};
 use crate::framework::{self, Framework};
 use crate::resource_quantities::ResourceQuantities;
@@ -55,7 +57,7 @@ pub(super) fn install_routes(ctx: &mut Context<Master>) {
     ctx.route("/flags", FLAGS_HELP, |master, _ctx, request: Request| {
         let text = render(0, |w| {
             w.begin_object();
-            w.key("flags");
+            w.key_ident("flags");
             master.write_flags(w);
             w.end_object();
         });
@@ -71,13 +73,9 @@ pub(super) fn install_routes(ctx: &mut Context<Master>) {
         let text = render(0, |w| master.write_slaves(w, request.url.query.get("slave_id")));
         json(&request, text)
     });
-    // The last size reserves the buffer of the next rendering: the document is large and
-    // its size changes slowly.
-    let mut last_state_size = 0;
     ctx.route("/state", STATE_HELP, move |master, ctx, request: Request| {
         let pid = ctx.upid().to_string();
-        let text = render(last_state_size, |w| master.write_state(w, &pid, times));
-        last_state_size = text.len();
+        let text = render(master.state_size_bound(), |w| master.write_state(w, &pid, times));
         json(&request, text)
     });
     ctx.route("/state-summary", STATE_SUMMARY_HELP, |master, _ctx, request: Request| {
@@ -91,10 +89,23 @@ pub(super) fn install_routes(ctx: &mut Context<Master>) {
     });
 }
 
-/// Renders one document into a buffer of `capacity` (plus some slack).
+impl MasterHandle {
+    /// Renders `/master/state` inside the master and returns its size in bytes: for the
+    /// benchmark that times the JSON generation without HTTP. Not an API: start and election
+    /// times are written as zero, and the document is dropped.
+    #[doc(hidden)]
+    pub fn render_state_for_benchmark(&self) -> Future<usize> {
+        self.pid.dispatch(move |master, ctx| {
+            let pid = ctx.upid().to_string();
+            let times = Times { start: 0.0, elected: 0.0 };
+            render(master.state_size_bound(), |w| master.write_state(w, &pid, times)).len()
+        })
+    }
+}
+
+/// Renders one document into a buffer of `capacity` bytes to start with.
 fn render(capacity: usize, write: impl FnOnce(&mut Writer)) -> String {
-    let buffer = if capacity == 0 { String::new() } else { String::with_capacity(capacity + capacity / 16) };
-    let mut w = Writer::with_buffer(buffer, false);
+    let mut w = Writer::with_buffer(String::with_capacity(capacity), false);
     write(&mut w);
     w.into_string()
 }
@@ -211,7 +222,7 @@ impl TaskCounts {
             ("TASK_UNREACHABLE", self.unreachable),
         ];
         for (key, count) in counts {
-            w.key(key);
+            w.key_ident(key);
             w.u64(count as u64);
         }
     }
@@ -290,55 +301,70 @@ impl Master {
         frameworks
     }
 
+    /// A generous guess at the size of `/master/state`, to reserve its buffer at once: the
+    /// document can be hundreds of MB, and growing it by doubling copies it again and again.
+    /// Reserved memory that is never written is never touched, so guessing high costs
+    /// little.
+    fn state_size_bound(&self) -> usize {
+        const PER_TASK: usize = 1024;
+        const PER_AGENT: usize = 4096;
+        const PER_FRAMEWORK: usize = 16 * 1024;
+        let frameworks = self.frameworks.values().chain(&self.completed_frameworks);
+        let tasks: usize = frameworks
+            .map(|f| PER_FRAMEWORK + PER_TASK * (f.tasks.len() + f.unreachable_tasks.len() + f.completed_tasks.len()))
+            .sum();
+        64 * 1024 + tasks + PER_AGENT * (self.slaves.registered.len() + self.slaves.recovered.len())
+    }
+
     /// `/master/state` (C++ `ReadOnlyHandler::state`).
     fn write_state(&self, w: &mut Writer, pid: &str, times: Times) {
         w.begin_object();
         mesos::version::write_version_fields(w);
-        w.key("start_time");
+        w.key_ident("start_time");
         w.f64(times.start);
-        w.key("elected_time");
+        w.key_ident("elected_time");
         w.f64(times.elected);
-        w.key("id");
+        w.key_ident("id");
         w.str(&self.info.id);
-        w.key("pid");
+        w.key_ident("pid");
         w.str(pid);
-        w.key("hostname");
+        w.key_ident("hostname");
         w.str(self.info.hostname());
-        w.key("capabilities");
+        w.key_ident("capabilities");
         write_capabilities::<MasterCapability>(w, self.info.capabilities.iter().map(|c| c.r#type.unwrap_or_default()));
         let active = self.slaves.registered.values().filter(|slave| slave.active).count();
         let inactive = self.slaves.registered.len() - active;
-        w.key("activated_slaves");
+        w.key_ident("activated_slaves");
         w.f64(active as f64);
-        w.key("deactivated_slaves");
+        w.key_ident("deactivated_slaves");
         w.f64(inactive as f64);
-        w.key("unreachable_slaves");
+        w.key_ident("unreachable_slaves");
         w.f64(self.slaves.unreachable.len() as f64);
         if let Some(domain) = &self.info.domain {
-            w.key("domain");
+            w.key_ident("domain");
             write_domain(w, domain);
         }
         // The leader is this master.
-        w.key("leader");
+        w.key_ident("leader");
         w.str(self.info.pid());
-        w.key("leader_info");
+        w.key_ident("leader_info");
         write_master_info(w, &self.info);
         if let Some(cluster) = &self.flags.cluster {
-            w.key("cluster");
+            w.key_ident("cluster");
             w.str(cluster);
         }
         if let Some(log_dir) = &self.flags.log_dir {
-            w.key("log_dir");
+            w.key_ident("log_dir");
             w.str(log_dir);
         }
         if let Some(external_log_file) = &self.flags.external_log_file {
-            w.key("external_log_file");
+            w.key_ident("external_log_file");
             w.str(external_log_file);
         }
-        w.key("flags");
+        w.key_ident("flags");
         self.write_flags(w);
 
-        w.key("slaves");
+        w.key_ident("slaves");
         w.begin_array();
         for slave in self.sorted_slaves() {
             w.begin_object();
@@ -346,24 +372,24 @@ impl Master {
             w.end_object();
         }
         w.end_array();
-        w.key("recovered_slaves");
+        w.key_ident("recovered_slaves");
         self.write_recovered_slaves(w, None);
-        w.key("frameworks");
+        w.key_ident("frameworks");
         w.begin_array();
         for framework in self.sorted_frameworks() {
             self.write_full_framework(w, framework);
         }
         w.end_array();
-        w.key("completed_frameworks");
+        w.key_ident("completed_frameworks");
         w.begin_array();
         for framework in &self.completed_frameworks {
             self.write_full_framework(w, framework);
         }
         w.end_array();
         // Both are gone from Mesos; kept empty for old clients.
-        w.key("orphan_tasks");
+        w.key_ident("orphan_tasks");
         w.raw("[]");
-        w.key("unregistered_frameworks");
+        w.key_ident("unregistered_frameworks");
         w.raw("[]");
         w.end_object();
     }
@@ -381,38 +407,38 @@ impl Master {
     /// An agent's keys (C++ `SlaveWriter`).
     fn slave_fields(&self, w: &mut Writer, slave: &Slave) {
         slave_info_fields(w, &slave.info);
-        w.key("pid");
+        w.key_ident("pid");
         w.str(&slave.pid.to_string());
-        w.key("registered_time");
+        w.key_ident("registered_time");
         w.f64(slave.registered_time);
         if let Some(reregistered_time) = slave.reregistered_time {
-            w.key("reregistered_time");
+            w.key_ident("reregistered_time");
             w.f64(reregistered_time);
         }
         let total = slave.total_resources();
-        w.key("resources");
+        w.key_ident("resources");
         write_resources(w, total.iter());
-        w.key("used_resources");
+        w.key_ident("used_resources");
         write_resources(w, slave.total_used_resources().iter());
-        w.key("offered_resources");
+        w.key_ident("offered_resources");
         write_resources(w, slave.offered_resources.iter());
-        w.key("reserved_resources");
+        w.key_ident("reserved_resources");
         w.begin_object();
         for (role, reserved) in total.reservations() {
             w.key(&role);
             write_resources(w, reserved.iter());
         }
         w.end_object();
-        w.key("unreserved_resources");
+        w.key_ident("unreserved_resources");
         write_resources(w, total.unreserved().iter());
-        w.key("active");
+        w.key_ident("active");
         w.bool(slave.active);
         // No operator deactivation (maintenance) yet.
-        w.key("deactivated");
+        w.key_ident("deactivated");
         w.bool(false);
-        w.key("version");
+        w.key_ident("version");
         w.str(&slave.version);
-        w.key("capabilities");
+        w.key_ident("capabilities");
         write_capabilities::<AgentCapability>(w, slave.capabilities.iter().copied());
     }
 
@@ -429,33 +455,33 @@ impl Master {
 
     /// A framework's summary keys (C++ `json(Summary<Framework>)`).
     fn framework_summary_fields(&self, w: &mut Writer, framework: &Framework) {
-        w.key("id");
+        w.key_ident("id");
         w.str(framework_id(framework));
-        w.key("name");
+        w.key_ident("name");
         w.str(&framework.info.name);
         // A framework recovered from an agent has no pid until it subscribes.
         if !framework.pid.is_null() {
-            w.key("pid");
+            w.key_ident("pid");
             w.str(&framework.pid.to_string());
         }
-        w.key("used_resources");
+        w.key_ident("used_resources");
         write_resources(w, framework.total_used_resources.iter());
-        w.key("offered_resources");
+        w.key_ident("offered_resources");
         write_resources(w, framework.total_offered_resources.iter());
-        w.key("capabilities");
+        w.key_ident("capabilities");
         write_capabilities::<FrameworkCapability>(
             w,
             framework.info.capabilities.iter().map(|c| c.r#type.unwrap_or_default()),
         );
-        w.key("hostname");
+        w.key_ident("hostname");
         w.str(framework.info.hostname());
-        w.key("webui_url");
+        w.key_ident("webui_url");
         w.str(framework.info.webui_url());
-        w.key("active");
+        w.key_ident("active");
         w.bool(framework.active);
-        w.key("connected");
+        w.key_ident("connected");
         w.bool(framework.connected);
-        w.key("recovered");
+        w.key_ident("recovered");
         w.bool(framework.recovered);
     }
 
@@ -464,80 +490,68 @@ impl Master {
         let info = &framework.info;
         w.begin_object();
         self.framework_summary_fields(w, framework);
-        w.key("user");
+        w.key_ident("user");
         w.str(&info.user);
-        w.key("failover_timeout");
+        w.key_ident("failover_timeout");
         w.f64(info.failover_timeout());
-        w.key("checkpoint");
+        w.key_ident("checkpoint");
         w.bool(info.checkpoint());
-        w.key("registered_time");
+        w.key_ident("registered_time");
         w.f64(framework.registered_time);
-        w.key("unregistered_time");
+        w.key_ident("unregistered_time");
         w.f64(framework.unregistered_time.unwrap_or(0.0));
         if let Some(principal) = &info.principal {
-            w.key("principal");
+            w.key_ident("principal");
             w.str(principal);
         }
-        w.key("resources");
+        w.key_ident("resources");
         let held = framework.total_used_resources.clone() + framework.total_offered_resources.clone();
         write_resources(w, held.iter());
         if framework.reregistered_time != framework.registered_time {
-            w.key("reregistered_time");
+            w.key_ident("reregistered_time");
             w.f64(framework.reregistered_time);
         }
         if framework::multi_role(info) {
-            w.key("roles");
+            w.key_ident("roles");
             w.begin_array();
             for role in &info.roles {
                 w.str(role);
             }
             w.end_array();
         } else {
-            w.key("role");
+            w.key_ident("role");
             w.str(info.role());
         }
-        w.key("tasks");
-        w.begin_array();
-        for task in framework.tasks.values() {
-            write_task(w, task);
-        }
-        w.end_array();
-        w.key("unreachable_tasks");
-        w.begin_array();
-        for task in &framework.unreachable_tasks {
-            write_task(w, task);
-        }
-        w.end_array();
-        w.key("completed_tasks");
-        w.begin_array();
-        for task in &framework.completed_tasks {
-            write_task(w, task);
-        }
-        w.end_array();
-        w.key("offers");
+        w.key_ident("tasks");
+        write_task_array(w, &framework.tasks.values().collect::<Vec<_>>());
+        w.key_ident("unreachable_tasks");
+        write_task_array(w, &framework.unreachable_tasks.iter().collect::<Vec<_>>());
+        w.key_ident("completed_tasks");
+        write_task_array(w, &framework.completed_tasks.iter().collect::<Vec<_>>());
+        w.key_ident("offers");
         w.begin_array();
         for offer in framework.offers.iter().filter_map(|id| self.offers.get(id)) {
             write_offer(w, offer);
         }
         w.end_array();
-        w.key("executors");
+        w.key_ident("executors");
         w.begin_array();
         for (slave_id, executors) in &framework.executors {
             for executor in executors.values() {
                 w.begin_object();
                 executor_fields(w, executor);
-                w.key("slave_id");
+                w.key_ident("slave_id");
                 w.str(&slave_id.value);
                 w.end_object();
             }
         }
         w.end_array();
         if let Some(labels) = &info.labels {
-            w.key("labels");
+            w.key_ident("labels");
             write_labels(w, labels);
         }
         // No offer constraints yet: the protobuf JSON of an empty `OfferConstraints`.
-        w.key("offer_constraints");
+        w.key_ident("offer_constraints");
         w.raw("{}");
         w.end_object();
     }
@@ -560,20 +574,20 @@ impl Master {
         }
 
         w.begin_object();
-        w.key("hostname");
+        w.key_ident("hostname");
         w.str(self.info.hostname());
         if let Some(cluster) = &self.flags.cluster {
-            w.key("cluster");
+            w.key_ident("cluster");
             w.str(cluster);
         }
-        w.key("slaves");
+        w.key_ident("slaves");
         w.begin_array();
         for slave in self.sorted_slaves() {
             w.begin_object();
             self.slave_fields(w, slave);
             let (counts, frameworks) = by_slave.get(slave_id(slave)).cloned().unwrap_or_default();
             counts.write_fields(w);
-            w.key("framework_ids");
+            w.key_ident("framework_ids");
             w.begin_array();
             for id in frameworks {
                 w.str(id);
@@ -582,14 +596,14 @@ impl Master {
             w.end_object();
         }
         w.end_array();
-        w.key("frameworks");
+        w.key_ident("frameworks");
         w.begin_array();
         for framework in self.sorted_frameworks() {
             w.begin_object();
             self.framework_summary_fields(w, framework);
             let (counts, slaves) = by_framework.get(framework_id(framework)).cloned().unwrap_or_default();
             counts.write_fields(w);
-            w.key("slave_ids");
+            w.key_ident("slave_ids");
             w.begin_array();
             for id in slaves {
                 w.str(id);
@@ -604,7 +618,7 @@ impl Master {
     /// `/master/frameworks` (C++ `ReadOnlyHandler::frameworks`).
     fn write_frameworks(&self, w: &mut Writer, filter: Option<&String>) {
         w.begin_object();
-        w.key("frameworks");
+        w.key_ident("frameworks");
         w.begin_array();
         for framework in self.sorted_frameworks() {
             if accepts(filter, framework_id(framework)) {
@@ -612,7 +626,7 @@ impl Master {
             }
         }
         w.end_array();
-        w.key("completed_frameworks");
+        w.key_ident("completed_frameworks");
         w.begin_array();
         for framework in &self.completed_frameworks {
             if accepts(filter, framework_id(framework)) {
@@ -620,7 +634,7 @@ impl Master {
             }
         }
         w.end_array();
-        w.key("unregistered_frameworks");
+        w.key_ident("unregistered_frameworks");
         w.raw("[]");
         w.end_object();
     }
@@ -628,7 +642,7 @@ impl Master {
     /// `/master/slaves` (C++ `SlavesWriter`): the agents with their resources in full too.
     fn write_slaves(&self, w: &mut Writer, filter: Option<&String>) {
         w.begin_object();
-        w.key("slaves");
+        w.key_ident("slaves");
         w.begin_array();
         for slave in self.sorted_slaves() {
             if !accepts(filter, slave_id(slave)) {
@@ -637,23 +651,23 @@ impl Master {
             w.begin_object();
             self.slave_fields(w, slave);
             let total = slave.total_resources();
-            w.key("reserved_resources_full");
+            w.key_ident("reserved_resources_full");
             w.begin_object();
             for (role, reserved) in total.reservations() {
                 w.key(&role);
                 write_full_resources(w, reserved.iter());
             }
             w.end_object();
-            w.key("unreserved_resources_full");
+            w.key_ident("unreserved_resources_full");
             write_full_resources(w, total.unreserved().iter());
-            w.key("used_resources_full");
+            w.key_ident("used_resources_full");
             write_full_resources(w, slave.total_used_resources().iter());
-            w.key("offered_resources_full");
+            w.key_ident("offered_resources_full");
             write_full_resources(w, slave.offered_resources.iter());
             w.end_object();
         }
         w.end_array();
-        w.key("recovered_slaves");
+        w.key_ident("recovered_slaves");
         self.write_recovered_slaves(w, filter);
         w.end_object();
     }
@@ -682,12 +696,8 @@ impl Master {
         });
         let end = query.offset.wrapping_add(query.limit).min(tasks.len());
         w.begin_object();
-        w.key("tasks");
-        w.begin_array();
-        for task in tasks.get(query.offset..end).unwrap_or_default() {
-            write_task(w, task);
-        }
-        w.end_array();
+        w.key_ident("tasks");
+        write_task_array(w, tasks.get(query.offset..end).unwrap_or_default());
         w.end_object();
     }
 
@@ -727,7 +737,7 @@ impl Master {
         let totals: Vec<Resources> = self.slaves.registered.values().map(Slave::total_resources).collect();
 
         w.begin_object();
-        w.key("roles");
+        w.key_ident("roles");
         w.begin_array();
         for role in &known {
             let allocated = self.quantities_of_frameworks(|f| &f.total_used_resources, role);
@@ -746,30 +756,30 @@ impl Master {
                 reserved += &on_slave;
             }
             w.begin_object();
-            w.key("name");
+            w.key_ident("name");
             w.str(role);
-            w.key("weight");
+            w.key_ident("weight");
             w.f64(weights.get(role).copied().unwrap_or(DEFAULT_WEIGHT));
-            w.key("quota");
+            w.key_ident("quota");
             w.begin_object();
-            w.key("role");
+            w.key_ident("role");
             w.str(role);
-            w.key("guarantee");
+            w.key_ident("guarantee");
             w.raw("{}");
-            w.key("limit");
+            w.key_ident("limit");
             w.raw("{}");
-            w.key("consumed");
+            w.key_ident("consumed");
             write_quantity_object(w, &consumed);
             w.end_object();
-            w.key("resources");
+            w.key_ident("resources");
             write_quantity_object(w, &(&allocated + &offered));
-            w.key("allocated");
+            w.key_ident("allocated");
             write_quantity_object(w, &allocated);
-            w.key("offered");
+            w.key_ident("offered");
             write_quantity_object(w, &offered);
-            w.key("reserved");
+            w.key_ident("reserved");
             write_quantity_object(w, &reserved);
-            w.key("frameworks");
+            w.key_ident("frameworks");
             w.begin_array();
             for id in tracked.get(role).into_iter().flatten() {
                 w.str(id);
