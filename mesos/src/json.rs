@@ -542,7 +542,8 @@ fn write_shortest(out: &mut String, value: f64) {
 /// decimal, without trailing zeros, is the shortest round-trip text the general path would
 /// find; rapidjson's layout of it is the plain `int.frac` form (`12.0`, `0.5`, `0.001`).
 fn write_thousandths(out: &mut String, value: f64) -> bool {
-    if !(value < 1e12) {
+    // The caller has ruled out NaN.
+    if value >= 1e12 {
         return false;
     }
     let thousandths = (value * 1000.0).round();
@@ -553,19 +554,12 @@ fn write_thousandths(out: &mut String, value: f64) -> bool {
     let thousandths = thousandths as u64;
     write_u64(out, thousandths / 1000);
     out.push('.');
-    let mut fraction = thousandths % 1000;
-    if fraction == 0 {
-        out.push('0');
-        return true;
-    }
-    let mut digits = 3;
-    while fraction % 10 == 0 {
-        fraction /= 10;
-        digits -= 1;
-    }
-    let text = [b'0' + (fraction / 100 % 10) as u8, b'0' + (fraction / 10 % 10) as u8, b'0' + (fraction % 10) as u8];
-    for &digit in &text[3 - digits..] {
-        out.push(char::from(digit));
+    let fraction = thousandths % 1000;
+    let digits = [fraction / 100, fraction / 10 % 10, fraction % 10].map(|d| char::from(b'0' + d as u8));
+    // Trailing zeros go, but one digit always stays (`12.0`).
+    let keep = digits.iter().rposition(|&d| d != '0').map_or(1, |last| last + 1);
+    for &digit in &digits[..keep] {
+        out.push(digit);
     }
     true
 }
