@@ -12,6 +12,12 @@
 //! From the same descriptors it writes `$OUT_DIR/json.rs`: a `crate::json::Json` impl per
 //! message (the Mesos JSON mapping, field by field) and a `crate::json::JsonEnum` impl per
 //! enum; see `generate_json`.
+//!
+//! It also stamps the build (`MESOS_BUILD_DATE`, `MESOS_BUILD_TIME`, `MESOS_BUILD_USER`, read
+//! by `src/version.rs`), as upstream's build system defines `BUILD_DATE`/`BUILD_TIME`/
+//! `BUILD_USER`. The stamp is taken when this script runs (the proto files changed, or a clean
+//! build), not on every compile, so incremental builds stay incremental; `SOURCE_DATE_EPOCH`
+//! pins it for reproducible builds.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -65,6 +71,39 @@ fn main() {
 
     let json = generate_json(&fds);
     std::fs::write(out.join("json.rs"), json).expect("writing json.rs");
+
+    stamp_build();
+}
+
+/// Passes the build's date, time and user to the crate as compile-time variables.
+fn stamp_build() {
+    println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    let pinned = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|text| text.trim().parse::<u64>().ok());
+    let seconds = pinned.unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    });
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default();
+    println!("cargo:rustc-env=MESOS_BUILD_TIME={seconds}");
+    println!("cargo:rustc-env=MESOS_BUILD_DATE={}", utc_date_time(seconds));
+    println!("cargo:rustc-env=MESOS_BUILD_USER={user}");
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` for seconds since the epoch (the CMake build's `BUILD_DATE`).
+fn utc_date_time(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let of_day = seconds % 86_400;
+    // Days to a proleptic Gregorian date, counting in 400-year eras that start on March 1st
+    // so that the leap day ends each year.
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", of_day / 3_600, of_day / 60 % 60, of_day % 60)
 }
 
 /// One message type (nested types and map entries included) as seen by the schema generator.
@@ -370,7 +409,7 @@ fn field_names(name: &str) -> FieldNames {
     let v1 = v1_field_name(name);
     if v1 == name {
         FieldNames {
-            write_key: format!("w.key({name:?});"),
+            write_key: format!("w.key_ident({name:?});"),
             pattern: format!("({name:?}, _)"),
             name_expr: format!("{name:?}"),
         }

@@ -55,7 +55,7 @@ async fn routes_match_by_longest_prefix() {
     assert_eq!(get(a, "/web/nothing").await.status, 404);
     let missing = get(a, "/nobody/state").await;
     assert_eq!((missing.status, missing.text()), (404, "404 Not Found.".to_string()));
-    assert_eq!(get(a, "/web/state?jsonp=cb").await.text(), r#"cb({"ok":true});"#);
+    assert_eq!(get(a, "/web/state?jsonp=cb").await.text(), r#"cb({"ok":true})"#);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,6 +200,21 @@ async fn pipelined_requests_are_answered_in_order_on_a_kept_alive_connection() {
     // Still open afterwards.
     stream.write_all(b"GET /web/state HTTP/1.1\r\n\r\n").await.unwrap();
     assert_eq!(within(read_response(&mut stream, &mut buf)).await.unwrap().status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_body_written_on_its_own_keeps_its_place_in_the_pipeline() {
+    let lp = instance().await;
+    lp.spawn("web", Web).unwrap();
+    let mut stream = TcpStream::connect(lp.address()).await.unwrap();
+    let pipeline = b"GET /web/state HTTP/1.1\r\n\r\nGET /web/big HTTP/1.1\r\n\r\nPOST /web/echo HTTP/1.1\r\nContent-Length: 2\r\n\r\nok";
+    stream.write_all(pipeline).await.unwrap();
+    let mut buf = Vec::new();
+    assert_eq!(within(read_response(&mut stream, &mut buf)).await.unwrap().status, 200);
+    let big = within(read_response(&mut stream, &mut buf)).await.unwrap();
+    assert_eq!(big.header("Content-Length"), Some("65536"));
+    assert!(big.body.len() == 64 * 1024 && big.body.iter().all(|&b| b == b'x'));
+    assert_eq!(within(read_response(&mut stream, &mut buf)).await.unwrap().text(), "ok");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

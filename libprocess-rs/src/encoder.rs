@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::http::{Body, Response};
 use crate::message::Message;
@@ -125,6 +125,14 @@ pub const GZIP_MINIMUM_BODY_LENGTH: usize = 1024;
 /// `Transfer-Encoding: chunked` and only their head is written here; the chunks follow
 /// through [`encode_chunk`].
 pub fn encode_response(response: &mut Response, accepts_gzip: bool, out: &mut BytesMut) {
+    if let Some(body) = encode_head(response, accepts_gzip, out) {
+        out.put_slice(&body);
+    }
+}
+
+/// [`encode_response`] without copying a complete body: it is returned instead, to be written
+/// after `out` (large bodies then go to the socket straight from the handler's buffer).
+pub fn encode_head(response: &mut Response, accepts_gzip: bool, out: &mut BytesMut) -> Option<Bytes> {
     if let Body::Bytes(body) = &response.body {
         if accepts_gzip && body.len() >= GZIP_MINIMUM_BODY_LENGTH && !response.headers.contains("Content-Encoding") {
             let mut encoder =
@@ -172,10 +180,11 @@ pub fn encode_response(response: &mut Response, accepts_gzip: bool, out: &mut By
                 out.put_slice(b"\r\n");
             }
             out.put_slice(b"\r\n");
-            out.put_slice(body);
+            return Some(body.clone());
         }
         Body::Pipe(_) => out.put_slice(b"Transfer-Encoding: chunked\r\n\r\n"),
     }
+    None
 }
 
 /// Appends one HTTP chunk; an empty `data` writes the terminating zero chunk.

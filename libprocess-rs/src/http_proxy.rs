@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::codec::Decoder;
 
 use crate::decoder::RequestDecoder;
-use crate::encoder::{encode_accepted, encode_chunk, encode_response};
+use crate::encoder::{encode_accepted, encode_chunk, encode_head, encode_response};
 use crate::future::Future;
 use crate::http::{self, Body, Request, Response, Status};
 use crate::message::{Event, HttpEvent, Message};
@@ -145,6 +145,10 @@ async fn write_responses(mut writer: OwnedWriteHalf, mut rx: mpsc::UnboundedRece
     }
 }
 
+/// Complete bodies at least this long are written to the socket on their own rather than
+/// copied into the connection's buffer.
+const DIRECT_WRITE_MINIMUM: usize = 64 * 1024;
+
 enum Appended {
     More,
     Close,
@@ -166,7 +170,19 @@ async fn append_response(pending: Pending, out: &mut BytesMut, writer: &mut Owne
         Pending::Waiting { future, accepts_gzip, keep_alive } => {
             let mut response = response_for(future.await);
             let close = !keep_alive || response.headers.get("Connection") == Some("close");
-            encode_response(&mut response, accepts_gzip, out);
+            if let Some(body) = encode_head(&mut response, accepts_gzip, out) {
+                if body.len() < DIRECT_WRITE_MINIMUM {
+                    out.extend_from_slice(&body);
+                } else {
+                    // Written from the handler's own buffer: copying a large document
+                    // (`/master/state` of a big cluster is hundreds of MB) would cost as
+                    // much as producing it.
+                    if writer.write_all(out).await.is_err() || writer.write_all(&body).await.is_err() {
+                        return Appended::Broken;
+                    }
+                    out.clear();
+                }
+            }
             if let Body::Pipe(mut chunks) = response.body {
                 if writer.write_all(out).await.is_err() {
                     return Appended::Broken;

@@ -668,6 +668,16 @@ impl MasterFlags {
         f
     }
 
+    /// `(name, value)` of every flag that has a value, sorted by name: what `/master/flags`
+    /// and `/master/state` show, values in stout's formats. Only the values are kept after
+    /// loading, so a flag loaded under a deprecated alias is shown under its own name here
+    /// (C++ shows the alias).
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        let mut flags = Self::declare();
+        *flags.values_mut() = self.clone();
+        flags.to_pairs()
+    }
+
     /// Loads `MESOS_*` variables (from `environment`, or the process environment if `None`)
     /// and `argv` (program name first), refuses unsupported flags, then runs
     /// [`MasterFlags::validate`].

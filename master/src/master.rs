@@ -23,6 +23,7 @@
 //! recovered from the registry that never reregister (`recoveredSlavesTimeout`).
 
 mod executors;
+mod http;
 mod tasks;
 
 pub use tasks::is_terminal;
@@ -547,6 +548,7 @@ impl Process for Master {
         ctx.install_protobuf(Master::executor_to_framework_message);
         ctx.install_protobuf(Master::reconcile_tasks_message);
         ctx.install_protobuf(Master::exited_executor);
+        http::install_routes(ctx);
 
         let master = ctx.pid().clone();
         match self.flags.allocator_options() {

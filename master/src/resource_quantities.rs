@@ -13,6 +13,7 @@ use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
 
 use mesos::proto::value::{Scalar, Type};
+use mesos::proto::Resource;
 use mesos::resources::Resources;
 use mesos::values::{self, compare_scalars, MesosValue};
 
@@ -88,6 +89,27 @@ impl ResourceQuantities {
                     result.add_quantity(&resource.name, scalar);
                 }
             }
+        }
+        result
+    }
+
+    /// The quantities of `resources` by name (C++ `fromResources`): a scalar counts its
+    /// value, a set its items, ranges the numbers they cover.
+    pub fn from_resources<'a>(resources: impl IntoIterator<Item = &'a Resource>) -> ResourceQuantities {
+        let mut result = ResourceQuantities::new();
+        for resource in resources {
+            let amount = match resource.r#type() {
+                Type::Scalar => resource.scalar.map_or(0.0, |s| s.value),
+                Type::Set => resource.set.as_ref().map_or(0, |s| s.item.len()) as f64,
+                Type::Ranges => resource
+                    .ranges
+                    .iter()
+                    .flat_map(|r| &r.range)
+                    .map(|r| r.end.saturating_sub(r.begin).saturating_add(1) as f64)
+                    .sum(),
+                Type::Text => continue,
+            };
+            result.add_quantity(&resource.name, Scalar { value: amount });
         }
         result
     }

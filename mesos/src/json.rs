@@ -164,35 +164,54 @@ impl Writer {
         self.out
     }
 
+    #[inline]
     fn separate(&mut self) {
         if self.comma {
             self.out.push(',');
         }
     }
 
+    #[inline]
     pub fn begin_object(&mut self) {
         self.separate();
         self.out.push('{');
         self.comma = false;
     }
 
+    #[inline]
     pub fn end_object(&mut self) {
         self.out.push('}');
         self.comma = true;
     }
 
+    #[inline]
     pub fn begin_array(&mut self) {
         self.separate();
         self.out.push('[');
         self.comma = false;
     }
 
+    #[inline]
     pub fn end_array(&mut self) {
         self.out.push(']');
         self.comma = true;
     }
 
+    /// A key that needs no escaping, such as a protobuf field name or a fixed key of a
+    /// hand-written document; written as is.
+    #[inline]
+    pub fn key_ident(&mut self, name: &'static str) {
+        debug_assert!(!has_escapes(name.as_bytes()), "{name:?} needs escaping");
+        self.separate();
+        self.out.reserve(name.len() + 3);
+        self.out.push('"');
+        self.out.push_str(name);
+        self.out.push_str("\":");
+        self.comma = false;
+    }
+
     /// An object key; the value follows.
+    #[inline]
     pub fn key(&mut self, name: &str) {
         self.separate();
         write_escaped(&mut self.out, name);
@@ -201,9 +220,10 @@ impl Writer {
     }
 
     /// A field name that `asV1Protobuf` renames (`slave_id` / `agent_id`).
-    pub fn key_v1(&mut self, v0: &str, v1: &str) {
+    #[inline]
+    pub fn key_v1(&mut self, v0: &'static str, v1: &'static str) {
         let name = if self.v1 { v1 } else { v0 };
-        self.key(name);
+        self.key_ident(name);
     }
 
     /// An integer map key, stringified as `jsonify` does.
@@ -227,6 +247,7 @@ impl Writer {
         self.key(if key { "true" } else { "false" });
     }
 
+    #[inline]
     pub fn str(&mut self, value: &str) {
         self.separate();
         write_escaped(&mut self.out, value);
@@ -242,18 +263,21 @@ impl Writer {
         self.comma = true;
     }
 
+    #[inline]
     pub fn bool(&mut self, value: bool) {
         self.separate();
         self.out.push_str(if value { "true" } else { "false" });
         self.comma = true;
     }
 
+    #[inline]
     pub fn i64(&mut self, value: i64) {
         self.separate();
         write_i64(&mut self.out, value);
         self.comma = true;
     }
 
+    #[inline]
     pub fn u64(&mut self, value: u64) {
         self.separate();
         write_u64(&mut self.out, value);
@@ -261,12 +285,14 @@ impl Writer {
     }
 
     /// A double as rapidjson writes it (see [`write_f64`]).
+    #[inline]
     pub fn f64(&mut self, value: f64) {
         self.separate();
         write_f64(&mut self.out, value);
         self.comma = true;
     }
 
+    #[inline]
     pub fn null(&mut self) {
         self.separate();
         self.out.push_str("null");
@@ -285,11 +311,13 @@ impl Writer {
         }
     }
 
+    #[inline]
     pub fn message<M: Json>(&mut self, message: &M) {
         message.write_json(self);
     }
 
     /// Already-encoded JSON text as one value.
+    #[inline]
     pub fn raw(&mut self, json: &str) {
         self.separate();
         self.out.push_str(json);
@@ -300,35 +328,81 @@ impl Writer {
 /// A JSON string literal with rapidjson's escapes: `"` and `\`, the short forms of
 /// `\b \f \n \r \t`, `\u00XX` (upper-case hex) for other control characters; everything
 /// else, non-ASCII included, as is.
+#[inline]
 pub fn write_escaped(out: &mut String, value: &str) {
+    let bytes = value.as_bytes();
+    out.reserve(bytes.len() + 2);
     out.push('"');
+    if has_escapes(bytes) {
+        write_escaped_slowly(out, value);
+    } else {
+        out.push_str(value);
+    }
+    out.push('"');
+}
+
+/// Whether any byte needs an escape, eight bytes at a time: most strings need none, and most
+/// are short, where a byte loop costs more than the copy.
+fn has_escapes(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // A high bit set in each byte of `word` that is below `n` (for `n` <= 0x80); a byte
+    // with its own high bit set never counts.
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS;
+    let equal = |word: u64, c: u8| below(word ^ (ONES * u64::from(c)), 1);
+    let check = |word: u64| below(word, 0x20) | equal(word, b'"') | equal(word, b'\\') != 0;
+    let word_at = |at: usize| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(word)
+    };
+    if bytes.len() < 8 {
+        // Shifted in through a register (a copy to a stack buffer would stall the load
+        // that follows it), over a background of spaces, which need no escape.
+        let word = bytes.iter().rev().fold(u64::from_le_bytes([b' '; 8]), |word, &byte| word << 8 | u64::from(byte));
+        return check(word);
+    }
+    let mut found = false;
+    for at in (0..bytes.len() - 7).step_by(8) {
+        found |= check(word_at(at));
+    }
+    // The last eight bytes, overlapping the words already checked.
+    found | check(word_at(bytes.len() - 8))
+}
+
+#[inline]
+fn needs_escape(byte: u8) -> bool {
+    byte < 0x20 || byte == b'"' || byte == b'\\'
+}
+
+/// The body of a string literal that has something to escape.
+fn write_escaped_slowly(out: &mut String, value: &str) {
     let bytes = value.as_bytes();
     let mut start = 0;
     for (i, &byte) in bytes.iter().enumerate() {
-        let escape: &str = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
+        if !needs_escape(byte) {
+            continue;
+        }
+        // Escaped bytes are ASCII, so `i` is a character boundary.
         out.push_str(&value[start..i]);
-        if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789ABCDEF";
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0xf)]));
-        } else {
-            out.push_str(escape);
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(byte >> 4)]));
+                out.push(char::from(HEX[usize::from(byte & 0xf)]));
+            }
         }
         start = i + 1;
     }
     out.push_str(&value[start..]);
-    out.push('"');
 }
 
 fn write_u64(out: &mut String, mut value: u64) {
@@ -397,11 +471,18 @@ pub fn write_f64(out: &mut String, value: f64) {
     if value < 0.0 {
         out.push('-');
     }
+    if !write_thousandths(out, value.abs()) {
+        write_shortest(out, value.abs());
+    }
+}
+
+/// The general path of [`write_f64`], for a positive finite `value`.
+fn write_shortest(out: &mut String, value: f64) {
     // `{:e}` gives the shortest round-trip digits as `d.ddde<exp>`.
     let mut buf = StackBuf { bytes: [0; 40], len: 0 };
-    if write!(buf, "{:e}", value.abs()).is_err() {
+    if write!(buf, "{value:e}").is_err() {
         // Unreachable: a double's `{:e}` form is at most 24 bytes.
-        let _ = write!(out, "{}", value.abs());
+        let _ = write!(out, "{value}");
         return;
     }
     let text = &buf.bytes[..buf.len];
@@ -450,6 +531,37 @@ pub fn write_f64(out: &mut String, value: f64) {
         out.push('e');
         write_i64(out, i64::from(kk - 1));
     }
+}
+
+/// The fast path of [`write_f64`] for a positive `value` that is a whole number of
+/// thousandths below 10^12 (resource quantities, times in milliseconds): its digits are
+/// written straight; returns `false`, writing nothing, for other values.
+///
+/// Such a value is the double nearest to a decimal of at most 15 significant digits (the
+/// division below is correctly rounded), and no two such decimals share a double, so that
+/// decimal, without trailing zeros, is the shortest round-trip text the general path would
+/// find; rapidjson's layout of it is the plain `int.frac` form (`12.0`, `0.5`, `0.001`).
+fn write_thousandths(out: &mut String, value: f64) -> bool {
+    // The caller has ruled out NaN.
+    if value >= 1e12 {
+        return false;
+    }
+    let thousandths = (value * 1000.0).round();
+    if thousandths < 1.0 || thousandths / 1000.0 != value {
+        return false;
+    }
+    // Exact: below 10^15 < 2^53.
+    let thousandths = thousandths as u64;
+    write_u64(out, thousandths / 1000);
+    out.push('.');
+    let fraction = thousandths % 1000;
+    let digits = [fraction / 100, fraction / 10 % 10, fraction % 10].map(|d| char::from(b'0' + d as u8));
+    // Trailing zeros go, but one digit always stays (`12.0`).
+    let keep = digits.iter().rposition(|&d| d != '0').map_or(1, |last| last + 1);
+    for &digit in &digits[..keep] {
+        out.push(digit);
+    }
+    true
 }
 
 // ----- base64 (stout's `base64::encode` / `base64::decode`) -----
@@ -822,4 +934,62 @@ pub fn read_enum<E: JsonEnum>(
 /// A map key given as text, parsed as the key type (`int32` keys from `"5"`, ...).
 pub fn map_key(key: &str) -> Value {
     Value::String(key.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fast(value: f64) -> Option<String> {
+        let mut out = String::new();
+        write_thousandths(&mut out, value).then_some(out)
+    }
+
+    fn general(value: f64) -> String {
+        let mut out = String::new();
+        write_shortest(&mut out, value);
+        out
+    }
+
+    #[test]
+    fn thousandths_print_as_the_general_path_does() {
+        for value in [0.001, 0.1, 0.5, 1.0, 1.5, 2.25, 10.0, 100.125, 1024.0, 999_999_999_999.999, 123_456.789, 5.05] {
+            assert_eq!(fast(value).as_deref(), Some(general(value).as_str()), "{value}");
+        }
+        // Left to the general path.
+        for value in [0.0005, 1e12, 1e-7, 0.1 + 0.2, 1_700_000_000.123_456, 1e21] {
+            assert_eq!(fast(value), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn escaping_matches_rapidjson() {
+        let mut out = String::new();
+        write_escaped(&mut out, "plain");
+        write_escaped(&mut out, "a\"b\\c\n\r\t\u{8}\u{c}\u{1}\u{1f}é");
+        assert_eq!(out, "\"plain\"\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u001Fé\"");
+    }
+
+    proptest! {
+        #[test]
+        fn the_word_scan_finds_what_a_byte_scan_finds(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+            prop_assert_eq!(has_escapes(&bytes), bytes.iter().any(|&b| needs_escape(b)));
+        }
+
+        #[test]
+        fn the_fast_path_agrees_with_the_general_one(thousandths in 1u64..1_000_000_000_000_000) {
+            let value = thousandths as f64 / 1000.0;
+            if let Some(text) = fast(value) {
+                prop_assert_eq!(text, general(value));
+            }
+        }
+
+        #[test]
+        fn any_double_the_fast_path_takes_prints_the_same(value in 0.0f64..1e13) {
+            if let Some(text) = fast(value) {
+                prop_assert_eq!(text, general(value));
+            }
+        }
+    }
 }

@@ -91,8 +91,10 @@ mod json_impls {
 pub mod attributes;
 pub mod bytes;
 pub mod flags;
+pub mod http;
 pub mod json;
 pub mod resources;
 pub mod state;
 pub mod values;
+pub mod version;
 pub mod weights;

@@ -122,8 +122,8 @@ impl Response {
         Response::new(Status::OK, body)
     }
 
-    /// `200 OK` with a JSON body; with `jsonp` set the body becomes `cb(<json>)` and the
-    /// type `text/javascript` (`LP/src/http.cpp` § `OK::OK(const JSON::Value&, jsonp)`).
+    /// `200 OK` with a JSON body; with `jsonp` set the body becomes `cb(<json>)` (no trailing
+    /// `;`) and the type `text/javascript` (`LP/src/http.cpp` § `OK::OK(const JSON::Value&, jsonp)`).
     pub fn json(value: &serde_json::Value, jsonp: Option<&str>) -> Response {
         let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_string());
         Response::json_text(text, jsonp)
@@ -134,7 +134,12 @@ impl Response {
         let mut response;
         match jsonp {
             Some(callback) => {
-                response = Response::ok(format!("{callback}({text});"));
+                let mut body = String::with_capacity(callback.len() + text.len() + 2);
+                body.push_str(callback);
+                body.push('(');
+                body.push_str(&text);
+                body.push(')');
+                response = Response::ok(body);
                 response.headers.set("Content-Type", "text/javascript");
             }
             None => {
