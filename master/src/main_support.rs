@@ -386,6 +386,10 @@ async fn start_and_wait(
     let shown_hostname = info.hostname.clone().unwrap_or_default();
 
     let master = Master::spawn(lp, Master::new((**flags).clone(), allocator, registrar, info))?;
+    // As C++ `process::initialize(..., "master")` and the `VersionProcess` main.cpp spawns:
+    // `/state` reaches `/master/state`, `/version` is served.
+    lp.set_delegate(Some(crate::master::PROCESS_ID));
+    mesos::version::VersionProcess::spawn(lp)?;
     tracing::info!("Master {id} ({shown_hostname}) started on {}", lp.address());
     tracing::info!("Flags at startup: {flags}");
     if lp.address().ip().is_loopback() {

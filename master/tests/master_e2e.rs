@@ -504,10 +504,37 @@ async fn a_task_runs_and_finishes_through_the_real_binary() {
         update_round_trip(&master_pid, &mut agent, &agent_id, &mut scheduler, &framework, &task_id, state).await;
     }
 
+    // What the web UI and CLI read: `/state` (delegated to `/master/state`), `/version`.
+    let address = format!("{}:{}", master_pid.ip, master_pid.port);
+    let state = http_get(&address, "/state").await;
+    let state: serde_json::Value = serde_json::from_str(&state).expect("/state is JSON");
+    assert_eq!(state["pid"], master_pid.to_string());
+    assert_eq!(state["slaves"][0]["id"], agent_id.value.as_str());
+    let completed = &state["frameworks"][0]["completed_tasks"];
+    assert_eq!(completed[0]["id"], "e2e-task");
+    assert_eq!(completed[0]["state"], "TASK_FINISHED");
+    let version = http_get(&address, "/version").await;
+    let version: serde_json::Value = serde_json::from_str(&version).expect("/version is JSON");
+    assert_eq!(version["version"], "1.12.0");
+
     let status = master.stop(libc::SIGTERM).await;
     assert_eq!(status.signal(), Some(libc::SIGTERM), "dies of SIGTERM as C++ does: {status:?}");
     master.log.wait_for("the SIGTERM line", |line| line.contains("Received signal SIGTERM").then_some(())).await;
     lp.shutdown().await;
+}
+
+/// The body of `GET <path>` from `address`, which must answer 200.
+async fn http_get(address: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = within("connect", tokio::net::TcpStream::connect(address)).await.expect("connects");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("request written");
+    let mut response = Vec::new();
+    within("the response", stream.read_to_end(&mut response)).await.expect("response read");
+    let response = String::from_utf8(response).expect("UTF-8 response");
+    assert!(response.starts_with("HTTP/1.1 200"), "GET {path}: {response}");
+    let (_, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+    body.to_owned()
 }
 
 /// Reads the registry a stopped master left in `work_dir`.
