@@ -5,6 +5,7 @@ pub mod constants;
 pub mod flags;
 pub mod framework;
 pub mod master;
+pub mod quota;
 pub mod rate_limiter;
 pub mod registrar;
 pub mod registry_operations;
