@@ -10,12 +10,21 @@
 //! set and schedules one pending run (C++ `generateOffers` / `_generateOffers`). Resources
 //! coming back (decline, rescind) wait for the next run.
 //!
-//! Not here yet (see ARCHITECTURE.md): quota (guarantees, limits, headroom: the first stage
-//! of `__generateOffers` and the `RoleTree` accounting), recovery after failover (`recover`,
-//! pause until agents re-register), maintenance and inverse offers (`updateUnavailability`,
-//! `updateInverseOffer`, `getInverseOfferStatuses`), resource providers (`addResourceProvider`,
-//! `updateAvailable`), resource conversions in `update_allocation`, offer constraints, the
-//! `/offer_constraints_debug` endpoint, per-role and per-framework metrics.
+//! An allocation run has two stages (C++ `__generateOffers`). The first offers to roles
+//! with unsatisfied quota guarantees, in role-sorter order, only what helps toward the
+//! guarantees (plus the role's reservations, non-scalars, revocable resources, and extra
+//! unreserved scalars within limits and spare headroom). The second offers to every role.
+//! Throughout, unreserved scalars are held back so that the guarantees not yet satisfied
+//! (the required headroom) can still be met from what is unallocated, and no role is offered
+//! beyond its quota limits. Quota is consumed by reservations (allocated or not) and by
+//! unreserved non-revocable resources offered or allocated, subroles included; only
+//! top-level roles may have quota, as the master enforces.
+//!
+//! Not here yet (see ARCHITECTURE.md): recovery after failover (`recover`, pause until
+//! agents re-register), maintenance and inverse offers (`updateUnavailability`,
+//! `updateInverseOffer`, `getInverseOfferStatuses`), resource providers
+//! (`addResourceProvider`, `updateAvailable`), resource conversions in `update_allocation`,
+//! offer constraints, the `/offer_constraints_debug` endpoint, per-framework metrics.
 //!
 //! Caller mistakes C++ CHECK-fails on (an unknown framework or agent, adding one twice,
 //! handing back resources that were never offered) are an [`AllocatorError`], logged at
@@ -26,7 +35,6 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
-use libprocess::metrics::{Counter, Timer as MetricTimer};
 use libprocess::{Context, Libprocess, Process, SpawnError, Time, PID};
 use mesos::attributes::Attributes;
 use mesos::proto::framework_info::capability::Type as FrameworkCapability;
@@ -35,12 +43,14 @@ use mesos::proto::value::Type as ValueType;
 use mesos::proto::{slave_info, Filters, FrameworkId, FrameworkInfo, Resource, SlaveId, SlaveInfo, WeightInfo};
 use mesos::resources::{self as res, Resources};
 
+use super::metrics::{Metrics, RoleMetrics};
+use super::role_tree::RoleTree;
 use super::sorter::{DrfSorter, Sorter};
 use super::{
-    AllocatorError, FrameworkOptions, InverseOfferCallback, OfferCallback, OfferMap, Options,
-    ALLOCATION_RUN_METRIC_WINDOW, MAX_REFUSE_DURATION,
+    AllocatorError, FrameworkOptions, InverseOfferCallback, OfferCallback, OfferMap, Options, MAX_REFUSE_DURATION,
 };
-use crate::resource_quantities::ResourceQuantities;
+use crate::quota::Quota;
+use crate::resource_quantities::{shrink_resources, shrink_resources_to_limits, ResourceQuantities};
 
 /// The id prefix of the allocator process (C++ `ID::generate("hierarchical-allocator")`).
 pub const PROCESS_ID_PREFIX: &str = "hierarchical-allocator";
@@ -280,6 +290,12 @@ impl Slave {
 /// A small seedable PRNG (splitmix64) for the agent shuffle; `std::random_shuffle` in C++.
 struct Shuffler(u64);
 
+impl Default for Shuffler {
+    fn default() -> Shuffler {
+        Shuffler::new(None)
+    }
+}
+
 impl Shuffler {
     fn new(seed: Option<u64>) -> Shuffler {
         Shuffler(seed.unwrap_or_else(|| RandomState::new().build_hasher().finish()))
@@ -302,25 +318,6 @@ impl Shuffler {
     }
 }
 
-/// The allocator's metrics (C++ `internal::Metrics`, the part kept so far).
-struct AllocatorMetrics {
-    allocation_runs: Counter,
-    allocation_run: MetricTimer,
-    allocation_run_latency: MetricTimer,
-}
-
-impl AllocatorMetrics {
-    fn new(lp: &Libprocess) -> AllocatorMetrics {
-        let metrics = lp.metrics();
-        AllocatorMetrics {
-            allocation_runs: metrics.counter("allocator/mesos/allocation_runs"),
-            allocation_run: metrics.timer("allocator/mesos/allocation_run_ms", Some(ALLOCATION_RUN_METRIC_WINDOW)),
-            allocation_run_latency: metrics
-                .timer("allocator/mesos/allocation_run_latency_ms", Some(ALLOCATION_RUN_METRIC_WINDOW)),
-        }
-    }
-}
-
 /// The allocator actor (C++ `HierarchicalAllocatorProcess<DRFSorter, DRFSorter>`). Reach it
 /// through [`Allocator`].
 #[derive(Default)]
@@ -336,10 +333,10 @@ pub struct HierarchicalAllocatorProcess {
     role_sorter: DrfSorter,
     /// One sorter per role over the frameworks tracked under it.
     framework_sorters: HashMap<String, DrfSorter>,
-    /// The frameworks tracked under each role: subscribed, or still holding resources
-    /// allocated to it (the `frameworks` of C++'s `RoleTree`). A role is in the role sorter
-    /// exactly while this set is non-empty.
-    role_frameworks: HashMap<String, HashSet<FrameworkId>>,
+    /// Quota, weights, reservations and consumption per role, and the frameworks tracked
+    /// under each role: subscribed, or still holding resources allocated to it. A role is in
+    /// the role sorter exactly while it has tracked frameworks.
+    role_tree: RoleTree,
     total_scalar_quantities: ResourceQuantities,
     /// Agents the pending allocation run covers (C++ `allocationCandidates`).
     allocation_candidates: HashSet<SlaveId>,
@@ -351,12 +348,28 @@ pub struct HierarchicalAllocatorProcess {
     /// (C++ `loop` waits for `generateOffers`' future).
     tick_waiting: bool,
     whitelist: Option<HashSet<String>>,
-    shuffler: Option<Shuffler>,
+    /// Decides the agent order of each run, and which of several same-named resources a
+    /// quota cut-down takes.
+    shuffler: Shuffler,
     next_filter_id: u64,
-    metrics: Option<AllocatorMetrics>,
+    /// Registered when the actor starts, removed when it ends.
+    metrics: Option<Metrics>,
 }
 
-impl Process for HierarchicalAllocatorProcess {}
+impl Process for HierarchicalAllocatorProcess {
+    /// Registers the metrics, which exist (reading zero) before `initialize` as in C++.
+    fn initialize(&mut self, ctx: &mut Context<Self>) {
+        let lp = ctx.libprocess().clone();
+        self.metrics = Some(Metrics::new(&lp, ctx.pid()));
+        self.role_tree = RoleTree::new(Some(Box::new(RoleMetrics::new(&lp, ctx.pid()))));
+    }
+
+    fn finalize(&mut self, _ctx: &mut Context<Self>) {
+        // Dropping them unregisters them.
+        self.metrics = None;
+        self.role_tree = RoleTree::default();
+    }
+}
 
 type Outcome = Result<(), AllocatorError>;
 
@@ -399,13 +412,12 @@ impl HierarchicalAllocatorProcess {
             return Err(AllocatorError::AlreadyInitialized);
         }
         self.role_sorter = DrfSorter::new(options.fairness_exclude_resource_names.clone());
-        self.shuffler = Some(Shuffler::new(options.shuffle_seed));
+        self.shuffler = Shuffler::new(options.shuffle_seed);
         self.options = options;
         self.offer_callback = Some(offer_callback);
         self._inverse_offer_callback = inverse_offer_callback;
         self.initialized = true;
         self.paused = false;
-        self.metrics = Some(AllocatorMetrics::new(ctx.libprocess()));
         tracing::debug!("initialized hierarchical allocator process");
         self.schedule_periodic_run(ctx);
         Ok(())
@@ -471,6 +483,7 @@ impl HierarchicalAllocatorProcess {
                 continue;
             }
             self.track_allocated_resources(&slave_id, &framework_id, &resources)?;
+            self.role_tree.track_allocated(&slave_id, &resources)?;
         }
 
         tracing::info!(framework = %framework_id.value, "added framework");
@@ -602,18 +615,23 @@ impl HierarchicalAllocatorProcess {
             });
         }
         let quantities = ResourceQuantities::from_scalar_resources(&total.scalars());
+        let reserved = total.reserved(None);
         let slave = Slave::new(info, SlaveCapabilities::of(&capabilities), total, &used);
         let described = format!("{} ({}) with {}", slave_id.value, slave.info.hostname, slave.total);
         self.slaves.insert(slave_id.clone(), slave);
 
+        self.role_tree.track_reservations(&reserved);
         self.total_scalar_quantities += &quantities;
         self.role_sorter.add_slave(&slave_id, quantities.clone())?;
         for sorter in self.framework_sorters.values_mut() {
             sorter.add_slave(&slave_id, quantities.clone())?;
         }
         for (framework_id, allocation) in &used {
+            // A framework the master has not added yet is tracked once it is (C++ leaves the
+            // same window open).
             if self.frameworks.contains_key(framework_id) {
                 self.track_allocated_resources(&slave_id, framework_id, allocation)?;
+                self.role_tree.track_allocated(&slave_id, allocation)?;
             }
         }
         tracing::info!(agent = %described, "added agent");
@@ -624,14 +642,24 @@ impl HierarchicalAllocatorProcess {
     /// C++ `removeSlave`: forgets the agent and every filter for it.
     pub fn remove_slave(&mut self, _ctx: &mut Context<Self>, slave_id: SlaveId) -> Outcome {
         self.check_initialized()?;
+        let slave = self.slave(&slave_id)?;
         let held: Vec<(FrameworkId, Resources)> =
-            self.slave(&slave_id)?.offered_or_allocated.iter().map(|(f, r)| (f.clone(), r.clone())).collect();
+            slave.offered_or_allocated.iter().map(|(f, r)| (f.clone(), r.clone())).collect();
+        let in_use = slave.total_allocated.clone();
+        let reserved = slave.total.reserved(None);
+        // Untracking offers may take roles out of the tree, so what tasks use goes first.
+        if let Err(error) = self.role_tree.untrack_allocated(&slave_id, &in_use) {
+            tracing::warn!(%error, agent = %slave_id.value, "resources used on the removed agent were not tracked");
+        }
         for (framework_id, resources) in held {
             self.untrack_allocated_resources(&slave_id, &framework_id, &resources)?;
         }
         self.role_sorter.remove_slave(&slave_id)?;
         for sorter in self.framework_sorters.values_mut() {
             sorter.remove_slave(&slave_id)?;
+        }
+        if let Err(error) = self.role_tree.untrack_reservations(&reserved) {
+            tracing::warn!(%error, agent = %slave_id.value, "reservations on the removed agent were not tracked");
         }
         if let Some(slave) = self.slaves.remove(&slave_id) {
             self.total_scalar_quantities -= &ResourceQuantities::from_scalar_resources(&slave.total.scalars());
@@ -764,6 +792,8 @@ impl HierarchicalAllocatorProcess {
             self.slaves.get_mut(&slave_id).ok_or_else(|| AllocatorError::UnknownSlave(slave_id.value.clone()))?;
         slave.increase_available(&framework_id, &offered);
         slave.decrease_available(&framework_id, &updated);
+        self.role_tree.untrack_offered_or_allocated(&slave_id, &offered)?;
+        self.role_tree.track_offered_or_allocated(&slave_id, &updated)?;
         self.framework_sorter(&role)?.update(&framework_id.value, &slave_id, &offered, &updated)?;
         self.role_sorter.update(&role, &slave_id, &offered, &updated)?;
         self.update_slave_total(&slave_id, new_total)?;
@@ -783,6 +813,7 @@ impl HierarchicalAllocatorProcess {
             .get_mut(&slave_id)
             .ok_or_else(|| AllocatorError::UnknownSlave(slave_id.value.clone()))?
             .total_allocated += &resources;
+        self.role_tree.track_allocated(&slave_id, &resources)?;
         Ok(())
     }
 
@@ -806,6 +837,7 @@ impl HierarchicalAllocatorProcess {
             if let Some(slave) = self.slaves.get_mut(&slave_id) {
                 if slave.total_allocated.contains(&resources) {
                     slave.total_allocated -= &resources;
+                    self.role_tree.untrack_allocated(&slave_id, &resources)?;
                 } else {
                     tracing::warn!(agent = %slave_id.value, resources = %resources, "recovered resources were not allocated");
                 }
@@ -947,7 +979,24 @@ impl HierarchicalAllocatorProcess {
         }
         for w in &weights {
             self.role_sorter.update_weight(w.role(), w.weight)?;
+            self.role_tree.update_weight(w.role(), w.weight);
         }
+        Ok(())
+    }
+
+    /// C++ `updateQuota`: the role's guarantees and limits (the default quota removes them).
+    /// No allocation is triggered; the next run sees the quota. Only valid top-level roles
+    /// may have quota.
+    pub fn update_quota(&mut self, _ctx: &mut Context<Self>, role: String, quota: Quota) -> Outcome {
+        self.check_initialized()?;
+        if role.contains('/') || res::validate_role(&role).is_err() {
+            return Err(AllocatorError::InvalidQuotaRole(role));
+        }
+        tracing::info!(role, %quota, "updated quota");
+        if let Some(metrics) = &mut self.metrics {
+            metrics.update_quota(&role, &quota);
+        }
+        self.role_tree.update_quota(&role, quota);
         Ok(())
     }
 
@@ -1012,10 +1061,8 @@ impl HierarchicalAllocatorProcess {
         }
     }
 
-    /// C++ `__generateOffers`, second stage only (no quota): for each candidate agent in
-    /// random order, each role in DRF order, each framework of the role in DRF order, offer
-    /// what the role may use on the agent unless the framework cannot take it, it is below
-    /// the minimum, or a filter refuses it.
+    /// C++ `__generateOffers`: both stages over the candidate agents, then one offer
+    /// callback per framework. See the module docs for the stages.
     fn allocate(&mut self) {
         let mut slave_ids: Vec<SlaveId> = self
             .allocation_candidates
@@ -1025,76 +1072,232 @@ impl HierarchicalAllocatorProcess {
             .collect();
         // Hash order is not reproducible; sort first so the seed alone decides the order.
         slave_ids.sort_by(|a, b| a.value.cmp(&b.value));
-        if let Some(shuffler) = &mut self.shuffler {
-            shuffler.shuffle(&mut slave_ids);
+        self.shuffler.shuffle(&mut slave_ids);
+
+        let mut run = AllocationRun::default();
+
+        // Quota consumed so far by the top-level roles with a non-default quota.
+        let mut log_headroom = false;
+        for child in self.role_tree.root().children() {
+            let Some(role) = self.role_tree.get(child) else { continue };
+            if !role.quota().is_default() {
+                log_headroom = true;
+                run.consumed_quota.insert(child.to_owned(), role.quota_offered_or_consumed());
+            }
+        }
+        // Unreserved scalars to hold back so that every guarantee can still be met: the sum
+        // over roles of what their guarantees exceed their consumption by. Reservations
+        // beyond a guarantee leave nothing to hold back for it.
+        for child in self.role_tree.root().children() {
+            let Some(role) = self.role_tree.get(child) else { continue };
+            if let Some(consumed) = run.consumed_quota.get(child) {
+                run.required_headroom += &(&role.quota().guarantees - consumed);
+            }
+        }
+        // What can serve as headroom: the unallocated unreserved non-revocable scalars, i.e.
+        // the total minus what is allocated, minus unallocated reservations, minus unallocated
+        // revocable resources. It is only read while some headroom is required, and the
+        // requirement only shrinks during a run.
+        if log_headroom || !run.required_headroom.is_empty() {
+            let mut available = self.total_scalar_quantities.clone();
+            available -= self.role_sorter.total_allocation_scalar_quantities();
+            let root = self.role_tree.root();
+            available -=
+                &(root.reservation_scalar_quantities() - root.offered_or_allocated_reserved_scalar_quantities());
+            for slave in self.slaves.values() {
+                available -= &ResourceQuantities::from_scalar_resources(&slave.available.revocable().scalars());
+            }
+            run.available_headroom = available;
+        }
+        if log_headroom {
+            tracing::info!(required = %run.required_headroom, available = %run.available_headroom,
+                "before allocation, quota headroom");
         }
 
-        let mut offerable: HashMap<FrameworkId, OfferMap> = HashMap::new();
-        // A shared resource goes into at most one offer per run.
-        let mut offered_shared: HashMap<SlaveId, Resources> = HashMap::new();
+        // Stage 1: roles with unsatisfied guarantees first. Holding back headroom alone does
+        // not secure a guarantee (a framework's filters or capabilities may rule out what was
+        // held back), so these roles get the first pick of every agent.
+        for slave_id in &slave_ids {
+            for role in self.role_sorter.sort() {
+                if !self.has_unsatisfied_guarantees(&run, &role) {
+                    continue;
+                }
+                if self.slaves.get(slave_id).is_none_or(|s| s.available.is_empty()) {
+                    break;
+                }
+                self.offer_to_role(&mut run, slave_id, &role, Stage::Guarantees);
+            }
+        }
 
+        // Stage 2: everyone, within limits and the headroom. A second shuffle spreads the
+        // first stage's preference for the agents at the front.
+        self.shuffler.shuffle(&mut slave_ids);
         for slave_id in &slave_ids {
             for role in self.role_sorter.sort() {
                 if self.slaves.get(slave_id).is_none_or(|s| s.available.is_empty()) {
                     break;
                 }
-                let Some(framework_sorter) = self.framework_sorters.get_mut(&role) else { continue };
-                for framework_value in framework_sorter.sort() {
-                    let framework_id = FrameworkId { value: framework_value };
-                    let (Some(framework), Some(slave)) =
-                        (self.frameworks.get(&framework_id), self.slaves.get(slave_id))
-                    else {
-                        continue;
-                    };
-                    let mut available = slave.available.allocatable_to(&role);
-                    if let Some(shared) = offered_shared.get(slave_id) {
-                        available -= shared;
-                    }
-                    if available.is_empty() {
-                        break;
-                    }
-                    if !self.allocatable(&available, &role, framework)
-                        || !self.is_capable_of_receiving_agent(framework, slave)
-                    {
-                        continue;
-                    }
-                    // Without quota, everything the role may use is offered: reservations,
-                    // non-scalars, revocable and all unreserved scalars.
-                    let mut to_offer = strip_incapable_resources(&available, framework.capabilities);
-                    if !self.allocatable(&to_offer, &role, framework) || is_filtered(framework, &role, slave, &to_offer)
-                    {
-                        continue;
-                    }
-                    to_offer.allocate(&role);
-                    tracing::trace!(agent = %slave_id.value, role, framework = %framework_id.value, offer = %to_offer,
-                        "offering");
-                    *offerable
-                        .entry(framework_id.clone())
-                        .or_default()
-                        .entry(role.clone())
-                        .or_default()
-                        .entry(slave_id.clone())
-                        .or_default() += &to_offer;
-                    *offered_shared.entry(slave_id.clone()).or_default() += &to_offer.shared();
-                    if let Some(slave) = self.slaves.get_mut(slave_id) {
-                        slave.decrease_available(&framework_id, &to_offer);
-                    }
-                    if let Err(error) = self.track_allocated_resources(slave_id, &framework_id, &to_offer) {
-                        tracing::warn!(%error, "allocator bookkeeping failed while offering");
-                    }
-                }
+                self.offer_to_role(&mut run, slave_id, &role, Stage::Everyone);
             }
         }
 
-        if offerable.is_empty() {
+        if log_headroom {
+            tracing::info!(required = %run.required_headroom, held_back = %run.held_back,
+                agents = run.held_back_agents, "after allocation, quota headroom");
+        }
+        if run.offerable.is_empty() {
             tracing::trace!("no allocations performed");
             return;
         }
         if let Some(callback) = &self.offer_callback {
-            for (framework_id, offers) in offerable {
+            for (framework_id, offers) in run.offerable {
                 callback(&framework_id, offers);
             }
         }
+    }
+
+    /// Whether a role takes part in the first stage: it has frameworks, and guarantees its
+    /// consumption does not cover yet.
+    fn has_unsatisfied_guarantees(&self, run: &AllocationRun, role: &str) -> bool {
+        let Some(node) = self.role_tree.get(role) else { return false };
+        let guarantees = &node.quota().guarantees;
+        if guarantees.is_empty() || node.frameworks().is_empty() {
+            return false;
+        }
+        run.consumed_quota.get(role).is_none_or(|consumed| !consumed.contains(guarantees))
+    }
+
+    /// One stage's offers of one agent to the frameworks of one role, in the role's DRF
+    /// order. Until an offer is made, what a framework would get depends on the framework
+    /// only through the capabilities that strip resources, so it is worked out once per such
+    /// set of capabilities, and again after each offer.
+    fn offer_to_role(&mut self, run: &mut AllocationRun, slave_id: &SlaveId, role: &str, stage: Stage) {
+        let Some(framework_sorter) = self.framework_sorters.get_mut(role) else { return };
+        let order = framework_sorter.sort();
+        let quota = self.role_tree.quota(role).clone();
+        let mut unsatisfied = match stage {
+            Stage::Guarantees => &quota.guarantees - run.consumed_quota.get(role).unwrap_or(&ResourceQuantities::new()),
+            Stage::Everyone => ResourceQuantities::new(),
+        };
+        let mut cache: Option<OfferCache> = None;
+
+        for framework_value in order {
+            if stage == Stage::Guarantees && unsatisfied.is_empty() {
+                break;
+            }
+            let framework_id = FrameworkId { value: framework_value };
+            let (Some(framework), Some(slave)) = (self.frameworks.get(&framework_id), self.slaves.get(slave_id)) else {
+                continue;
+            };
+            // Shared resources go into one offer per run at most.
+            let current = cache.get_or_insert_with(|| {
+                let mut available = slave.available.allocatable_to(role);
+                if let Some(shared) = run.offered_shared.get(slave_id) {
+                    available -= shared;
+                }
+                OfferCache { available, candidates: Vec::new() }
+            });
+            if current.available.is_empty() {
+                break;
+            }
+            if !self.allocatable(&current.available, role, framework)
+                || !self.is_capable_of_receiving_agent(framework, slave)
+            {
+                continue;
+            }
+            let key = StripKey::of(framework.capabilities);
+            let index = match current.candidates.iter().position(|(k, _)| *k == key) {
+                Some(index) => index,
+                None => {
+                    let stripped = strip_incapable_resources(&current.available, framework.capabilities);
+                    let candidate = match stage {
+                        Stage::Guarantees => {
+                            guarantees_candidate(&mut self.shuffler, run, role, &quota, &unsatisfied, &stripped)
+                        }
+                        Stage::Everyone => Some(everyone_candidate(&mut self.shuffler, run, role, &quota, &stripped)),
+                    };
+                    current.candidates.push((key, candidate));
+                    current.candidates.len() - 1
+                }
+            };
+            let Some(candidate) = &current.candidates[index].1 else { continue };
+            if !self.allocatable(&candidate.to_offer, role, framework)
+                || is_filtered(framework, role, slave, &candidate.to_offer)
+            {
+                continue;
+            }
+
+            let Some(candidate) = current.candidates.swap_remove(index).1 else { continue };
+            let Candidate { mut to_offer, guaranteed, increase, held_back } = candidate;
+            if let Some(held_back) = held_back {
+                run.held_back += &held_back;
+                run.held_back_agents += 1;
+            }
+            to_offer.allocate(role);
+            tracing::trace!(agent = %slave_id.value, role, framework = %framework_id.value, offer = %to_offer,
+                ?stage, "offering");
+            *run.offerable
+                .entry(framework_id.clone())
+                .or_default()
+                .entry(role.to_owned())
+                .or_default()
+                .entry(slave_id.clone())
+                .or_default() += &to_offer;
+            *run.offered_shared.entry(slave_id.clone()).or_default() += &to_offer.shared();
+
+            // The role's consumption (and its ancestors') grows by the unreserved
+            // non-revocable scalars offered.
+            if stage == Stage::Guarantees || !quota.is_default() {
+                for path in role_and_ancestors(role) {
+                    *run.consumed_quota.entry(path.to_owned()).or_default() += &increase;
+                }
+            }
+            if stage == Stage::Guarantees {
+                unsatisfied -= &increase;
+                run.required_headroom -= &guaranteed;
+            }
+            run.available_headroom -= &increase;
+
+            if let Some(slave) = self.slaves.get_mut(slave_id) {
+                slave.decrease_available(&framework_id, &to_offer);
+            }
+            if let Err(error) = self.track_allocated_resources(slave_id, &framework_id, &to_offer) {
+                tracing::warn!(%error, "allocator bookkeeping failed while offering");
+            }
+            // What the agent has left changed.
+            cache = None;
+        }
+    }
+
+    /// Gauge `resources/<name>/total` (C++ `_resources_total`).
+    pub(crate) fn resources_total(&self, name: &str) -> f64 {
+        self.total_scalar_quantities.get(name).value
+    }
+
+    /// Gauge `resources/<name>/offered_or_allocated` (C++ `_resources_offered_or_allocated`).
+    pub(crate) fn resources_offered_or_allocated(&self, name: &str) -> f64 {
+        self.slaves.values().filter_map(|s| s.total_offered_or_allocated.get_scalar(name)).map(|s| s.value).sum()
+    }
+
+    /// Gauge `quota/roles/<role>/resources/<name>/offered_or_allocated` (C++
+    /// `_quota_offered_or_allocated`): what the role sorter holds for the role.
+    pub(crate) fn quota_offered_or_allocated(&self, role: &str, name: &str) -> f64 {
+        self.role_sorter.allocation_scalar_quantities(role).map_or(0.0, |q| q.get(name).value)
+    }
+
+    /// Gauge `offer_filters/roles/<role>/active` (C++ `_offer_filters_active`).
+    pub(crate) fn offer_filters_active(&self, role: &str) -> f64 {
+        self.frameworks
+            .values()
+            .filter_map(|f| f.offer_filters.get(role))
+            .flat_map(|by_agent| by_agent.values())
+            .map(|filters| filters.len() as f64)
+            .sum()
+    }
+
+    /// Gauge `roles/<role>/shares/dominant`; zero once the role left the sorter.
+    pub(crate) fn dominant_share(&mut self, role: &str) -> f64 {
+        self.role_sorter.share(role).unwrap_or(0.0)
     }
 
     fn is_whitelisted(&self, slave: &Slave) -> bool {
@@ -1149,23 +1352,30 @@ impl HierarchicalAllocatorProcess {
     }
 
     fn is_framework_tracked_under_role(&self, framework_id: &FrameworkId, role: &str) -> bool {
-        self.role_frameworks.get(role).is_some_and(|f| f.contains(framework_id))
+        self.role_tree.get(role).is_some_and(|r| r.frameworks().contains(framework_id))
+    }
+
+    fn role_has_frameworks(&self, role: &str) -> bool {
+        self.role_tree.get(role).is_some_and(|r| !r.frameworks().is_empty())
     }
 
     /// C++ `trackFrameworkUnderRole`: the first framework of a role brings the role into the
     /// role sorter and creates its framework sorter.
     fn track_framework_under_role(&mut self, framework_id: &FrameworkId, role: &str) -> Outcome {
-        if self.role_frameworks.get(role).is_none_or(HashSet::is_empty) {
-            self.role_sorter.add(role)?;
-            self.role_sorter.activate(role)?;
+        if !self.role_has_frameworks(role) {
             let mut sorter = DrfSorter::new(self.options.fairness_exclude_resource_names.clone());
             for (slave_id, slave) in &self.slaves {
                 sorter.add_slave(slave_id, ResourceQuantities::from_scalar_resources(&slave.total.scalars()))?;
             }
+            self.role_sorter.add(role)?;
+            self.role_sorter.activate(role)?;
             self.framework_sorters.insert(role.to_owned(), sorter);
+            if let Some(metrics) = &mut self.metrics {
+                metrics.add_dominant_share(role);
+            }
         }
+        self.role_tree.track_framework(framework_id, role)?;
         self.framework_sorter(role)?.add(&framework_id.value)?;
-        self.role_frameworks.entry(role.to_owned()).or_default().insert(framework_id.clone());
         Ok(())
     }
 
@@ -1180,21 +1390,21 @@ impl HierarchicalAllocatorProcess {
         if !sorter.allocation(&framework_id.value)?.is_empty() {
             return Ok(false);
         }
-        sorter.remove(&framework_id.value)?;
-        let now_empty = self.role_frameworks.get_mut(role).is_some_and(|f| {
-            f.remove(framework_id);
-            f.is_empty()
-        });
-        if now_empty {
-            self.role_frameworks.remove(role);
+        self.role_tree.untrack_framework(framework_id, role)?;
+        self.framework_sorter(role)?.remove(&framework_id.value)?;
+        if !self.role_has_frameworks(role) {
             self.role_sorter.remove(role)?;
             self.framework_sorters.remove(role);
+            if let Some(metrics) = &mut self.metrics {
+                metrics.remove_dominant_share(role);
+            }
         }
         Ok(true)
     }
 
-    /// C++ `trackAllocatedResources`: records the resources in the role and framework sorters,
-    /// tracking the framework under roles it holds resources in without subscribing.
+    /// C++ `trackAllocatedResources`: records offered or allocated resources in the role
+    /// tree and the sorters, tracking the framework under roles it holds resources in
+    /// without subscribing.
     fn track_allocated_resources(
         &mut self,
         slave_id: &SlaveId,
@@ -1206,6 +1416,7 @@ impl HierarchicalAllocatorProcess {
             if !self.is_framework_tracked_under_role(framework_id, &role) {
                 self.track_framework_under_role(framework_id, &role)?;
             }
+            self.role_tree.track_offered_or_allocated(slave_id, &allocation)?;
             self.role_sorter.allocated(&role, slave_id, &allocation)?;
             self.framework_sorter(&role)?.allocated(&framework_id.value, slave_id, &allocation)?;
         }
@@ -1223,6 +1434,7 @@ impl HierarchicalAllocatorProcess {
         for (role, allocation) in allocations {
             self.framework_sorter(&role)?.unallocated(&framework_id.value, slave_id, &allocation)?;
             self.role_sorter.unallocated(&role, slave_id, &allocation)?;
+            self.role_tree.untrack_offered_or_allocated(slave_id, &allocation)?;
             if !self.framework(framework_id)?.roles.contains(&role) {
                 self.try_untrack_framework_under_role(framework_id, &role)?;
             }
@@ -1239,7 +1451,13 @@ impl HierarchicalAllocatorProcess {
         }
         let old = ResourceQuantities::from_scalar_resources(&slave.total.scalars());
         let new = ResourceQuantities::from_scalar_resources(&total.scalars());
+        let old_reserved = slave.total.reserved(None);
+        let new_reserved = total.reserved(None);
         slave.update_total(total);
+        if let Err(error) = self.role_tree.untrack_reservations(&old_reserved) {
+            tracing::warn!(%error, agent = %slave_id.value, "reservations of the old total were not tracked");
+        }
+        self.role_tree.track_reservations(&new_reserved);
         self.total_scalar_quantities -= &old;
         self.total_scalar_quantities += &new;
         self.role_sorter.remove_slave(slave_id)?;
@@ -1250,6 +1468,159 @@ impl HierarchicalAllocatorProcess {
         }
         Ok(true)
     }
+}
+
+/// Which stage of an allocation run is offering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Roles with unsatisfied quota guarantees, toward those guarantees.
+    Guarantees,
+    /// Every role.
+    Everyone,
+}
+
+/// The state of one allocation run (the locals of C++ `__generateOffers`).
+#[derive(Default)]
+struct AllocationRun {
+    /// What each framework is offered, by role and agent.
+    offerable: HashMap<FrameworkId, OfferMap>,
+    /// Shared resources offered on each agent this run (offered once per run).
+    offered_shared: HashMap<SlaveId, Resources>,
+    /// Consumed quota of the top-level roles with a quota, and of the roles offered to
+    /// since (C++ `rolesConsumedQuota`).
+    consumed_quota: HashMap<String, ResourceQuantities>,
+    required_headroom: ResourceQuantities,
+    available_headroom: ResourceQuantities,
+    /// What the second stage held back for headroom, and from how many offers.
+    held_back: ResourceQuantities,
+    held_back_agents: usize,
+}
+
+/// What one agent has for one role in one stage, while nothing is offered from it.
+#[derive(Default)]
+struct OfferCache {
+    /// The agent's resources the role may use, minus shared ones offered already.
+    available: Resources,
+    /// The offer for frameworks with these capabilities; `None` where the first stage has
+    /// nothing toward the guarantees.
+    candidates: Vec<(StripKey, Option<Candidate>)>,
+}
+
+/// The framework capabilities that change what may be offered (C++
+/// `stripIncapableResources`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StripKey {
+    shared: bool,
+    revocable: bool,
+    refinement: bool,
+}
+
+impl StripKey {
+    fn of(caps: FrameworkCapabilities) -> StripKey {
+        StripKey {
+            shared: caps.shared_resources,
+            revocable: caps.revocable_resources,
+            refinement: caps.reservation_refinement,
+        }
+    }
+}
+
+/// A prospective offer.
+struct Candidate {
+    /// Unallocated resources to offer.
+    to_offer: Resources,
+    /// The part of the unreserved non-revocable scalars that goes toward guarantees (first
+    /// stage only).
+    guaranteed: ResourceQuantities,
+    /// All unreserved non-revocable scalars offered: the growth of consumed quota.
+    increase: ResourceQuantities,
+    /// Scalars the second stage held back for headroom.
+    held_back: Option<ResourceQuantities>,
+}
+
+/// Unreserved non-revocable scalars: what quota is made of.
+fn is_quota_resource(resource: &Resource) -> bool {
+    resource.r#type() == ValueType::Scalar && res::is_unreserved(resource) && !res::is_revocable(resource)
+}
+
+/// The first stage's offer from `available` (already stripped for the framework) to `role`:
+/// unreserved non-revocable scalars toward the unsatisfied guarantees (none: no offer); the
+/// role's reservations, non-scalars and revocable resources; and further unreserved scalars
+/// within the role's limits and the spare headroom. A role being given something toward its
+/// guarantees may thus burst beyond them up to its limits in the same offer, which keeps
+/// offers less fragmented.
+fn guarantees_candidate(
+    shuffler: &mut Shuffler,
+    run: &AllocationRun,
+    role: &str,
+    quota: &Quota,
+    unsatisfied: &ResourceQuantities,
+    available: &Resources,
+) -> Option<Candidate> {
+    let quota_resources = available.filter(is_quota_resource);
+    let towards = shrink_resources(&quota_resources, unsatisfied.clone(), |v| shuffler.shuffle(v));
+    if towards.is_empty() {
+        return None;
+    }
+    let guaranteed = ResourceQuantities::from_scalar_resources(&towards);
+    let mut to_offer = &towards
+        + &available
+            .filter(|r| res::is_reserved(r, Some(role)) || r.r#type() != ValueType::Scalar || res::is_revocable(r));
+    let mut additional = &quota_resources - &towards;
+    if !quota.limits.is_empty() {
+        let consumed = run.consumed_quota.get(role).cloned().unwrap_or_default();
+        let room = &(&quota.limits - &consumed) - &guaranteed;
+        additional = shrink_resources_to_limits(&additional, &room, |v| shuffler.shuffle(v));
+    }
+    if !run.required_headroom.is_empty() && !additional.is_empty() {
+        // The guarantees offered come out of both the available and the required headroom,
+        // so the surplus is the same before and after.
+        let surplus = &run.available_headroom - &run.required_headroom;
+        additional = shrink_resources(&additional, surplus, |v| shuffler.shuffle(v));
+    }
+    to_offer += &additional;
+    let increase = &guaranteed + &ResourceQuantities::from_scalar_resources(&additional);
+    Some(Candidate { to_offer, guaranteed, increase, held_back: None })
+}
+
+/// The second stage's offer from `available` (already stripped for the framework) to
+/// `role`: all reservations (ancestors' included), non-scalars and revocable resources, and
+/// the unreserved non-revocable scalars within the role's limits and the spare headroom.
+fn everyone_candidate(
+    shuffler: &mut Shuffler,
+    run: &AllocationRun,
+    role: &str,
+    quota: &Quota,
+    available: &Resources,
+) -> Candidate {
+    let mut to_offer =
+        available.filter(|r| res::is_reserved(r, None) || r.r#type() != ValueType::Scalar || res::is_revocable(r));
+    let mut additional = available.filter(is_quota_resource);
+    if !quota.limits.is_empty() {
+        let consumed = run.consumed_quota.get(role).cloned().unwrap_or_default();
+        additional = shrink_resources_to_limits(&additional, &(&quota.limits - &consumed), |v| shuffler.shuffle(v));
+    }
+    let mut held_back = None;
+    if !run.required_headroom.is_empty() && !additional.is_empty() {
+        let surplus = &run.available_headroom - &run.required_headroom;
+        let shrunk = shrink_resources(&additional, surplus, |v| shuffler.shuffle(v));
+        if shrunk != additional {
+            held_back = Some(ResourceQuantities::from_scalar_resources(&(&additional - &shrunk)));
+            additional = shrunk;
+        }
+    }
+    to_offer += &additional;
+    Candidate {
+        to_offer,
+        guaranteed: ResourceQuantities::new(),
+        increase: ResourceQuantities::from_scalar_resources(&additional),
+        held_back,
+    }
+}
+
+/// `a/b/c`, `a/b`, `a` for `a/b/c` (C++ `roles::ancestors` plus the role itself).
+fn role_and_ancestors(role: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(Some(role), |current| current.rfind('/').map(|i| &current[..i]))
 }
 
 /// The one role `resources` are allocated to.
@@ -1483,6 +1854,12 @@ impl Allocator {
     /// Sets role weights.
     pub fn update_weights(&self, weights: Vec<WeightInfo>) {
         self.call("update_weights", move |p, ctx| p.update_weights(ctx, weights));
+    }
+
+    /// Sets a top-level role's quota; [`crate::constants::DEFAULT_QUOTA`] removes it.
+    pub fn update_quota(&self, role: impl Into<String>, quota: Quota) {
+        let role = role.into();
+        self.call("update_quota", move |p, ctx| p.update_quota(ctx, role, quota));
     }
 
     /// Skips allocation runs until [`Allocator::resume`].

@@ -32,7 +32,8 @@
 //! - Weights must be finite and positive; C++ leaves that to the master's validation.
 //! - An allocation that leaves a client with nothing on an agent keeps no empty entry for
 //!   that agent (C++ can keep one after `allocated` with empty resources).
-//! - No metrics (C++ optionally exports per-client dominant shares).
+//! - No metrics of its own: C++ optionally exports per-client dominant shares from the
+//!   sorter; here the allocator publishes them through [`DrfSorter::share`].
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -203,6 +204,13 @@ impl DrfSorter {
     /// The pool: the sum of every agent's quantities.
     pub fn total_scalar_quantities(&self) -> &ResourceQuantities {
         &self.totals
+    }
+
+    /// A client's current weighted dominant share, computed afresh (what C++ publishes as
+    /// the `shares/dominant` metric).
+    pub fn share(&mut self, client: &str) -> Result<f64, SorterError> {
+        let id = self.find(client)?;
+        Ok(self.calculate_share(id))
     }
 
     // ----- tree plumbing -----

@@ -1,0 +1,625 @@
+//! The allocator's tree of roles: quota, weight, tracked frameworks, reservations and what each role subtree is offered or allocated; mirrors `Role`, `RoleTree` and `ScalarResourceTotals` in `src/master/allocator/mesos/hierarchical.{hpp,cpp}`.
+//!
+//! A role is in the tree while it has a non-default quota or weight, tracked frameworks,
+//! reservations, or a descendant with any of these; the root (path `""`) is always there.
+//! Every quantity a role keeps covers its whole subtree, so a change is applied to the role
+//! and all its ancestors.
+//!
+//! The tree is a plain data structure. Where C++ CHECK-fails (a role or framework tracked
+//! twice, resources untracked that were never tracked) the call returns a
+//! [`RoleTreeError`] and changes nothing. Roles coming and going, and changes of a role's
+//! consumed quota, are reported to an optional [`RoleObserver`] (the allocator's metrics).
+//!
+//! Divergence: C++ also reports the root's consumed quota, which publishes metrics with an
+//! empty role name (`quota/roles//resources/...`); the root is not reported here.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use mesos::proto::{FrameworkId, SlaveId};
+use mesos::resources::Resources;
+
+use crate::constants::DEFAULT_QUOTA;
+use crate::quota::Quota;
+use crate::resource_quantities::ResourceQuantities;
+
+use super::sorter::drf::DEFAULT_WEIGHT;
+
+/// A refused change of the role tree; the tree is unchanged.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RoleTreeError {
+    /// The role is not in the tree.
+    #[error("role '{0}' is not tracked")]
+    UnknownRole(String),
+    /// The framework is already tracked under the role.
+    #[error("framework {framework} is already tracked under role '{role}'")]
+    FrameworkTracked {
+        /// The framework id.
+        framework: String,
+        /// The role.
+        role: String,
+    },
+    /// The framework is not tracked under the role.
+    #[error("framework {framework} is not tracked under role '{role}'")]
+    FrameworkNotTracked {
+        /// The framework id.
+        framework: String,
+        /// The role.
+        role: String,
+    },
+    /// Resources to untrack were not tracked, or are not allocated to a role.
+    #[error("role '{role}' does not hold {resources}")]
+    NotTracked {
+        /// The role (empty if the resources carry no allocation role).
+        role: String,
+        /// The resources.
+        resources: String,
+    },
+}
+
+/// Who hears about roles coming and going and about consumed quota (the allocator's metrics).
+pub trait RoleObserver: Send {
+    /// A role entered the tree.
+    fn role_added(&mut self, role: &str);
+    /// A role left the tree.
+    fn role_removed(&mut self, role: &str);
+    /// What a role consumes against its quota changed.
+    fn consumed_changed(&mut self, role: &str, consumed: &ResourceQuantities);
+}
+
+/// Scalar resources summed across agents, kept per agent so that a shared resource held
+/// several times counts once (C++ `ScalarResourceTotals`).
+#[derive(Debug, Clone, Default)]
+pub struct ScalarResourceTotals {
+    scalars: HashMap<SlaveId, Resources>,
+    total: ResourceQuantities,
+}
+
+impl ScalarResourceTotals {
+    /// Adds the scalar part of `resources` on `agent`.
+    fn add(&mut self, agent: &SlaveId, resources: &Resources) {
+        let scalars = resources.scalars();
+        if scalars.is_empty() {
+            return;
+        }
+        let held = self.scalars.entry(agent.clone()).or_default();
+        if scalars.iter().any(mesos::resources::is_shared) {
+            self.total -= &ResourceQuantities::from_scalar_resources(held);
+            *held += &scalars;
+            self.total += &ResourceQuantities::from_scalar_resources(held);
+        } else {
+            // Without shared resources the sum of quantities is the quantity of the sum.
+            *held += &scalars;
+            self.total += &ResourceQuantities::from_scalar_resources(&scalars);
+        }
+    }
+
+    /// Whether the scalar part of `resources` is held on `agent`.
+    fn holds(&self, agent: &SlaveId, resources: &Resources) -> bool {
+        let scalars = resources.scalars();
+        scalars.is_empty() || self.scalars.get(agent).is_some_and(|held| held.contains(&scalars))
+    }
+
+    /// Takes the scalar part of `resources` off `agent`; the caller checked [`Self::holds`].
+    fn subtract(&mut self, agent: &SlaveId, resources: &Resources) {
+        let scalars = resources.scalars();
+        if scalars.is_empty() {
+            return;
+        }
+        let Some(held) = self.scalars.get_mut(agent) else { return };
+        if scalars.iter().any(mesos::resources::is_shared) || held.iter().any(mesos::resources::is_shared) {
+            self.total -= &ResourceQuantities::from_scalar_resources(held);
+            *held -= &scalars;
+            self.total += &ResourceQuantities::from_scalar_resources(held);
+        } else {
+            *held -= &scalars;
+            self.total -= &ResourceQuantities::from_scalar_resources(&scalars);
+        }
+        if held.is_empty() {
+            self.scalars.remove(agent);
+        }
+    }
+
+    /// Nothing held anywhere.
+    pub fn is_empty(&self) -> bool {
+        self.scalars.is_empty()
+    }
+
+    /// The summed quantities.
+    pub fn quantities(&self) -> &ResourceQuantities {
+        &self.total
+    }
+}
+
+/// One role of the tree (C++ `Role`). All quantities include the role's subroles.
+#[derive(Debug, Clone)]
+pub struct Role {
+    path: String,
+    children: BTreeSet<String>,
+    quota: Quota,
+    weight: f64,
+    /// Frameworks subscribed to the role, or holding resources allocated to it.
+    frameworks: HashSet<FrameworkId>,
+    offered_or_allocated_unreserved_non_revocable: ScalarResourceTotals,
+    offered_or_allocated_reserved: ScalarResourceTotals,
+    /// Reservations on all agents (allocated or not), subroles' included; scalars only.
+    reservation_scalar_quantities: ResourceQuantities,
+    /// Unreserved non-revocable resources tasks actually use.
+    allocated_unreserved_non_revocable: ScalarResourceTotals,
+}
+
+impl Role {
+    fn new(path: &str) -> Role {
+        Role {
+            path: path.to_owned(),
+            children: BTreeSet::new(),
+            quota: DEFAULT_QUOTA,
+            weight: DEFAULT_WEIGHT,
+            frameworks: HashSet::new(),
+            offered_or_allocated_unreserved_non_revocable: ScalarResourceTotals::default(),
+            offered_or_allocated_reserved: ScalarResourceTotals::default(),
+            reservation_scalar_quantities: ResourceQuantities::new(),
+            allocated_unreserved_non_revocable: ScalarResourceTotals::default(),
+        }
+    }
+
+    /// The role's path, `a/b/c` (empty for the root).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The paths of the role's children.
+    pub fn children(&self) -> impl Iterator<Item = &str> + '_ {
+        self.children.iter().map(String::as_str)
+    }
+
+    /// The role's quota.
+    pub fn quota(&self) -> &Quota {
+        &self.quota
+    }
+
+    /// The role's weight.
+    pub fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    /// The frameworks tracked under the role.
+    pub fn frameworks(&self) -> &HashSet<FrameworkId> {
+        &self.frameworks
+    }
+
+    /// Reserved scalar quantities, allocated or not (C++ `reservationScalarQuantities`).
+    pub fn reservation_scalar_quantities(&self) -> &ResourceQuantities {
+        &self.reservation_scalar_quantities
+    }
+
+    /// Reserved scalar quantities offered or allocated.
+    pub fn offered_or_allocated_reserved_scalar_quantities(&self) -> &ResourceQuantities {
+        self.offered_or_allocated_reserved.quantities()
+    }
+
+    /// What counts against quota while offers are being made: unreserved non-revocable
+    /// resources offered or allocated, plus all reservations (C++ `quotaOfferedOrConsumed`).
+    pub fn quota_offered_or_consumed(&self) -> ResourceQuantities {
+        self.offered_or_allocated_unreserved_non_revocable.quantities() + &self.reservation_scalar_quantities
+    }
+
+    /// What the role consumes: unreserved non-revocable resources used by tasks, plus all
+    /// reservations (C++ `quotaConsumed`).
+    pub fn quota_consumed(&self) -> ResourceQuantities {
+        self.allocated_unreserved_non_revocable.quantities() + &self.reservation_scalar_quantities
+    }
+
+    fn is_empty(&self) -> bool {
+        self.children.is_empty()
+            && self.frameworks.is_empty()
+            && self.reservation_scalar_quantities.is_empty()
+            && self.quota.is_default()
+            && self.weight == DEFAULT_WEIGHT
+    }
+}
+
+/// The parent path of a non-root role: `a/b` for `a/b/c`, the root (`""`) for `a`.
+fn parent_path(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+/// The tree (C++ `RoleTree`).
+pub struct RoleTree {
+    root: Role,
+    roles: HashMap<String, Role>,
+    observer: Option<Box<dyn RoleObserver>>,
+}
+
+impl Default for RoleTree {
+    fn default() -> RoleTree {
+        RoleTree::new(None)
+    }
+}
+
+impl RoleTree {
+    /// An empty tree reporting to `observer`.
+    pub fn new(observer: Option<Box<dyn RoleObserver>>) -> RoleTree {
+        RoleTree { root: Role::new(""), roles: HashMap::new(), observer }
+    }
+
+    /// The root; its quantities cover every role.
+    pub fn root(&self) -> &Role {
+        &self.root
+    }
+
+    /// A tracked role.
+    pub fn get(&self, role: &str) -> Option<&Role> {
+        self.roles.get(role)
+    }
+
+    /// All tracked roles by path (the root excluded).
+    pub fn roles(&self) -> &HashMap<String, Role> {
+        &self.roles
+    }
+
+    /// The quota of `role`, the default one if it is not tracked.
+    pub fn quota(&self, role: &str) -> &Quota {
+        static DEFAULT: Quota = DEFAULT_QUOTA;
+        self.roles.get(role).map_or(&DEFAULT, |r| &r.quota)
+    }
+
+    fn node_mut(&mut self, path: &str) -> Option<&mut Role> {
+        if path.is_empty() {
+            Some(&mut self.root)
+        } else {
+            self.roles.get_mut(path)
+        }
+    }
+
+    /// The role at `path`, created with any missing ancestors (C++ `operator[]`).
+    fn ensure(&mut self, path: &str) -> &mut Role {
+        if !self.roles.contains_key(path) {
+            let mut missing = vec![path];
+            let mut current = parent_path(path);
+            while !current.is_empty() && !self.roles.contains_key(current) {
+                missing.push(current);
+                current = parent_path(current);
+            }
+            for new in missing.into_iter().rev() {
+                if let Some(parent) = self.node_mut(parent_path(new)) {
+                    parent.children.insert(new.to_owned());
+                }
+                self.roles.insert(new.to_owned(), Role::new(new));
+                if let Some(observer) = &mut self.observer {
+                    observer.role_added(new);
+                }
+            }
+        }
+        self.roles.get_mut(path).expect("the role was just inserted")
+    }
+
+    /// Removes `role` and then its ancestors for as long as they are empty (C++
+    /// `tryRemove`); whether `role` itself went.
+    fn try_remove(&mut self, role: &str) -> bool {
+        let mut current = role.to_owned();
+        let mut removed_any = false;
+        while !current.is_empty() {
+            match self.roles.get(&current) {
+                Some(node) if node.is_empty() => {}
+                _ => break,
+            }
+            self.roles.remove(&current);
+            let parent = parent_path(&current).to_owned();
+            if let Some(parent) = self.node_mut(&parent) {
+                parent.children.remove(&current);
+            }
+            if let Some(observer) = &mut self.observer {
+                observer.role_removed(&current);
+            }
+            removed_any = true;
+            current = parent;
+        }
+        removed_any
+    }
+
+    /// The paths of `role` and its ancestors, the root (`""`) last.
+    fn chain(role: &str) -> Vec<String> {
+        let mut chain = Vec::new();
+        let mut current = role;
+        loop {
+            chain.push(current.to_owned());
+            if current.is_empty() {
+                return chain;
+            }
+            current = parent_path(current);
+        }
+    }
+
+    fn report_consumed(&mut self, chain: &[String]) {
+        let Some(observer) = &mut self.observer else { return };
+        for path in chain.iter().filter(|p| !p.is_empty()) {
+            if let Some(role) = self.roles.get(path) {
+                observer.consumed_changed(path, &role.quota_consumed());
+            }
+        }
+    }
+
+    /// Counts reserved scalars against their reservation roles (created as needed).
+    pub fn track_reservations(&mut self, resources: &Resources) {
+        for resource in resources.scalars().iter() {
+            let Some(role) = mesos::resources::reservation_role(resource) else { continue };
+            let quantities = ResourceQuantities::from_scalar_resource(resource);
+            self.ensure(role);
+            let chain = RoleTree::chain(role);
+            for path in &chain {
+                if let Some(node) = self.node_mut(path) {
+                    node.reservation_scalar_quantities += &quantities;
+                }
+            }
+            self.report_consumed(&chain);
+        }
+    }
+
+    /// The reverse of [`Self::track_reservations`]; roles left empty go.
+    pub fn untrack_reservations(&mut self, resources: &Resources) -> Result<(), RoleTreeError> {
+        let scalars = resources.scalars();
+        let mut by_role: HashMap<&str, ResourceQuantities> = HashMap::new();
+        for resource in scalars.iter() {
+            if let Some(role) = mesos::resources::reservation_role(resource) {
+                *by_role.entry(role).or_default() += &ResourceQuantities::from_scalar_resource(resource);
+            }
+        }
+        for (role, quantities) in &by_role {
+            if !self.roles.get(*role).is_some_and(|r| r.reservation_scalar_quantities.contains(quantities)) {
+                return Err(RoleTreeError::NotTracked { role: role.to_string(), resources: quantities.to_string() });
+            }
+        }
+        for (role, quantities) in by_role {
+            let chain = RoleTree::chain(role);
+            for path in &chain {
+                if let Some(node) = self.node_mut(path) {
+                    node.reservation_scalar_quantities -= &quantities;
+                }
+            }
+            self.report_consumed(&chain);
+            self.try_remove(role);
+        }
+        Ok(())
+    }
+
+    /// Splits allocated resources by allocation role, checking every role is tracked.
+    fn by_allocation_role(&self, resources: &Resources) -> Result<Vec<(String, Resources)>, RoleTreeError> {
+        let allocations = resources
+            .allocations()
+            .map_err(|_| RoleTreeError::NotTracked { role: String::new(), resources: resources.to_string() })?;
+        if let Some(role) = allocations.keys().find(|role| !self.roles.contains_key(*role)) {
+            return Err(RoleTreeError::UnknownRole(role.clone()));
+        }
+        Ok(allocations.into_iter().collect())
+    }
+
+    /// Records unreserved non-revocable scalars as used by tasks (C++ `trackAllocated`).
+    pub fn track_allocated(&mut self, agent: &SlaveId, resources: &Resources) -> Result<(), RoleTreeError> {
+        let relevant = resources.filter(|r| {
+            r.r#type() == mesos::proto::value::Type::Scalar
+                && mesos::resources::is_unreserved(r)
+                && !mesos::resources::is_revocable(r)
+        });
+        for (role, part) in self.by_allocation_role(&relevant)? {
+            let chain = RoleTree::chain(&role);
+            for path in &chain {
+                if let Some(node) = self.node_mut(path) {
+                    node.allocated_unreserved_non_revocable.add(agent, &part);
+                }
+            }
+            self.report_consumed(&chain);
+        }
+        Ok(())
+    }
+
+    /// The reverse of [`Self::track_allocated`].
+    pub fn untrack_allocated(&mut self, agent: &SlaveId, resources: &Resources) -> Result<(), RoleTreeError> {
+        let relevant = resources.filter(|r| {
+            r.r#type() == mesos::proto::value::Type::Scalar
+                && mesos::resources::is_unreserved(r)
+                && !mesos::resources::is_revocable(r)
+        });
+        let parts = self.by_allocation_role(&relevant)?;
+        for (role, part) in &parts {
+            if !self.roles.get(role).is_some_and(|r| r.allocated_unreserved_non_revocable.holds(agent, part)) {
+                return Err(RoleTreeError::NotTracked { role: role.clone(), resources: part.to_string() });
+            }
+        }
+        for (role, part) in parts {
+            let chain = RoleTree::chain(&role);
+            for path in &chain {
+                if let Some(node) = self.node_mut(path) {
+                    node.allocated_unreserved_non_revocable.subtract(agent, &part);
+                }
+            }
+            self.report_consumed(&chain);
+        }
+        Ok(())
+    }
+
+    /// Tracks a framework under a role, creating the role as needed.
+    pub fn track_framework(&mut self, framework: &FrameworkId, role: &str) -> Result<(), RoleTreeError> {
+        if self.roles.get(role).is_some_and(|r| r.frameworks.contains(framework)) {
+            return Err(RoleTreeError::FrameworkTracked { framework: framework.value.clone(), role: role.to_owned() });
+        }
+        self.ensure(role).frameworks.insert(framework.clone());
+        Ok(())
+    }
+
+    /// Stops tracking a framework under a role; the role goes if left empty.
+    pub fn untrack_framework(&mut self, framework: &FrameworkId, role: &str) -> Result<(), RoleTreeError> {
+        let removed = self.roles.get_mut(role).is_some_and(|r| r.frameworks.remove(framework));
+        if !removed {
+            return Err(RoleTreeError::FrameworkNotTracked {
+                framework: framework.value.clone(),
+                role: role.to_owned(),
+            });
+        }
+        self.try_remove(role);
+        Ok(())
+    }
+
+    /// Sets a role's quota; the default quota may let the role go.
+    pub fn update_quota(&mut self, role: &str, quota: Quota) {
+        self.ensure(role).quota = quota;
+        self.try_remove(role);
+    }
+
+    /// Sets a role's weight; the default weight may let the role go.
+    pub fn update_weight(&mut self, role: &str, weight: f64) {
+        self.ensure(role).weight = weight;
+        self.try_remove(role);
+    }
+
+    /// Records resources offered or allocated, by allocation role (C++
+    /// `trackOfferedOrAllocated`).
+    pub fn track_offered_or_allocated(&mut self, agent: &SlaveId, resources: &Resources) -> Result<(), RoleTreeError> {
+        let scalars = resources.scalars();
+        for (role, part) in self.by_allocation_role(&scalars)? {
+            let reserved = part.reserved(None);
+            let unreserved = part.filter(|r| mesos::resources::is_unreserved(r) && !mesos::resources::is_revocable(r));
+            for path in RoleTree::chain(&role) {
+                if let Some(node) = self.node_mut(&path) {
+                    node.offered_or_allocated_reserved.add(agent, &reserved);
+                    node.offered_or_allocated_unreserved_non_revocable.add(agent, &unreserved);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The reverse of [`Self::track_offered_or_allocated`].
+    pub fn untrack_offered_or_allocated(
+        &mut self,
+        agent: &SlaveId,
+        resources: &Resources,
+    ) -> Result<(), RoleTreeError> {
+        let scalars = resources.scalars();
+        let mut parts = Vec::new();
+        for (role, part) in self.by_allocation_role(&scalars)? {
+            let reserved = part.reserved(None);
+            let unreserved = part.filter(|r| mesos::resources::is_unreserved(r) && !mesos::resources::is_revocable(r));
+            let held = self.roles.get(&role).is_some_and(|r| {
+                r.offered_or_allocated_reserved.holds(agent, &reserved)
+                    && r.offered_or_allocated_unreserved_non_revocable.holds(agent, &unreserved)
+            });
+            if !held {
+                return Err(RoleTreeError::NotTracked { role, resources: part.to_string() });
+            }
+            parts.push((role, reserved, unreserved));
+        }
+        for (role, reserved, unreserved) in parts {
+            for path in RoleTree::chain(&role) {
+                if let Some(node) = self.node_mut(&path) {
+                    node.offered_or_allocated_reserved.subtract(agent, &reserved);
+                    node.offered_or_allocated_unreserved_non_revocable.subtract(agent, &unreserved);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    fn r(text: &str) -> Resources {
+        Resources::parse(text, "*").unwrap()
+    }
+
+    fn allocated(text: &str, role: &str) -> Resources {
+        let mut resources = r(text);
+        resources.allocate(role);
+        resources
+    }
+
+    fn q(text: &str) -> ResourceQuantities {
+        ResourceQuantities::parse(text).unwrap()
+    }
+
+    #[derive(Default)]
+    struct Log(Arc<Mutex<Vec<String>>>);
+
+    impl RoleObserver for Log {
+        fn role_added(&mut self, role: &str) {
+            self.0.lock().unwrap().push(format!("+{role}"));
+        }
+        fn role_removed(&mut self, role: &str) {
+            self.0.lock().unwrap().push(format!("-{role}"));
+        }
+        fn consumed_changed(&mut self, role: &str, consumed: &ResourceQuantities) {
+            self.0.lock().unwrap().push(format!("{role}={consumed}"));
+        }
+    }
+
+    #[test]
+    fn roles_come_with_their_ancestors_and_go_when_empty() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut tree = RoleTree::new(Some(Box::new(Log(log.clone()))));
+        let framework = FrameworkId { value: "f".into() };
+        tree.track_framework(&framework, "a/b/c").unwrap();
+        assert_eq!(*log.lock().unwrap(), ["+a", "+a/b", "+a/b/c"]);
+        assert_eq!(tree.root().children().collect::<Vec<_>>(), ["a"]);
+        assert!(tree.track_framework(&framework, "a/b/c").is_err());
+
+        tree.update_weight("a", 2.0);
+        tree.untrack_framework(&framework, "a/b/c").unwrap();
+        // `a` keeps its weight, so only `a/b/c` and `a/b` go.
+        assert_eq!(log.lock().unwrap()[3..], ["-a/b/c", "-a/b"]);
+        assert!(tree.get("a").is_some());
+        tree.update_weight("a", DEFAULT_WEIGHT);
+        assert!(tree.get("a").is_none());
+        assert!(tree.untrack_framework(&framework, "a").is_err());
+    }
+
+    #[test]
+    fn reservations_and_allocations_count_up_the_tree() {
+        let mut tree = RoleTree::default();
+        let agent = SlaveId { value: "s1".into() };
+        tree.track_reservations(&Resources::parse("cpus(a/b):1;mem(a/b):100;cpus:5", "*").unwrap());
+        assert_eq!(tree.get("a").unwrap().reservation_scalar_quantities(), &q("cpus:1;mem:100"));
+        assert_eq!(tree.root().reservation_scalar_quantities(), &q("cpus:1;mem:100"));
+
+        let framework = FrameworkId { value: "f".into() };
+        tree.track_framework(&framework, "a").unwrap();
+        tree.track_offered_or_allocated(&agent, &allocated("cpus:2;mem:10;ports:[1-3]", "a")).unwrap();
+        assert_eq!(tree.get("a").unwrap().quota_offered_or_consumed(), q("cpus:3;mem:110"));
+        assert!(tree.untrack_offered_or_allocated(&agent, &allocated("cpus:3", "a")).is_err());
+        tree.untrack_offered_or_allocated(&agent, &allocated("cpus:2;mem:10", "a")).unwrap();
+        assert_eq!(tree.get("a").unwrap().quota_offered_or_consumed(), q("cpus:1;mem:100"));
+
+        tree.track_allocated(&agent, &allocated("cpus:1", "a")).unwrap();
+        assert_eq!(tree.get("a").unwrap().quota_consumed(), q("cpus:2;mem:100"));
+        assert!(tree.track_allocated(&agent, &allocated("cpus:1", "zzz")).is_err());
+
+        assert!(tree.untrack_reservations(&Resources::parse("cpus(a/b):2", "*").unwrap()).is_err());
+        tree.untrack_reservations(&Resources::parse("cpus(a/b):1;mem(a/b):100", "*").unwrap()).unwrap();
+        assert!(tree.get("a/b").is_none());
+        assert!(tree.root().reservation_scalar_quantities().is_empty());
+    }
+
+    #[test]
+    fn shared_resources_count_once() {
+        let mut totals = ScalarResourceTotals::default();
+        let agent = SlaveId { value: "s1".into() };
+        let mut volume =
+            mesos::proto::Resource { shared: Some(Default::default()), ..r("disk(role):10").to_vec().remove(0) };
+        volume.disk = Some(mesos::proto::resource::DiskInfo {
+            persistence: Some(mesos::proto::resource::disk_info::Persistence { id: "v".into(), principal: None }),
+            volume: None,
+            source: None,
+        });
+        let volume = Resources::from(volume);
+        totals.add(&agent, &volume);
+        totals.add(&agent, &volume);
+        assert_eq!(totals.quantities(), &q("disk:10"));
+        assert!(totals.holds(&agent, &volume));
+        totals.subtract(&agent, &volume);
+        assert_eq!(totals.quantities(), &q("disk:10"));
+        totals.subtract(&agent, &volume);
+        assert!(totals.is_empty());
+    }
+}
