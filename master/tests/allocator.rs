@@ -1133,7 +1133,7 @@ async fn hierarchical_allocator_test_quota_set_aside_reserved_resources() {
         fid(&framework1),
         sid(&agent1),
         allocated(&res("cpus:4;mem:512"), QUOTA_ROLE),
-        long.clone(),
+        long,
         false,
     );
     t.tick().await;
@@ -1606,7 +1606,7 @@ async fn hierarchical_allocator_test_active_offer_filters_metrics() {
         fid(&framework1),
         sid(&agent),
         allocation.resources["roleA"][&sid(&agent)].clone(),
-        long.clone(),
+        long,
         false,
     );
     assert_eq!(active(&t.metrics().await, "roleA"), 1.0);
@@ -1619,7 +1619,7 @@ async fn hierarchical_allocator_test_active_offer_filters_metrics() {
         fid(&framework2),
         sid(&agent),
         allocation.resources["roleB"][&sid(&agent)].clone(),
-        long.clone(),
+        long,
         false,
     );
     let metrics = t.metrics().await;
