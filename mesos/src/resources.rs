@@ -14,6 +14,7 @@
 //! Not ported: operations (`apply`, `ResourceConversion`), `find`, `shrink`,
 //! `ResourceQuantities`/`ResourceLimits`, and reservation ancestors.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
@@ -266,8 +267,17 @@ pub fn resource_contains(left: &Resource, right: &Resource) -> bool {
     }
     match left.r#type() {
         Type::Scalar => scalar_of(right).mesos_le(&scalar_of(left)),
-        Type::Ranges => right.ranges.clone().unwrap_or_default().mesos_le(&left.ranges.clone().unwrap_or_default()),
-        Type::Set => right.set.clone().unwrap_or_default().mesos_le(&left.set.clone().unwrap_or_default()),
+        // An absent value is empty: contained in anything, containing only emptiness.
+        Type::Ranges => match (&right.ranges, &left.ranges) {
+            (None, _) => true,
+            (Some(r), None) => r.range.is_empty(),
+            (Some(r), Some(l)) => r.mesos_le(l),
+        },
+        Type::Set => match (&right.set, &left.set) {
+            (None, _) => true,
+            (Some(r), None) => r.item.is_empty(),
+            (Some(r), Some(l)) => r.mesos_le(l),
+        },
         Type::Text => false,
     }
 }
@@ -587,7 +597,8 @@ impl Resources {
 
     /// Whether every resource of `that` is in `self`.
     pub fn contains(&self, that: &Resources) -> bool {
-        let mut remaining = self.clone();
+        // Copied only once a persistent volume must be taken out.
+        let mut remaining = Cow::Borrowed(self);
         for entry in &that.entries {
             if !remaining.entries.iter().any(|e| e.contains(entry)) {
                 return false;
@@ -595,7 +606,7 @@ impl Resources {
             // A persistent volume is consumed by the match: two identical volumes in `that`
             // need two in `self`.
             if is_persistent_volume(&entry.resource) {
-                remaining.subtract_entry(entry);
+                remaining.to_mut().subtract_entry(entry);
             }
         }
         true

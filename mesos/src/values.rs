@@ -18,6 +18,7 @@
 //!   `end + 1` wraps to 0 there. Range subtraction coalesces its left side first, so
 //!   overlapping (unvalidated) input still yields a correct difference.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
@@ -200,10 +201,22 @@ pub fn coalesce(ranges: &mut Ranges) {
     ranges.range = merged.into_iter().map(|(begin, end)| Range { begin, end }).collect();
 }
 
-fn coalesced(ranges: &Ranges) -> Ranges {
+/// Whether `ranges` are already as [`coalesce`] leaves them: sorted, each well formed, with
+/// a gap between neighbours.
+fn is_coalesced(ranges: &Ranges) -> bool {
+    ranges.range.iter().all(|r| r.begin <= r.end)
+        && ranges.range.windows(2).all(|w| w[0].end.saturating_add(1) < w[1].begin)
+}
+
+/// `ranges` coalesced, without a copy when they already are (the common case: arithmetic
+/// leaves them coalesced).
+fn coalesced(ranges: &Ranges) -> Cow<'_, Ranges> {
+    if is_coalesced(ranges) {
+        return Cow::Borrowed(ranges);
+    }
     let mut result = ranges.clone();
     coalesce(&mut result);
-    result
+    Cow::Owned(result)
 }
 
 /// The number of values in `ranges` once coalesced (`[1-10]` holds 10).

@@ -30,6 +30,7 @@
 //! handing back resources that were never offered) are an [`AllocatorError`], logged at
 //! `warn` with the state left unchanged.
 
+use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
@@ -267,9 +268,22 @@ impl Slave {
         if resources.is_empty() {
             return;
         }
-        *self.offered_or_allocated.entry(framework_id.clone()).or_default() += resources;
+        match self.offered_or_allocated.get_mut(framework_id) {
+            Some(held) => *held += resources,
+            None => {
+                self.offered_or_allocated.insert(framework_id.clone(), resources.clone());
+            }
+        }
         self.total_offered_or_allocated += resources;
-        self.update_available();
+        if self.shared.is_empty() {
+            // What is offered came out of `available`, so taking it off gives what a fresh
+            // `total - used` would, for less work on this hot path.
+            let mut taken = resources.clone();
+            taken.unallocate();
+            self.available -= &taken;
+        } else {
+            self.update_available();
+        }
     }
 
     fn holds(&self, framework_id: &FrameworkId, resources: &Resources) -> bool {
@@ -1214,7 +1228,7 @@ impl HierarchicalAllocatorProcess {
                         Stage::Guarantees => {
                             guarantees_candidate(&mut self.shuffler, run, role, &quota, &unsatisfied, &stripped)
                         }
-                        Stage::Everyone => Some(everyone_candidate(&mut self.shuffler, run, role, &quota, &stripped)),
+                        Stage::Everyone => Some(everyone_candidate(&mut self.shuffler, run, role, &quota, stripped)),
                     };
                     current.candidates.push((key, candidate));
                     current.candidates.len() - 1
@@ -1236,14 +1250,10 @@ impl HierarchicalAllocatorProcess {
             to_offer.allocate(role);
             tracing::trace!(agent = %slave_id.value, role, framework = %framework_id.value, offer = %to_offer,
                 ?stage, "offering");
-            *run.offerable
-                .entry(framework_id.clone())
-                .or_default()
-                .entry(role.to_owned())
-                .or_default()
-                .entry(slave_id.clone())
-                .or_default() += &to_offer;
-            *run.offered_shared.entry(slave_id.clone()).or_default() += &to_offer.shared();
+            let shared = to_offer.shared();
+            if !shared.is_empty() {
+                *run.offered_shared.entry(slave_id.clone()).or_default() += &shared;
+            }
 
             // The role's consumption (and its ancestors') grows by the unreserved
             // non-revocable scalars offered.
@@ -1263,6 +1273,13 @@ impl HierarchicalAllocatorProcess {
             }
             if let Err(error) = self.track_allocated_resources(slave_id, &framework_id, &to_offer) {
                 tracing::warn!(%error, "allocator bookkeeping failed while offering");
+            }
+            let by_agent = run.offerable.entry(framework_id).or_default().entry(role.to_owned()).or_default();
+            match by_agent.get_mut(slave_id) {
+                Some(offered) => *offered += &to_offer,
+                None => {
+                    by_agent.insert(slave_id.clone(), to_offer);
+                }
             }
             // What the agent has left changed.
             cache = None;
@@ -1411,8 +1428,7 @@ impl HierarchicalAllocatorProcess {
         framework_id: &FrameworkId,
         allocated: &Resources,
     ) -> Outcome {
-        let allocations = allocated.allocations().map_err(|_| AllocatorError::NotSingleRole(allocated.to_string()))?;
-        for (role, allocation) in allocations {
+        for (role, allocation) in by_allocation_role(allocated)? {
             if !self.is_framework_tracked_under_role(framework_id, &role) {
                 self.track_framework_under_role(framework_id, &role)?;
             }
@@ -1430,8 +1446,7 @@ impl HierarchicalAllocatorProcess {
         framework_id: &FrameworkId,
         allocated: &Resources,
     ) -> Outcome {
-        let allocations = allocated.allocations().map_err(|_| AllocatorError::NotSingleRole(allocated.to_string()))?;
-        for (role, allocation) in allocations {
+        for (role, allocation) in by_allocation_role(allocated)? {
             self.framework_sorter(&role)?.unallocated(&framework_id.value, slave_id, &allocation)?;
             self.role_sorter.unallocated(&role, slave_id, &allocation)?;
             self.role_tree.untrack_offered_or_allocated(slave_id, &allocation)?;
@@ -1591,8 +1606,16 @@ fn everyone_candidate(
     run: &AllocationRun,
     role: &str,
     quota: &Quota,
-    available: &Resources,
+    available: Resources,
 ) -> Candidate {
+    if quota.limits.is_empty() && run.required_headroom.is_empty() {
+        // Nothing to cut: everything is offered.
+        let mut increase = ResourceQuantities::new();
+        for resource in available.iter().filter(|r| is_quota_resource(r)) {
+            increase.add_quantity(&resource.name, resource.scalar.unwrap_or_default());
+        }
+        return Candidate { to_offer: available, guaranteed: ResourceQuantities::new(), increase, held_back: None };
+    }
     let mut to_offer =
         available.filter(|r| res::is_reserved(r, None) || r.r#type() != ValueType::Scalar || res::is_revocable(r));
     let mut additional = available.filter(is_quota_resource);
@@ -1623,8 +1646,29 @@ fn role_and_ancestors(role: &str) -> impl Iterator<Item = &str> {
     std::iter::successors(Some(role), |current| current.rfind('/').map(|i| &current[..i]))
 }
 
+/// The allocation role every resource carries, if they all carry the same one; `None` for
+/// no resources, no allocation role, or several. The common case of one role spares
+/// `Resources::allocations` and its copies.
+pub(crate) fn sole_allocation_role(resources: &Resources) -> Option<&str> {
+    let mut roles = resources.iter().map(|r| r.allocation_info.as_ref().and_then(|a| a.role.as_deref()));
+    let first = roles.next()??;
+    roles.all(|role| role == Some(first)).then_some(first)
+}
+
+/// `resources` split by allocation role.
+fn by_allocation_role(resources: &Resources) -> Result<Vec<(String, Cow<'_, Resources>)>, AllocatorError> {
+    if let Some(role) = sole_allocation_role(resources) {
+        return Ok(vec![(role.to_owned(), Cow::Borrowed(resources))]);
+    }
+    let allocations = resources.allocations().map_err(|_| AllocatorError::NotSingleRole(resources.to_string()))?;
+    Ok(allocations.into_iter().map(|(role, part)| (role, Cow::Owned(part))).collect())
+}
+
 /// The one role `resources` are allocated to.
 fn single_role(resources: &Resources) -> Result<String, AllocatorError> {
+    if let Some(role) = sole_allocation_role(resources) {
+        return Ok(role.to_owned());
+    }
     let allocations = resources.allocations().map_err(|_| AllocatorError::NotSingleRole(resources.to_string()))?;
     match allocations.into_keys().collect::<Vec<_>>().as_slice() {
         [role] => Ok(role.clone()),

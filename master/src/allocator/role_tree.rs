@@ -13,15 +13,18 @@
 //! Divergence: C++ also reports the root's consumed quota, which publishes metrics with an
 //! empty role name (`quota/roles//resources/...`); the root is not reported here.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use mesos::proto::{FrameworkId, SlaveId};
+use mesos::proto::value::Type as ValueType;
+use mesos::proto::{FrameworkId, Resource, SlaveId};
 use mesos::resources::Resources;
 
 use crate::constants::DEFAULT_QUOTA;
 use crate::quota::Quota;
 use crate::resource_quantities::ResourceQuantities;
 
+use super::hierarchical::sole_allocation_role;
 use super::sorter::drf::DEFAULT_WEIGHT;
 
 /// A refused change of the role tree; the tree is unchanged.
@@ -67,61 +70,96 @@ pub trait RoleObserver: Send {
 }
 
 /// Scalar resources summed across agents, kept per agent so that a shared resource held
-/// several times counts once (C++ `ScalarResourceTotals`).
+/// several times counts once (C++ `ScalarResourceTotals`). Per agent, non-shared scalars are
+/// kept as quantities (their sum is exact) and shared ones as resources.
 #[derive(Debug, Clone, Default)]
 pub struct ScalarResourceTotals {
-    scalars: HashMap<SlaveId, Resources>,
+    agents: HashMap<SlaveId, AgentScalars>,
     total: ResourceQuantities,
 }
 
+#[derive(Debug, Clone, Default)]
+struct AgentScalars {
+    non_shared: ResourceQuantities,
+    shared: Resources,
+}
+
+/// The scalars of some resources that pass a test, ready to be added to totals.
+#[derive(Debug, Clone, Default)]
+struct ScalarParts {
+    non_shared: ResourceQuantities,
+    shared: Resources,
+}
+
+impl ScalarParts {
+    fn of(resources: &Resources, keep: impl Fn(&Resource) -> bool) -> ScalarParts {
+        let mut parts = ScalarParts::default();
+        for resource in resources.iter().filter(|r| r.r#type() == ValueType::Scalar && keep(r)) {
+            if mesos::resources::is_shared(resource) {
+                // Once per copy, so subtraction finds the copies it takes away.
+                for _ in 0..resources.count(resource) {
+                    parts.shared.add_resource(resource);
+                }
+            } else {
+                parts.non_shared.add_quantity(&resource.name, resource.scalar.unwrap_or_default());
+            }
+        }
+        parts
+    }
+
+    fn is_empty(&self) -> bool {
+        self.non_shared.is_empty() && self.shared.is_empty()
+    }
+}
+
 impl ScalarResourceTotals {
-    /// Adds the scalar part of `resources` on `agent`.
-    fn add(&mut self, agent: &SlaveId, resources: &Resources) {
-        let scalars = resources.scalars();
-        if scalars.is_empty() {
+    fn add(&mut self, agent: &SlaveId, parts: &ScalarParts) {
+        if parts.is_empty() {
             return;
         }
-        let held = self.scalars.entry(agent.clone()).or_default();
-        if scalars.iter().any(mesos::resources::is_shared) {
-            self.total -= &ResourceQuantities::from_scalar_resources(held);
-            *held += &scalars;
-            self.total += &ResourceQuantities::from_scalar_resources(held);
-        } else {
-            // Without shared resources the sum of quantities is the quantity of the sum.
-            *held += &scalars;
-            self.total += &ResourceQuantities::from_scalar_resources(&scalars);
+        let held = match self.agents.get_mut(agent) {
+            Some(held) => held,
+            None => self.agents.entry(agent.clone()).or_default(),
+        };
+        held.non_shared += &parts.non_shared;
+        self.total += &parts.non_shared;
+        if !parts.shared.is_empty() {
+            self.total -= &ResourceQuantities::from_scalar_resources(&held.shared);
+            held.shared += &parts.shared;
+            self.total += &ResourceQuantities::from_scalar_resources(&held.shared);
         }
     }
 
-    /// Whether the scalar part of `resources` is held on `agent`.
-    fn holds(&self, agent: &SlaveId, resources: &Resources) -> bool {
-        let scalars = resources.scalars();
-        scalars.is_empty() || self.scalars.get(agent).is_some_and(|held| held.contains(&scalars))
+    fn holds(&self, agent: &SlaveId, parts: &ScalarParts) -> bool {
+        if parts.is_empty() {
+            return true;
+        }
+        self.agents
+            .get(agent)
+            .is_some_and(|held| held.non_shared.contains(&parts.non_shared) && held.shared.contains(&parts.shared))
     }
 
-    /// Takes the scalar part of `resources` off `agent`; the caller checked [`Self::holds`].
-    fn subtract(&mut self, agent: &SlaveId, resources: &Resources) {
-        let scalars = resources.scalars();
-        if scalars.is_empty() {
+    /// The caller checked [`Self::holds`].
+    fn subtract(&mut self, agent: &SlaveId, parts: &ScalarParts) {
+        if parts.is_empty() {
             return;
         }
-        let Some(held) = self.scalars.get_mut(agent) else { return };
-        if scalars.iter().any(mesos::resources::is_shared) || held.iter().any(mesos::resources::is_shared) {
-            self.total -= &ResourceQuantities::from_scalar_resources(held);
-            *held -= &scalars;
-            self.total += &ResourceQuantities::from_scalar_resources(held);
-        } else {
-            *held -= &scalars;
-            self.total -= &ResourceQuantities::from_scalar_resources(&scalars);
+        let Some(held) = self.agents.get_mut(agent) else { return };
+        held.non_shared -= &parts.non_shared;
+        self.total -= &parts.non_shared;
+        if !parts.shared.is_empty() {
+            self.total -= &ResourceQuantities::from_scalar_resources(&held.shared);
+            held.shared -= &parts.shared;
+            self.total += &ResourceQuantities::from_scalar_resources(&held.shared);
         }
-        if held.is_empty() {
-            self.scalars.remove(agent);
+        if held.non_shared.is_empty() && held.shared.is_empty() {
+            self.agents.remove(agent);
         }
     }
 
     /// Nothing held anywhere.
     pub fn is_empty(&self) -> bool {
-        self.scalars.is_empty()
+        self.agents.is_empty()
     }
 
     /// The summed quantities.
@@ -383,28 +421,36 @@ impl RoleTree {
     }
 
     /// Splits allocated resources by allocation role, checking every role is tracked.
-    fn by_allocation_role(&self, resources: &Resources) -> Result<Vec<(String, Resources)>, RoleTreeError> {
-        let allocations = resources
-            .allocations()
-            .map_err(|_| RoleTreeError::NotTracked { role: String::new(), resources: resources.to_string() })?;
-        if let Some(role) = allocations.keys().find(|role| !self.roles.contains_key(*role)) {
+    fn by_allocation_role<'r>(
+        &self,
+        resources: &'r Resources,
+    ) -> Result<Vec<(String, Cow<'r, Resources>)>, RoleTreeError> {
+        let parts: Vec<(String, Cow<'r, Resources>)> = match sole_allocation_role(resources) {
+            Some(role) => vec![(role.to_owned(), Cow::Borrowed(resources))],
+            None => resources
+                .allocations()
+                .map_err(|_| RoleTreeError::NotTracked { role: String::new(), resources: resources.to_string() })?
+                .into_iter()
+                .map(|(role, part)| (role, Cow::Owned(part)))
+                .collect(),
+        };
+        if let Some((role, _)) = parts.iter().find(|(role, _)| !self.roles.contains_key(role)) {
             return Err(RoleTreeError::UnknownRole(role.clone()));
         }
-        Ok(allocations.into_iter().collect())
+        Ok(parts)
     }
 
     /// Records unreserved non-revocable scalars as used by tasks (C++ `trackAllocated`).
     pub fn track_allocated(&mut self, agent: &SlaveId, resources: &Resources) -> Result<(), RoleTreeError> {
-        let relevant = resources.filter(|r| {
-            r.r#type() == mesos::proto::value::Type::Scalar
-                && mesos::resources::is_unreserved(r)
-                && !mesos::resources::is_revocable(r)
-        });
-        for (role, part) in self.by_allocation_role(&relevant)? {
+        for (role, part) in self.by_allocation_role(resources)? {
+            let parts = ScalarParts::of(&part, is_unreserved_non_revocable);
+            if parts.is_empty() {
+                continue;
+            }
             let chain = RoleTree::chain(&role);
             for path in &chain {
                 if let Some(node) = self.node_mut(path) {
-                    node.allocated_unreserved_non_revocable.add(agent, &part);
+                    node.allocated_unreserved_non_revocable.add(agent, &parts);
                 }
             }
             self.report_consumed(&chain);
@@ -414,22 +460,19 @@ impl RoleTree {
 
     /// The reverse of [`Self::track_allocated`].
     pub fn untrack_allocated(&mut self, agent: &SlaveId, resources: &Resources) -> Result<(), RoleTreeError> {
-        let relevant = resources.filter(|r| {
-            r.r#type() == mesos::proto::value::Type::Scalar
-                && mesos::resources::is_unreserved(r)
-                && !mesos::resources::is_revocable(r)
-        });
-        let parts = self.by_allocation_role(&relevant)?;
-        for (role, part) in &parts {
-            if !self.roles.get(role).is_some_and(|r| r.allocated_unreserved_non_revocable.holds(agent, part)) {
-                return Err(RoleTreeError::NotTracked { role: role.clone(), resources: part.to_string() });
+        let mut all = Vec::new();
+        for (role, part) in self.by_allocation_role(resources)? {
+            let parts = ScalarParts::of(&part, is_unreserved_non_revocable);
+            if !self.roles.get(&role).is_some_and(|r| r.allocated_unreserved_non_revocable.holds(agent, &parts)) {
+                return Err(RoleTreeError::NotTracked { role, resources: part.to_string() });
             }
+            all.push((role, parts));
         }
-        for (role, part) in parts {
+        for (role, parts) in all.into_iter().filter(|(_, parts)| !parts.is_empty()) {
             let chain = RoleTree::chain(&role);
             for path in &chain {
                 if let Some(node) = self.node_mut(path) {
-                    node.allocated_unreserved_non_revocable.subtract(agent, &part);
+                    node.allocated_unreserved_non_revocable.subtract(agent, &parts);
                 }
             }
             self.report_consumed(&chain);
@@ -474,10 +517,9 @@ impl RoleTree {
     /// Records resources offered or allocated, by allocation role (C++
     /// `trackOfferedOrAllocated`).
     pub fn track_offered_or_allocated(&mut self, agent: &SlaveId, resources: &Resources) -> Result<(), RoleTreeError> {
-        let scalars = resources.scalars();
-        for (role, part) in self.by_allocation_role(&scalars)? {
-            let reserved = part.reserved(None);
-            let unreserved = part.filter(|r| mesos::resources::is_unreserved(r) && !mesos::resources::is_revocable(r));
+        for (role, part) in self.by_allocation_role(resources)? {
+            let reserved = ScalarParts::of(&part, |r| mesos::resources::is_reserved(r, None));
+            let unreserved = ScalarParts::of(&part, is_unreserved_non_revocable);
             for path in RoleTree::chain(&role) {
                 if let Some(node) = self.node_mut(&path) {
                     node.offered_or_allocated_reserved.add(agent, &reserved);
@@ -494,11 +536,10 @@ impl RoleTree {
         agent: &SlaveId,
         resources: &Resources,
     ) -> Result<(), RoleTreeError> {
-        let scalars = resources.scalars();
-        let mut parts = Vec::new();
-        for (role, part) in self.by_allocation_role(&scalars)? {
-            let reserved = part.reserved(None);
-            let unreserved = part.filter(|r| mesos::resources::is_unreserved(r) && !mesos::resources::is_revocable(r));
+        let mut all = Vec::new();
+        for (role, part) in self.by_allocation_role(resources)? {
+            let reserved = ScalarParts::of(&part, |r| mesos::resources::is_reserved(r, None));
+            let unreserved = ScalarParts::of(&part, is_unreserved_non_revocable);
             let held = self.roles.get(&role).is_some_and(|r| {
                 r.offered_or_allocated_reserved.holds(agent, &reserved)
                     && r.offered_or_allocated_unreserved_non_revocable.holds(agent, &unreserved)
@@ -506,9 +547,9 @@ impl RoleTree {
             if !held {
                 return Err(RoleTreeError::NotTracked { role, resources: part.to_string() });
             }
-            parts.push((role, reserved, unreserved));
+            all.push((role, reserved, unreserved));
         }
-        for (role, reserved, unreserved) in parts {
+        for (role, reserved, unreserved) in all {
             for path in RoleTree::chain(&role) {
                 if let Some(node) = self.node_mut(&path) {
                     node.offered_or_allocated_reserved.subtract(agent, &reserved);
@@ -518,6 +559,10 @@ impl RoleTree {
         }
         Ok(())
     }
+}
+
+fn is_unreserved_non_revocable(resource: &Resource) -> bool {
+    mesos::resources::is_unreserved(resource) && !mesos::resources::is_revocable(resource)
 }
 
 #[cfg(test)]
@@ -605,21 +650,23 @@ mod tests {
     fn shared_resources_count_once() {
         let mut totals = ScalarResourceTotals::default();
         let agent = SlaveId { value: "s1".into() };
-        let mut volume =
-            mesos::proto::Resource { shared: Some(Default::default()), ..r("disk(role):10").to_vec().remove(0) };
+        let mut volume = r("disk(role):10").to_vec().remove(0);
+        volume.shared = Some(Default::default());
         volume.disk = Some(mesos::proto::resource::DiskInfo {
             persistence: Some(mesos::proto::resource::disk_info::Persistence { id: "v".into(), principal: None }),
             volume: None,
             source: None,
         });
-        let volume = Resources::from(volume);
-        totals.add(&agent, &volume);
-        totals.add(&agent, &volume);
-        assert_eq!(totals.quantities(), &q("disk:10"));
-        assert!(totals.holds(&agent, &volume));
-        totals.subtract(&agent, &volume);
-        assert_eq!(totals.quantities(), &q("disk:10"));
-        totals.subtract(&agent, &volume);
+        let volume = &Resources::from(volume) + &r("cpus:1");
+        let parts = ScalarParts::of(&volume, |_| true);
+        totals.add(&agent, &parts);
+        totals.add(&agent, &parts);
+        assert_eq!(totals.quantities(), &q("cpus:2;disk:10"));
+        assert!(totals.holds(&agent, &parts));
+        totals.subtract(&agent, &parts);
+        assert_eq!(totals.quantities(), &q("cpus:1;disk:10"));
+        totals.subtract(&agent, &parts);
         assert!(totals.is_empty());
+        assert!(!totals.holds(&agent, &parts));
     }
 }

@@ -75,15 +75,24 @@ struct Allocation {
 }
 
 impl Allocation {
-    fn add(&mut self, agent: &SlaveId, to_add: &Resources) {
-        let held = self.resources.entry(agent.clone()).or_default();
-        let shared_to_add = to_add.shared().filter(|r| !held.contains_resource(r));
-        let quantities = ResourceQuantities::from_scalar_resources(&(to_add.non_shared() + shared_to_add));
+    /// `quantities` are those of `to_add` when it holds no shared resource (the caller
+    /// computes them once for a whole chain of nodes); `None` makes this work them out.
+    fn add(&mut self, agent: &SlaveId, to_add: &Resources, quantities: Option<&ResourceQuantities>) {
+        let held = match self.resources.get_mut(agent) {
+            Some(held) => held,
+            None => self.resources.entry(agent.clone()).or_default(),
+        };
+        match quantities {
+            Some(quantities) => self.totals += quantities,
+            None => {
+                let shared_to_add = to_add.shared().filter(|r| !held.contains_resource(r));
+                self.totals += &ResourceQuantities::from_scalar_resources(&(to_add.non_shared() + shared_to_add));
+            }
+        }
         *held += to_add;
         if held.is_empty() {
             self.resources.remove(agent);
         }
-        self.totals += &quantities;
         self.count += 1;
     }
 
@@ -95,17 +104,21 @@ impl Allocation {
         }
     }
 
-    /// Assumes `holds(agent, to_remove)`.
-    fn subtract(&mut self, agent: &SlaveId, to_remove: &Resources) {
+    /// Assumes `holds(agent, to_remove)`; `quantities` as for [`Allocation::add`].
+    fn subtract(&mut self, agent: &SlaveId, to_remove: &Resources, quantities: Option<&ResourceQuantities>) {
         let Some(held) = self.resources.get_mut(agent) else { return };
         *held -= to_remove;
-        // A shared resource leaves the quantities only with its last copy.
-        let shared_to_remove = to_remove.shared().filter(|r| !held.contains_resource(r));
-        let quantities = ResourceQuantities::from_scalar_resources(&(to_remove.non_shared() + shared_to_remove));
+        match quantities {
+            Some(quantities) => self.totals -= quantities,
+            None => {
+                // A shared resource leaves the quantities only with its last copy.
+                let shared_to_remove = to_remove.shared().filter(|r| !held.contains_resource(r));
+                self.totals -= &ResourceQuantities::from_scalar_resources(&(to_remove.non_shared() + shared_to_remove));
+            }
+        }
         if held.is_empty() {
             self.resources.remove(agent);
         }
-        self.totals -= &quantities;
     }
 
     /// Assumes `holds(agent, old)`.
@@ -119,6 +132,16 @@ impl Allocation {
         }
         self.totals -= &ResourceQuantities::from_scalar_resources(old);
         self.totals += &ResourceQuantities::from_scalar_resources(new);
+    }
+}
+
+/// The quantities of `resources` if none is shared: then they are the same for every node
+/// the resources are added to or taken from.
+fn plain_quantities(resources: &Resources) -> Option<ResourceQuantities> {
+    if resources.iter().any(mesos::resources::is_shared) {
+        None
+    } else {
+        Some(ResourceQuantities::from_scalar_resources(resources))
     }
 }
 
@@ -464,7 +487,7 @@ impl Sorter for DrfSorter {
         // children, and fold a node left with only its virtual leaf back into a leaf.
         while let Some(parent) = self.nodes[current].parent {
             for (agent, resources) in &leaf_allocation {
-                self.nodes[parent].allocation.subtract(agent, resources);
+                self.nodes[parent].allocation.subtract(agent, resources, None);
             }
             let children = &self.nodes[current].children;
             let only_child = if children.len() == 1 { Some(children[0]) } else { None };
@@ -521,8 +544,9 @@ impl Sorter for DrfSorter {
 
     fn allocated(&mut self, client: &str, agent: &SlaveId, resources: &Resources) -> Result<(), SorterError> {
         let leaf = self.find(client)?;
+        let quantities = plain_quantities(resources);
         for id in self.ancestors_and_self(leaf) {
-            self.nodes[id].allocation.add(agent, resources);
+            self.nodes[id].allocation.add(agent, resources, quantities.as_ref());
             // A clean tree stays clean: recompute this node's share and move it into place
             // among its siblings. Inactive leaves are not ordered.
             if id != ROOT && !self.dirty && self.nodes[id].kind != Kind::InactiveLeaf {
@@ -558,8 +582,9 @@ impl Sorter for DrfSorter {
         if !self.nodes[leaf].allocation.holds(agent, resources) {
             return Err(DrfSorter::not_allocated(client, agent, resources));
         }
+        let quantities = plain_quantities(resources);
         for id in self.ancestors_and_self(leaf) {
-            self.nodes[id].allocation.subtract(agent, resources);
+            self.nodes[id].allocation.subtract(agent, resources, quantities.as_ref());
         }
         self.dirty = true;
         Ok(())
