@@ -2,7 +2,8 @@
 //!
 //! `cargo bench --bench allocator -- [filter] [--quick] [--rounds=N]`
 //!
-//! Only benchmarks whose name contains `filter` run. `--quick` runs the smallest parameters
+//! Only benchmarks whose name contains `filter` run, or just the one whose name (or the
+//! part after its last `.`, say `DeclineOffers/1`) is `filter`. `--quick` runs the smallest parameters
 //! of each benchmark, and `DeclineOffers` for a few rounds only; that is how CI smoke-runs
 //! this file. `--rounds=N` caps the rounds of `DeclineOffers` (C++ runs twice as many
 //! rounds as there are frameworks).
@@ -46,7 +47,12 @@ fn main() {
     let filter = args.iter().find(|a| !a.starts_with('-')).cloned().unwrap_or_default();
 
     runtime.block_on(async {
-        for benchmark in benchmarks().into_iter().filter(|b| b.name.contains(filter.as_str())) {
+        let all = benchmarks();
+        // A full name (or its tail after the last `.`) selects that benchmark alone.
+        let exact = |b: &Benchmark| b.name == filter || b.name.rsplit('.').next() == Some(filter.as_str());
+        let any_exact = all.iter().any(exact);
+        let selected = all.into_iter().filter(|b| if any_exact { exact(b) } else { b.name.contains(filter.as_str()) });
+        for benchmark in selected {
             if settings.quick && !benchmark.smallest {
                 continue;
             }
@@ -335,6 +341,10 @@ async fn suppress_offers(lp: Libprocess, agent_count: usize, framework_count: us
         lp.settle().await;
 
         let elapsed = timed_settle(&lp, Some(interval)).await;
+        if std::env::var_os("ALLOC_DEBUG").is_some() {
+            let snapshot = lp.metrics().snapshot(None).await;
+            println!("inside allocate: {:?}", snapshot.get("allocator/mesos/allocation_run_ms"));
+        }
         total += elapsed;
         println!(
             "allocate() took {} to make {} offers with {suppressed} out of {framework_count} frameworks suppressing offers",

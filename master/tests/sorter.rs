@@ -1135,3 +1135,37 @@ proptest! {
         }
     }
 }
+
+/// Internal nodes count a shared volume once for their whole subtree, through allocations,
+/// removals, leaf-to-parent conversions and folds back (the root's quantities are the
+/// sorter's total allocation).
+#[test]
+fn shared_resources_in_nested_clients_count_once_per_subtree() {
+    let mut sorter = DrfSorter::default();
+    let slave = agent("agentId");
+    let shared_disk = Resources::from(disk_volume("100", "role1", "id1", "path1", true));
+    let total = r("cpus:10;mem:10") + shared_disk.clone();
+    sorter.add_slave(&slave, ResourceQuantities::from_scalar_resources(&total)).unwrap();
+
+    add_active(&mut sorter, "a");
+    sorter.allocated("a", &slave, &(r("cpus:1") + shared_disk.clone())).unwrap();
+    // `a` becomes a parent; its allocation moves to its virtual leaf.
+    add_active(&mut sorter, "a/x");
+    sorter.allocated("a/x", &slave, &(r("cpus:2") + shared_disk.clone())).unwrap();
+    add_active(&mut sorter, "b/y");
+    sorter.allocated("b/y", &slave, &shared_disk).unwrap();
+    assert_eq!(sorter.total_allocation_scalar_quantities(), &q("cpus:3;disk:100"));
+    assert_eq!(sorter.allocation_on("a", &slave).unwrap(), r("cpus:1") + shared_disk.clone());
+
+    sorter.unallocated("a", &slave, &shared_disk).unwrap();
+    sorter.unallocated("b/y", &slave, &shared_disk).unwrap();
+    assert_eq!(sorter.total_allocation_scalar_quantities(), &q("cpus:3;disk:100"));
+
+    // Removing `a/x` folds `a` back into a leaf that still holds its own cpus.
+    sorter.remove("a/x").unwrap();
+    assert_eq!(sorter.total_allocation_scalar_quantities(), &q("cpus:1"));
+    assert_eq!(sorter.allocation_on("a", &slave).unwrap(), r("cpus:1"));
+    sorter.unallocated("a", &slave, &r("cpus:1")).unwrap();
+    assert!(sorter.total_allocation_scalar_quantities().is_empty());
+    assert!(sorter.allocation("a").unwrap().is_empty());
+}

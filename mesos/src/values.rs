@@ -188,17 +188,21 @@ fn format_significant(value: f64, digits: usize) -> String {
 
 /// Sorts `ranges` and merges the ones that overlap or touch (`[1-2, 3-4]` becomes `[1-4]`).
 pub fn coalesce(ranges: &mut Ranges) {
-    let mut spans: Vec<(u64, u64)> = ranges.range.iter().map(|r| (r.begin, r.end)).collect();
-    spans.sort_unstable();
-    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(spans.len());
-    for (begin, end) in spans {
-        match merged.last_mut() {
-            // `saturating_add`: a range ending at `u64::MAX` absorbs everything after it.
-            Some(last) if begin <= last.1.saturating_add(1) => last.1 = last.1.max(end),
-            _ => merged.push((begin, end)),
+    // In place: sort, then fold each range into the last kept one where they meet.
+    let spans = &mut ranges.range;
+    spans.sort_unstable_by_key(|r| (r.begin, r.end));
+    let mut kept = 0;
+    for i in 0..spans.len() {
+        let Range { begin, end } = spans[i];
+        // `saturating_add`: a range ending at `u64::MAX` absorbs everything after it.
+        if kept > 0 && begin <= spans[kept - 1].end.saturating_add(1) {
+            spans[kept - 1].end = spans[kept - 1].end.max(end);
+        } else {
+            spans[kept] = Range { begin, end };
+            kept += 1;
         }
     }
-    ranges.range = merged.into_iter().map(|(begin, end)| Range { begin, end }).collect();
+    spans.truncate(kept);
 }
 
 /// Whether `ranges` are already as [`coalesce`] leaves them: sorted, each well formed, with
@@ -233,10 +237,14 @@ impl MesosValue for Ranges {
 
     fn mesos_le(&self, other: &Self) -> bool {
         let outer = coalesced(other);
-        coalesced(self)
-            .range
-            .iter()
-            .all(|inner| outer.range.iter().any(|o| inner.begin >= o.begin && inner.end <= o.end))
+        let inner = coalesced(self);
+        // Both sorted and disjoint: one walk, each inner range inside the first outer range
+        // that does not end before it.
+        let mut outers = outer.range.iter().peekable();
+        inner.range.iter().all(|i| {
+            while outers.next_if(|o| o.end < i.begin).is_some() {}
+            outers.peek().is_some_and(|o| o.begin <= i.begin && i.end <= o.end)
+        })
     }
 }
 

@@ -31,9 +31,11 @@
 //! `warn` with the state left unchanged.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::Duration;
 
 use libprocess::{Context, Libprocess, Process, SpawnError, Time, PID};
@@ -173,12 +175,46 @@ fn contains_quantities(resources: &Resources, quantities: &ResourceQuantities) -
 struct OfferFilter {
     id: u64,
     resources: Resources,
+    /// The last answer, for the offer identified by the key (see [`OfferKey`]): a framework
+    /// that declined an agent for long is asked again at every run with the same offer.
+    last: Cell<Option<(OfferKey, bool)>>,
 }
 
 impl OfferFilter {
-    fn filter(&self, resources: &Resources) -> bool {
-        self.resources.contains(resources)
+    fn new(id: u64, resources: Resources) -> OfferFilter {
+        OfferFilter { id, resources, last: Cell::new(None) }
     }
+
+    fn filter(&self, resources: &Resources, key: Option<OfferKey>) -> bool {
+        if let (Some(key), Some((last_key, answer))) = (key, self.last.get()) {
+            if key == last_key {
+                return answer;
+            }
+        }
+        let answer = self.resources.contains(resources);
+        if let Some(key) = key {
+            self.last.set(Some((key, answer)));
+        }
+        answer
+    }
+}
+
+/// Identifies an offer that is everything the agent has for the role as stripped for the
+/// framework's capabilities: the agent's `generation` (which changes with what it has
+/// available) and the capabilities. A filter (per role and agent) that answered for a key
+/// answers the same for it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OfferKey {
+    generation: u64,
+    strip: StripKey,
+}
+
+/// Source of [`Slave::generation`]: unique across agents and allocators, so a key never
+/// matches another agent's state.
+static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    GENERATIONS.fetch_add(1, AtomicOrdering::Relaxed)
 }
 
 /// What the allocator knows of a framework (C++ `internal::Framework`).
@@ -205,8 +241,13 @@ struct Slave {
     offered_or_allocated: HashMap<FrameworkId, Resources>,
     total_offered_or_allocated: Resources,
     available: Resources,
+    /// Changes whenever `available` does.
+    generation: u64,
     shared: Resources,
     has_gpu: bool,
+    /// Recently refused resources, so that the many filters refusing the same resources on
+    /// this agent share one copy of them.
+    refusals: Vec<Resources>,
 }
 
 impl Slave {
@@ -235,6 +276,8 @@ impl Slave {
             offered_or_allocated,
             total_offered_or_allocated,
             available: Resources::new(),
+            generation: 0,
+            refusals: Vec::new(),
         };
         slave.update_available();
         slave
@@ -264,7 +307,8 @@ impl Slave {
     }
 
     /// Records resources as offered or allocated to a framework (C++ `decreaseAvailable`).
-    fn decrease_available(&mut self, framework_id: &FrameworkId, resources: &Resources) {
+    /// `unallocated` are the same resources without allocation info.
+    fn decrease_available(&mut self, framework_id: &FrameworkId, resources: &Resources, unallocated: &Resources) {
         if resources.is_empty() {
             return;
         }
@@ -278,9 +322,8 @@ impl Slave {
         if self.shared.is_empty() {
             // What is offered came out of `available`, so taking it off gives what a fresh
             // `total - used` would, for less work on this hot path.
-            let mut taken = resources.clone();
-            taken.unallocate();
-            self.available -= &taken;
+            self.available -= unallocated;
+            self.generation = next_generation();
         } else {
             self.update_available();
         }
@@ -298,6 +341,20 @@ impl Slave {
         } else {
             &(&self.total.non_shared() - &used.non_shared()) + &self.shared
         };
+        self.generation = next_generation();
+    }
+
+    /// `refused` itself, or an equal copy refused recently (sharing its storage).
+    fn intern_refusal(&mut self, refused: Resources) -> Resources {
+        const KEPT: usize = 4;
+        if let Some(known) = self.refusals.iter().find(|known| **known == refused) {
+            return known.clone();
+        }
+        if self.refusals.len() == KEPT {
+            self.refusals.remove(0);
+        }
+        self.refusals.push(refused.clone());
+        refused
     }
 }
 
@@ -342,7 +399,8 @@ pub struct HierarchicalAllocatorProcess {
     /// Kept for the interface; nothing calls it until maintenance is implemented.
     _inverse_offer_callback: Option<InverseOfferCallback>,
     paused: bool,
-    frameworks: HashMap<FrameworkId, Framework>,
+    /// By framework id (the string, so that the sorters' answers look frameworks up as is).
+    frameworks: HashMap<String, Framework>,
     slaves: HashMap<SlaveId, Slave>,
     role_sorter: DrfSorter,
     /// One sorter per role over the frameworks tracked under it.
@@ -397,11 +455,11 @@ impl HierarchicalAllocatorProcess {
     }
 
     fn framework(&self, id: &FrameworkId) -> Result<&Framework, AllocatorError> {
-        self.frameworks.get(id).ok_or_else(|| AllocatorError::UnknownFramework(id.value.clone()))
+        self.frameworks.get(&id.value).ok_or_else(|| AllocatorError::UnknownFramework(id.value.clone()))
     }
 
     fn framework_mut(&mut self, id: &FrameworkId) -> Result<&mut Framework, AllocatorError> {
-        self.frameworks.get_mut(id).ok_or_else(|| AllocatorError::UnknownFramework(id.value.clone()))
+        self.frameworks.get_mut(&id.value).ok_or_else(|| AllocatorError::UnknownFramework(id.value.clone()))
     }
 
     fn slave(&self, id: &SlaveId) -> Result<&Slave, AllocatorError> {
@@ -459,7 +517,7 @@ impl HierarchicalAllocatorProcess {
         options: FrameworkOptions,
     ) -> Outcome {
         self.check_initialized()?;
-        if self.frameworks.contains_key(&framework_id) {
+        if self.frameworks.contains_key(&framework_id.value) {
             return Err(AllocatorError::FrameworkExists(framework_id.value));
         }
         if info.id.as_ref() != Some(&framework_id) {
@@ -479,7 +537,7 @@ impl HierarchicalAllocatorProcess {
         };
         let roles: Vec<(String, bool)> =
             framework.roles.iter().map(|r| (r.clone(), framework.suppressed_roles.contains(r))).collect();
-        self.frameworks.insert(framework_id.clone(), framework);
+        self.frameworks.insert(framework_id.value.clone(), framework);
 
         for (role, suppressed) in roles {
             self.track_framework_under_role(&framework_id, &role)?;
@@ -530,7 +588,7 @@ impl HierarchicalAllocatorProcess {
                 tracing::warn!(framework = %framework_id.value, role, "framework still holds resources in role");
             }
         }
-        self.frameworks.remove(&framework_id);
+        self.frameworks.remove(&framework_id.value);
         tracing::info!(framework = %framework_id.value, "removed framework");
         Ok(())
     }
@@ -643,7 +701,7 @@ impl HierarchicalAllocatorProcess {
         for (framework_id, allocation) in &used {
             // A framework the master has not added yet is tracked once it is (C++ leaves the
             // same window open).
-            if self.frameworks.contains_key(framework_id) {
+            if self.frameworks.contains_key(&framework_id.value) {
                 self.track_allocated_resources(&slave_id, framework_id, allocation)?;
                 self.role_tree.track_allocated(&slave_id, allocation)?;
             }
@@ -805,7 +863,7 @@ impl HierarchicalAllocatorProcess {
         let slave =
             self.slaves.get_mut(&slave_id).ok_or_else(|| AllocatorError::UnknownSlave(slave_id.value.clone()))?;
         slave.increase_available(&framework_id, &offered);
-        slave.decrease_available(&framework_id, &updated);
+        slave.decrease_available(&framework_id, &updated, &new_unallocated);
         self.role_tree.untrack_offered_or_allocated(&slave_id, &offered)?;
         self.role_tree.track_offered_or_allocated(&slave_id, &updated)?;
         self.framework_sorter(&role)?.update(&framework_id.value, &slave_id, &offered, &updated)?;
@@ -859,7 +917,7 @@ impl HierarchicalAllocatorProcess {
         }
         // The framework or agent may be gone already: `Master::offer` was dispatched before the
         // allocator heard of the removal, which recovered everything.
-        if !self.frameworks.contains_key(&framework_id) || !self.slaves.contains_key(&slave_id) {
+        if !self.frameworks.contains_key(&framework_id.value) || !self.slaves.contains_key(&slave_id) {
             return Ok(());
         }
         let role = single_role(&resources)?;
@@ -887,17 +945,21 @@ impl HierarchicalAllocatorProcess {
         let timeout = timeout.max(self.options.allocation_interval);
         let mut unallocated = resources;
         unallocated.unallocate();
+        let unallocated = match self.slaves.get_mut(&slave_id) {
+            Some(slave) => slave.intern_refusal(unallocated),
+            None => unallocated,
+        };
         let id = self.next_filter_id;
         self.next_filter_id += 1;
         tracing::debug!(framework = %framework_id.value, agent = %slave_id.value, ?timeout, "framework filtered agent");
-        if let Some(framework) = self.frameworks.get_mut(&framework_id) {
+        if let Some(framework) = self.frameworks.get_mut(&framework_id.value) {
             framework
                 .offer_filters
                 .entry(role.clone())
                 .or_default()
                 .entry(slave_id.clone())
                 .or_default()
-                .push(OfferFilter { id, resources: unallocated });
+                .push(OfferFilter::new(id, unallocated));
         }
         // Timer -> dispatch -> dispatch, as C++'s `after` -> `defer(expire)` -> `_expire`, so a
         // periodic run due at the same instant goes first.
@@ -910,7 +972,7 @@ impl HierarchicalAllocatorProcess {
     /// C++ `_expire`: removes a filter unless it is gone already (revive, deactivation,
     /// removal).
     fn expire_filter(&mut self, framework_id: &FrameworkId, role: &str, slave_id: &SlaveId, id: u64) {
-        let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
+        let Some(framework) = self.frameworks.get_mut(&framework_id.value) else { return };
         let Some(role_filters) = framework.offer_filters.get_mut(role) else { return };
         let Some(agent_filters) = role_filters.get_mut(slave_id) else { return };
         agent_filters.retain(|f| f.id != id);
@@ -1132,14 +1194,14 @@ impl HierarchicalAllocatorProcess {
         // not secure a guarantee (a framework's filters or capabilities may rule out what was
         // held back), so these roles get the first pick of every agent.
         for slave_id in &slave_ids {
-            for role in self.role_sorter.sort() {
-                if !self.has_unsatisfied_guarantees(&run, &role) {
+            for role in self.role_sorter.sort_clients().iter() {
+                if !self.has_unsatisfied_guarantees(&run, role) {
                     continue;
                 }
                 if self.slaves.get(slave_id).is_none_or(|s| s.available.is_empty()) {
                     break;
                 }
-                self.offer_to_role(&mut run, slave_id, &role, Stage::Guarantees);
+                self.offer_to_role(&mut run, slave_id, role, Stage::Guarantees);
             }
         }
 
@@ -1147,11 +1209,11 @@ impl HierarchicalAllocatorProcess {
         // first stage's preference for the agents at the front.
         self.shuffler.shuffle(&mut slave_ids);
         for slave_id in &slave_ids {
-            for role in self.role_sorter.sort() {
+            for role in self.role_sorter.sort_clients().iter() {
                 if self.slaves.get(slave_id).is_none_or(|s| s.available.is_empty()) {
                     break;
                 }
-                self.offer_to_role(&mut run, slave_id, &role, Stage::Everyone);
+                self.offer_to_role(&mut run, slave_id, role, Stage::Everyone);
             }
         }
 
@@ -1187,7 +1249,7 @@ impl HierarchicalAllocatorProcess {
     /// set of capabilities, and again after each offer.
     fn offer_to_role(&mut self, run: &mut AllocationRun, slave_id: &SlaveId, role: &str, stage: Stage) {
         let Some(framework_sorter) = self.framework_sorters.get_mut(role) else { return };
-        let order = framework_sorter.sort();
+        let order = framework_sorter.sort_clients();
         let quota = self.role_tree.quota(role).clone();
         let mut unsatisfied = match stage {
             Stage::Guarantees => &quota.guarantees - run.consumed_quota.get(role).unwrap_or(&ResourceQuantities::new()),
@@ -1195,12 +1257,12 @@ impl HierarchicalAllocatorProcess {
         };
         let mut cache: Option<OfferCache> = None;
 
-        for framework_value in order {
+        for framework_value in order.iter() {
             if stage == Stage::Guarantees && unsatisfied.is_empty() {
                 break;
             }
-            let framework_id = FrameworkId { value: framework_value };
-            let (Some(framework), Some(slave)) = (self.frameworks.get(&framework_id), self.slaves.get(slave_id)) else {
+            let (Some(framework), Some(slave)) = (self.frameworks.get(&**framework_value), self.slaves.get(slave_id))
+            else {
                 continue;
             };
             // Shared resources go into one offer per run at most.
@@ -1235,18 +1297,25 @@ impl HierarchicalAllocatorProcess {
                 }
             };
             let Some(candidate) = &current.candidates[index].1 else { continue };
+            // Shared resources offered earlier in this run make the offer depend on the run.
+            let offer_key = (candidate.whole && !run.offered_shared.contains_key(slave_id))
+                .then_some(OfferKey { generation: slave.generation, strip: key });
             if !self.allocatable(&candidate.to_offer, role, framework)
-                || is_filtered(framework, role, slave, &candidate.to_offer)
+                || is_filtered(framework, role, slave, &candidate.to_offer, offer_key)
             {
                 continue;
             }
 
             let Some(candidate) = current.candidates.swap_remove(index).1 else { continue };
-            let Candidate { mut to_offer, guaranteed, increase, held_back } = candidate;
+            // What the agent has left is about to change.
+            cache = None;
+            let Candidate { to_offer: taken, guaranteed, increase, held_back, .. } = candidate;
             if let Some(held_back) = held_back {
                 run.held_back += &held_back;
                 run.held_back_agents += 1;
             }
+            let framework_id = framework.id.clone();
+            let mut to_offer = taken.clone();
             to_offer.allocate(role);
             tracing::trace!(agent = %slave_id.value, role, framework = %framework_id.value, offer = %to_offer,
                 ?stage, "offering");
@@ -1269,8 +1338,9 @@ impl HierarchicalAllocatorProcess {
             run.available_headroom -= &increase;
 
             if let Some(slave) = self.slaves.get_mut(slave_id) {
-                slave.decrease_available(&framework_id, &to_offer);
+                slave.decrease_available(&framework_id, &to_offer, &taken);
             }
+            drop(taken);
             if let Err(error) = self.track_allocated_resources(slave_id, &framework_id, &to_offer) {
                 tracing::warn!(%error, "allocator bookkeeping failed while offering");
             }
@@ -1281,8 +1351,6 @@ impl HierarchicalAllocatorProcess {
                     by_agent.insert(slave_id.clone(), to_offer);
                 }
             }
-            // What the agent has left changed.
-            cache = None;
         }
     }
 
@@ -1551,6 +1619,9 @@ struct Candidate {
     increase: ResourceQuantities,
     /// Scalars the second stage held back for headroom.
     held_back: Option<ResourceQuantities>,
+    /// Whether this is everything the role may have on the agent (stripped for the
+    /// framework), nothing cut for quota.
+    whole: bool,
 }
 
 /// Unreserved non-revocable scalars: what quota is made of.
@@ -1595,7 +1666,7 @@ fn guarantees_candidate(
     }
     to_offer += &additional;
     let increase = &guaranteed + &ResourceQuantities::from_scalar_resources(&additional);
-    Some(Candidate { to_offer, guaranteed, increase, held_back: None })
+    Some(Candidate { to_offer, guaranteed, increase, held_back: None, whole: false })
 }
 
 /// The second stage's offer from `available` (already stripped for the framework) to
@@ -1614,7 +1685,13 @@ fn everyone_candidate(
         for resource in available.iter().filter(|r| is_quota_resource(r)) {
             increase.add_quantity(&resource.name, resource.scalar.unwrap_or_default());
         }
-        return Candidate { to_offer: available, guaranteed: ResourceQuantities::new(), increase, held_back: None };
+        return Candidate {
+            to_offer: available,
+            guaranteed: ResourceQuantities::new(),
+            increase,
+            held_back: None,
+            whole: true,
+        };
     }
     let mut to_offer =
         available.filter(|r| res::is_reserved(r, None) || r.r#type() != ValueType::Scalar || res::is_revocable(r));
@@ -1638,6 +1715,7 @@ fn everyone_candidate(
         guaranteed: ResourceQuantities::new(),
         increase: ResourceQuantities::from_scalar_resources(&additional),
         held_back,
+        whole: false,
     }
 }
 
@@ -1697,7 +1775,9 @@ fn refuse_timeout(filters: &Filters) -> Duration {
 
 /// C++ `isFiltered`: implicit filters for capability mismatches, then the framework's
 /// refused-offer filters for this role and agent.
-fn is_filtered(framework: &Framework, role: &str, slave: &Slave, resources: &Resources) -> bool {
+/// `key` identifies `resources` when they are everything the agent has for the role (see
+/// [`OfferKey`]).
+fn is_filtered(framework: &Framework, role: &str, slave: &Slave, resources: &Resources, key: Option<OfferKey>) -> bool {
     if framework.capabilities.multi_role && !slave.capabilities.multi_role {
         tracing::warn!(framework = %framework.id.value, agent = %slave.info.hostname,
             "implicitly filtering agent: framework is MULTI_ROLE capable but the agent is not");
@@ -1713,7 +1793,7 @@ fn is_filtered(framework: &Framework, role: &str, slave: &Slave, resources: &Res
         .offer_filters
         .get(role)
         .and_then(|filters| filters.get(slave_id))
-        .is_some_and(|filters| filters.iter().any(|f| f.filter(resources)))
+        .is_some_and(|filters| filters.iter().any(|f| f.filter(resources, key)))
 }
 
 /// C++ `stripIncapableResources`: drops shared, revocable and refined-reservation resources

@@ -32,11 +32,15 @@
 //! - Weights must be finite and positive; C++ leaves that to the master's validation.
 //! - An allocation that leaves a client with nothing on an agent keeps no empty entry for
 //!   that agent (C++ can keep one after `allocated` with empty resources).
+//! - Internal nodes keep quantities (and shared resources, to count each once) rather than
+//!   all resources per agent: only clients' allocations are ever asked for, and this halves
+//!   the work of each allocation in the allocator's two sorters.
 //! - No metrics of its own: C++ optionally exports per-client dominant shares from the
 //!   sorter; here the allocator publishes them through [`DrfSorter::share`].
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use mesos::proto::SlaveId;
 use mesos::resources::Resources;
@@ -67,7 +71,9 @@ struct Allocation {
     /// How many times resources were allocated into this subtree; the tie-break between
     /// equal shares. It survives deactivation and is not persisted across failovers.
     count: u64,
-    /// Per agent, the resources held; shared resources keep one copy per allocation.
+    /// Per agent, the resources held; shared resources keep one copy per allocation. An
+    /// internal node keeps only the shared ones (to count each once); only a client's
+    /// resources are ever asked for.
     resources: HashMap<SlaveId, Resources>,
     /// The scalar quantities held, each shared resource counted once however many copies
     /// are held, since sharing is about identity, not amount.
@@ -75,28 +81,41 @@ struct Allocation {
 }
 
 impl Allocation {
-    /// `quantities` are those of `to_add` when it holds no shared resource (the caller
-    /// computes them once for a whole chain of nodes); `None` makes this work them out.
-    fn add(&mut self, agent: &SlaveId, to_add: &Resources, quantities: Option<&ResourceQuantities>) {
-        let held = match self.resources.get_mut(agent) {
-            Some(held) => held,
-            None => self.resources.entry(agent.clone()).or_default(),
-        };
-        match quantities {
-            Some(quantities) => self.totals += quantities,
-            None => {
-                let shared_to_add = to_add.shared().filter(|r| !held.contains_resource(r));
-                self.totals += &ResourceQuantities::from_scalar_resources(&(to_add.non_shared() + shared_to_add));
-            }
+    fn held_mut(&mut self, agent: &SlaveId) -> &mut Resources {
+        if !self.resources.contains_key(agent) {
+            self.resources.insert(agent.clone(), Resources::new());
         }
-        *held += to_add;
-        if held.is_empty() {
-            self.resources.remove(agent);
-        }
-        self.count += 1;
+        self.resources.get_mut(agent).expect("inserted above")
     }
 
-    /// Whether `resources` are all held on `agent`.
+    fn forget_if_empty(&mut self, agent: &SlaveId) {
+        if self.resources.get(agent).is_some_and(Resources::is_empty) {
+            self.resources.remove(agent);
+        }
+    }
+
+    /// `quantities` are those of `to_add` when it holds no shared resource (the caller
+    /// computes them once for a whole chain of nodes); `None` makes this work them out.
+    /// `leaf`: whether the node is a client, which keeps all resources.
+    fn add(&mut self, agent: &SlaveId, to_add: &Resources, quantities: Option<&ResourceQuantities>, leaf: bool) {
+        self.count += 1;
+        if let Some(quantities) = quantities {
+            self.totals += quantities;
+            if leaf {
+                *self.held_mut(agent) += to_add;
+                self.forget_if_empty(agent);
+            }
+            return;
+        }
+        let held = self.held_mut(agent);
+        let shared = to_add.shared();
+        let shared_to_add = shared.filter(|r| !held.contains_resource(r));
+        *held += if leaf { to_add } else { &shared };
+        self.totals += &ResourceQuantities::from_scalar_resources(&(to_add.non_shared() + shared_to_add));
+        self.forget_if_empty(agent);
+    }
+
+    /// Whether `resources` are all held on `agent` (for clients).
     fn holds(&self, agent: &SlaveId, resources: &Resources) -> bool {
         match self.resources.get(agent) {
             Some(held) => held.contains(resources),
@@ -104,34 +123,56 @@ impl Allocation {
         }
     }
 
-    /// Assumes `holds(agent, to_remove)`; `quantities` as for [`Allocation::add`].
-    fn subtract(&mut self, agent: &SlaveId, to_remove: &Resources, quantities: Option<&ResourceQuantities>) {
-        let Some(held) = self.resources.get_mut(agent) else { return };
-        *held -= to_remove;
-        match quantities {
-            Some(quantities) => self.totals -= quantities,
-            None => {
-                // A shared resource leaves the quantities only with its last copy.
-                let shared_to_remove = to_remove.shared().filter(|r| !held.contains_resource(r));
-                self.totals -= &ResourceQuantities::from_scalar_resources(&(to_remove.non_shared() + shared_to_remove));
+    /// Assumes the node holds `to_remove`; `quantities` and `leaf` as for
+    /// [`Allocation::add`].
+    fn subtract(
+        &mut self,
+        agent: &SlaveId,
+        to_remove: &Resources,
+        quantities: Option<&ResourceQuantities>,
+        leaf: bool,
+    ) {
+        if let Some(quantities) = quantities {
+            self.totals -= quantities;
+            if leaf {
+                if let Some(held) = self.resources.get_mut(agent) {
+                    *held -= to_remove;
+                }
+                self.forget_if_empty(agent);
             }
+            return;
         }
-        if held.is_empty() {
-            self.resources.remove(agent);
-        }
+        let shared = to_remove.shared();
+        let held = self.held_mut(agent);
+        *held -= if leaf { to_remove } else { &shared };
+        // A shared resource leaves the quantities only with its last copy.
+        let shared_to_remove = shared.filter(|r| !held.contains_resource(r));
+        self.totals -= &ResourceQuantities::from_scalar_resources(&(to_remove.non_shared() + shared_to_remove));
+        self.forget_if_empty(agent);
     }
 
-    /// Assumes `holds(agent, old)`.
-    fn update(&mut self, agent: &SlaveId, old: &Resources, new: &Resources) {
-        let held = self.resources.entry(agent.clone()).or_default();
-        *held -= old;
-        *held += new;
-        if held.is_empty() {
-            // Allocations can be updated to nothing (MESOS-9015).
-            self.resources.remove(agent);
+    /// Assumes the node holds `old`.
+    fn update(&mut self, agent: &SlaveId, old: &Resources, new: &Resources, leaf: bool) {
+        let held = self.held_mut(agent);
+        if leaf {
+            *held -= old;
+            *held += new;
+        } else {
+            *held -= &old.shared();
+            *held += &new.shared();
         }
+        // Allocations can be updated to nothing (MESOS-9015).
+        self.forget_if_empty(agent);
         self.totals -= &ResourceQuantities::from_scalar_resources(old);
         self.totals += &ResourceQuantities::from_scalar_resources(new);
+    }
+
+    /// Drops what only a client keeps: the node became internal.
+    fn keep_shared_only(&mut self) {
+        for held in self.resources.values_mut() {
+            *held = held.shared();
+        }
+        self.resources.retain(|_, held| !held.is_empty());
     }
 }
 
@@ -151,6 +192,9 @@ struct Node {
     name: String,
     /// The full path, `.` included for a virtual leaf; empty for the root.
     path: String,
+    /// The client a leaf stands for (its path, or its parent's for a virtual leaf), shared
+    /// with every `sort_clients` answer.
+    client: Arc<str>,
     /// The last computed share; meaningless for the root and inactive leaves.
     share: f64,
     /// The weight, looked up from the sorter's weights on first use.
@@ -189,6 +233,8 @@ pub struct DrfSorter {
     /// The positive pool totals of the names that count toward shares, sorted by name:
     /// `totals` minus the exclusions, as `f64`, kept up to date to make shares cheap.
     share_totals: Vec<(String, f64)>,
+    /// The last `sort_clients` answer, until anything changes.
+    sorted: Option<Arc<[Arc<str>]>>,
 }
 
 impl Default for DrfSorter {
@@ -204,6 +250,7 @@ impl DrfSorter {
         let root = Node {
             name: String::new(),
             path: String::new(),
+            client: Arc::from(""),
             share: 0.0,
             weight: None,
             kind: Kind::Internal,
@@ -221,6 +268,7 @@ impl DrfSorter {
             totals: ResourceQuantities::new(),
             agent_totals: HashMap::new(),
             share_totals: Vec::new(),
+            sorted: None,
         }
     }
 
@@ -240,9 +288,12 @@ impl DrfSorter {
 
     fn new_node(&mut self, name: &str, kind: Kind, parent: NodeId) -> NodeId {
         let path = if parent == ROOT { name.to_owned() } else { format!("{}/{}", self.nodes[parent].path, name) };
+        let client: Arc<str> =
+            if name == VIRTUAL_LEAF { Arc::from(self.nodes[parent].path.as_str()) } else { Arc::from(path.as_str()) };
         let node = Node {
             name: name.to_owned(),
             path,
+            client,
             share: 0.0,
             weight: None,
             kind,
@@ -292,15 +343,6 @@ impl DrfSorter {
         if let Some(parent) = self.nodes[id].parent {
             self.remove_child(parent, id);
             self.add_child(parent, id);
-        }
-    }
-
-    /// The path of the client a leaf stands for: a virtual leaf stands for its parent.
-    fn client_path(&self, leaf: NodeId) -> &str {
-        let node = &self.nodes[leaf];
-        match node.parent {
-            Some(parent) if node.name == VIRTUAL_LEAF => &self.nodes[parent].path,
-            _ => &node.path,
         }
     }
 
@@ -395,10 +437,10 @@ impl DrfSorter {
         self.nodes[parent].children = children;
     }
 
-    fn collect_active(&self, node: NodeId, out: &mut Vec<String>) {
+    fn collect_active(&self, node: NodeId, out: &mut Vec<Arc<str>>) {
         for &child in &self.nodes[node].children {
             match self.nodes[child].kind {
-                Kind::ActiveLeaf => out.push(self.client_path(child).to_owned()),
+                Kind::ActiveLeaf => out.push(self.nodes[child].client.clone()),
                 Kind::InactiveLeaf => return,
                 Kind::Internal => self.collect_active(child, out),
             }
@@ -426,6 +468,7 @@ impl DrfSorter {
 
 impl Sorter for DrfSorter {
     fn add(&mut self, client: &str) -> Result<(), SorterError> {
+        self.sorted = None;
         let tokens: Vec<&str> = client.split('/').collect();
         if tokens.iter().any(|t| t.is_empty() || *t == VIRTUAL_LEAF) {
             return Err(SorterError::InvalidClientPath(client.to_owned()));
@@ -453,6 +496,7 @@ impl Sorter for DrfSorter {
                 self.reposition(current);
                 let leaf = self.new_node(VIRTUAL_LEAF, old_kind, current);
                 self.nodes[leaf].allocation = self.nodes[current].allocation.clone();
+                self.nodes[current].allocation.keep_shared_only();
                 self.add_child(current, leaf);
                 self.clients.insert(self.nodes[current].path.clone(), leaf);
                 break;
@@ -479,6 +523,7 @@ impl Sorter for DrfSorter {
     }
 
     fn remove(&mut self, client: &str) -> Result<(), SorterError> {
+        self.sorted = None;
         let mut current = self.find(client)?;
         self.clients.remove(client);
         let leaf_allocation = std::mem::take(&mut self.nodes[current].allocation.resources);
@@ -487,7 +532,7 @@ impl Sorter for DrfSorter {
         // children, and fold a node left with only its virtual leaf back into a leaf.
         while let Some(parent) = self.nodes[current].parent {
             for (agent, resources) in &leaf_allocation {
-                self.nodes[parent].allocation.subtract(agent, resources, None);
+                self.nodes[parent].allocation.subtract(agent, resources, None, false);
             }
             let children = &self.nodes[current].children;
             let only_child = if children.len() == 1 { Some(children[0]) } else { None };
@@ -498,6 +543,9 @@ impl Sorter for DrfSorter {
                 if self.nodes[only].name == VIRTUAL_LEAF {
                     self.nodes[current].kind = self.nodes[only].kind;
                     self.nodes[current].children.clear();
+                    // The client's resources come back to the node it is again.
+                    self.nodes[current].allocation.resources =
+                        std::mem::take(&mut self.nodes[only].allocation.resources);
                     self.free_node(only);
                     self.reposition(current);
                     self.clients.insert(self.nodes[current].path.clone(), current);
@@ -510,6 +558,7 @@ impl Sorter for DrfSorter {
     }
 
     fn activate(&mut self, client: &str) -> Result<(), SorterError> {
+        self.sorted = None;
         let id = self.find(client)?;
         if self.nodes[id].kind == Kind::InactiveLeaf {
             self.nodes[id].kind = Kind::ActiveLeaf;
@@ -521,6 +570,7 @@ impl Sorter for DrfSorter {
     }
 
     fn deactivate(&mut self, client: &str) -> Result<(), SorterError> {
+        self.sorted = None;
         let id = self.find(client)?;
         if self.nodes[id].kind == Kind::ActiveLeaf {
             // Moving it behind the active prefix leaves that prefix sorted.
@@ -531,6 +581,7 @@ impl Sorter for DrfSorter {
     }
 
     fn update_weight(&mut self, path: &str, weight: f64) -> Result<(), SorterError> {
+        self.sorted = None;
         if !(weight.is_finite() && weight > 0.0) {
             return Err(SorterError::InvalidWeight { path: path.to_owned(), weight });
         }
@@ -543,10 +594,12 @@ impl Sorter for DrfSorter {
     }
 
     fn allocated(&mut self, client: &str, agent: &SlaveId, resources: &Resources) -> Result<(), SorterError> {
+        self.sorted = None;
         let leaf = self.find(client)?;
         let quantities = plain_quantities(resources);
         for id in self.ancestors_and_self(leaf) {
-            self.nodes[id].allocation.add(agent, resources, quantities.as_ref());
+            let is_leaf = self.nodes[id].is_leaf();
+            self.nodes[id].allocation.add(agent, resources, quantities.as_ref(), is_leaf);
             // A clean tree stays clean: recompute this node's share and move it into place
             // among its siblings. Inactive leaves are not ordered.
             if id != ROOT && !self.dirty && self.nodes[id].kind != Kind::InactiveLeaf {
@@ -565,12 +618,14 @@ impl Sorter for DrfSorter {
         old_allocation: &Resources,
         new_allocation: &Resources,
     ) -> Result<(), SorterError> {
+        self.sorted = None;
         let leaf = self.find(client)?;
         if !self.nodes[leaf].allocation.holds(agent, old_allocation) {
             return Err(DrfSorter::not_allocated(client, agent, old_allocation));
         }
         for id in self.ancestors_and_self(leaf) {
-            self.nodes[id].allocation.update(agent, old_allocation, new_allocation);
+            let is_leaf = self.nodes[id].is_leaf();
+            self.nodes[id].allocation.update(agent, old_allocation, new_allocation, is_leaf);
         }
         // The quantities may have changed; C++ does not check, and neither do we.
         self.dirty = true;
@@ -578,13 +633,15 @@ impl Sorter for DrfSorter {
     }
 
     fn unallocated(&mut self, client: &str, agent: &SlaveId, resources: &Resources) -> Result<(), SorterError> {
+        self.sorted = None;
         let leaf = self.find(client)?;
         if !self.nodes[leaf].allocation.holds(agent, resources) {
             return Err(DrfSorter::not_allocated(client, agent, resources));
         }
         let quantities = plain_quantities(resources);
         for id in self.ancestors_and_self(leaf) {
-            self.nodes[id].allocation.subtract(agent, resources, quantities.as_ref());
+            let is_leaf = self.nodes[id].is_leaf();
+            self.nodes[id].allocation.subtract(agent, resources, quantities.as_ref(), is_leaf);
         }
         self.dirty = true;
         Ok(())
@@ -607,6 +664,7 @@ impl Sorter for DrfSorter {
     }
 
     fn add_slave(&mut self, agent: &SlaveId, quantities: ResourceQuantities) -> Result<(), SorterError> {
+        self.sorted = None;
         if self.agent_totals.contains_key(agent) {
             return Err(SorterError::AgentExists(agent.value.clone()));
         }
@@ -619,6 +677,7 @@ impl Sorter for DrfSorter {
     }
 
     fn remove_slave(&mut self, agent: &SlaveId) -> Result<(), SorterError> {
+        self.sorted = None;
         let quantities =
             self.agent_totals.remove(agent).ok_or_else(|| SorterError::UnknownAgent(agent.value.clone()))?;
         self.totals -= &quantities;
@@ -628,13 +687,22 @@ impl Sorter for DrfSorter {
     }
 
     fn sort(&mut self) -> Vec<String> {
+        self.sort_clients().iter().map(|client| client.to_string()).collect()
+    }
+
+    fn sort_clients(&mut self) -> Arc<[Arc<str>]> {
+        if let Some(sorted) = &self.sorted {
+            return sorted.clone();
+        }
         if self.dirty {
             self.sort_tree(ROOT);
             self.dirty = false;
         }
         let mut result = Vec::with_capacity(self.clients.len());
         self.collect_active(ROOT, &mut result);
-        result
+        let sorted: Arc<[Arc<str>]> = result.into();
+        self.sorted = Some(sorted.clone());
+        sorted
     }
 
     fn contains(&self, client: &str) -> bool {

@@ -11,6 +11,7 @@
 pub mod drf;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use mesos::proto::SlaveId;
 use mesos::resources::Resources;
@@ -113,6 +114,10 @@ pub trait Sorter {
 
     /// The active clients, in the order they should be offered to.
     fn sort(&mut self) -> Vec<String>;
+
+    /// The same order as [`Sorter::sort`], shared: the answer is kept until the sorter
+    /// changes, so asking again (as the allocator does for every agent) costs nothing.
+    fn sort_clients(&mut self) -> Arc<[Arc<str>]>;
 
     /// Whether the client is in the sorter, active or not.
     fn contains(&self, client: &str) -> bool;
