@@ -341,10 +341,6 @@ async fn suppress_offers(lp: Libprocess, agent_count: usize, framework_count: us
         lp.settle().await;
 
         let elapsed = timed_settle(&lp, Some(interval)).await;
-        if std::env::var_os("ALLOC_DEBUG").is_some() {
-            let snapshot = lp.metrics().snapshot(None).await;
-            println!("inside allocate: {:?}", snapshot.get("allocator/mesos/allocation_run_ms"));
-        }
         total += elapsed;
         println!(
             "allocate() took {} to make {} offers with {suppressed} out of {framework_count} frameworks suppressing offers",
