@@ -10,6 +10,7 @@
 //! through the `mesos` crate's fixed-point `Scalar` operators, so sums match C++ to the
 //! thousandth.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
@@ -45,10 +46,23 @@ pub enum QuantitiesError {
     DuplicateLimit(String),
 }
 
+/// A resource name, without an allocation for the first-class names.
+type Name = Cow<'static, str>;
+
+/// `name` as a [`Name`]: the first-class names (those the allocator sees on every agent)
+/// are static, so building quantities of them allocates nothing per name.
+fn name_of(name: &str) -> Name {
+    const KNOWN: [&str; 5] = ["cpus", "disk", "gpus", "mem", "ports"];
+    match KNOWN.iter().find(|known| **known == name) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(name.to_owned()),
+    }
+}
+
 /// Positive scalar quantities keyed by resource name, sorted by name.
 #[derive(Debug, Clone, Default)]
 pub struct ResourceQuantities {
-    quantities: Vec<(String, Scalar)>,
+    quantities: Vec<(Name, Scalar)>,
 }
 
 impl ResourceQuantities {
@@ -140,7 +154,7 @@ impl ResourceQuantities {
 
     /// The `(name, quantity)` pairs in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, Scalar)> + '_ {
-        self.quantities.iter().map(|(name, scalar)| (name.as_str(), *scalar))
+        self.quantities.iter().map(|(name, scalar)| (&**name, *scalar))
     }
 
     /// Whether every quantity of `that` is at most the same-named quantity here.
@@ -156,12 +170,12 @@ impl ResourceQuantities {
         }
         match self.position(name) {
             Ok(i) => self.quantities[i].1 += &scalar,
-            Err(i) => self.quantities.insert(i, (name.to_owned(), scalar)),
+            Err(i) => self.quantities.insert(i, (name_of(name), scalar)),
         }
     }
 
     fn position(&self, name: &str) -> Result<usize, usize> {
-        self.quantities.binary_search_by(|(n, _)| n.as_str().cmp(name))
+        self.quantities.binary_search_by(|(n, _)| (**n).cmp(name))
     }
 }
 

@@ -50,7 +50,8 @@ use super::metrics::{Metrics, RoleMetrics};
 use super::role_tree::RoleTree;
 use super::sorter::{DrfSorter, Sorter};
 use super::{
-    AllocatorError, FrameworkOptions, InverseOfferCallback, OfferCallback, OfferMap, Options, MAX_REFUSE_DURATION,
+    AllocatorError, FastMap, FrameworkOptions, InverseOfferCallback, OfferCallback, OfferMap, Options,
+    MAX_REFUSE_DURATION,
 };
 use crate::quota::Quota;
 use crate::resource_quantities::{shrink_resources, shrink_resources_to_limits, ResourceQuantities};
@@ -224,7 +225,7 @@ struct Framework {
     suppressed_roles: BTreeSet<String>,
     capabilities: FrameworkCapabilities,
     /// Filters per role and agent: they apply to the role the resources were offered to.
-    offer_filters: HashMap<String, HashMap<SlaveId, Vec<OfferFilter>>>,
+    offer_filters: FastMap<String, FastMap<SlaveId, Vec<OfferFilter>>>,
     active: bool,
     min_allocatable_resources: HashMap<String, Vec<ResourceQuantities>>,
 }
@@ -238,7 +239,7 @@ struct Slave {
     /// Resources actually used by tasks, so `remove_slave` can forget them.
     total_allocated: Resources,
     total: Resources,
-    offered_or_allocated: HashMap<FrameworkId, Resources>,
+    offered_or_allocated: FastMap<FrameworkId, Resources>,
     total_offered_or_allocated: Resources,
     available: Resources,
     /// Changes whenever `available` does.
@@ -258,7 +259,7 @@ impl Slave {
         used: &HashMap<FrameworkId, Resources>,
     ) -> Slave {
         let mut total_offered_or_allocated = Resources::new();
-        let mut offered_or_allocated = HashMap::new();
+        let mut offered_or_allocated = FastMap::default();
         for (framework_id, resources) in used {
             if !resources.is_empty() {
                 total_offered_or_allocated += resources;
@@ -400,11 +401,11 @@ pub struct HierarchicalAllocatorProcess {
     _inverse_offer_callback: Option<InverseOfferCallback>,
     paused: bool,
     /// By framework id (the string, so that the sorters' answers look frameworks up as is).
-    frameworks: HashMap<String, Framework>,
-    slaves: HashMap<SlaveId, Slave>,
+    frameworks: FastMap<String, Framework>,
+    slaves: FastMap<SlaveId, Slave>,
     role_sorter: DrfSorter,
     /// One sorter per role over the frameworks tracked under it.
-    framework_sorters: HashMap<String, DrfSorter>,
+    framework_sorters: FastMap<String, DrfSorter>,
     /// Quota, weights, reservations and consumption per role, and the frameworks tracked
     /// under each role: subscribed, or still holding resources allocated to it. A role is in
     /// the role sorter exactly while it has tracked frameworks.
@@ -531,7 +532,7 @@ impl HierarchicalAllocatorProcess {
             roles: framework_roles(&info),
             suppressed_roles: options.suppressed_roles,
             capabilities: FrameworkCapabilities::of(&info),
-            offer_filters: HashMap::new(),
+            offer_filters: FastMap::default(),
             active,
             min_allocatable_resources: unpack_offer_filters(&info),
         };
@@ -1566,12 +1567,12 @@ enum Stage {
 #[derive(Default)]
 struct AllocationRun {
     /// What each framework is offered, by role and agent.
-    offerable: HashMap<FrameworkId, OfferMap>,
+    offerable: FastMap<FrameworkId, OfferMap>,
     /// Shared resources offered on each agent this run (offered once per run).
-    offered_shared: HashMap<SlaveId, Resources>,
+    offered_shared: FastMap<SlaveId, Resources>,
     /// Consumed quota of the top-level roles with a quota, and of the roles offered to
     /// since (C++ `rolesConsumedQuota`).
-    consumed_quota: HashMap<String, ResourceQuantities>,
+    consumed_quota: FastMap<String, ResourceQuantities>,
     required_headroom: ResourceQuantities,
     available_headroom: ResourceQuantities,
     /// What the second stage held back for headroom, and from how many offers.

@@ -102,6 +102,10 @@ pub struct UnavailableResources {
     pub unavailability: Unavailability,
 }
 
+/// A hash map with a fast, non-randomized hasher, for the allocator's hot maps (keys are
+/// master-made ids and role names, as in C++, which hashes them with `std::hash`).
+pub type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
+
 /// Offers for one framework: role -> agent -> resources, each stamped with its role's
 /// `allocation_info`.
 pub type OfferMap = HashMap<String, HashMap<SlaveId, Resources>>;

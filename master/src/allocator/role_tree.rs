@@ -26,6 +26,7 @@ use crate::resource_quantities::ResourceQuantities;
 
 use super::hierarchical::sole_allocation_role;
 use super::sorter::drf::DEFAULT_WEIGHT;
+use super::FastMap;
 
 /// A refused change of the role tree; the tree is unchanged.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -74,7 +75,7 @@ pub trait RoleObserver: Send {
 /// kept as quantities (their sum is exact) and shared ones as resources.
 #[derive(Debug, Clone, Default)]
 pub struct ScalarResourceTotals {
-    agents: HashMap<SlaveId, AgentScalars>,
+    agents: FastMap<SlaveId, AgentScalars>,
     total: ResourceQuantities,
 }
 
@@ -264,7 +265,7 @@ fn parent_path(path: &str) -> &str {
 /// The tree (C++ `RoleTree`).
 pub struct RoleTree {
     root: Role,
-    roles: HashMap<String, Role>,
+    roles: FastMap<String, Role>,
     observer: Option<Box<dyn RoleObserver>>,
 }
 
@@ -277,7 +278,7 @@ impl Default for RoleTree {
 impl RoleTree {
     /// An empty tree reporting to `observer`.
     pub fn new(observer: Option<Box<dyn RoleObserver>>) -> RoleTree {
-        RoleTree { root: Role::new(""), roles: HashMap::new(), observer }
+        RoleTree { root: Role::new(""), roles: FastMap::default(), observer }
     }
 
     /// The root; its quantities cover every role.
@@ -291,7 +292,7 @@ impl RoleTree {
     }
 
     /// All tracked roles by path (the root excluded).
-    pub fn roles(&self) -> &HashMap<String, Role> {
+    pub fn roles(&self) -> &FastMap<String, Role> {
         &self.roles
     }
 
@@ -356,23 +357,24 @@ impl RoleTree {
     }
 
     /// The paths of `role` and its ancestors, the root (`""`) last.
-    fn chain(role: &str) -> Vec<String> {
-        let mut chain = Vec::new();
-        let mut current = role;
-        loop {
-            chain.push(current.to_owned());
-            if current.is_empty() {
-                return chain;
+    fn chain(role: &str) -> impl Iterator<Item = &str> {
+        std::iter::successors(Some(role), |current| if current.is_empty() { None } else { Some(parent_path(current)) })
+    }
+
+    /// Applies `f` to `role` and each of its ancestors, the root included.
+    fn for_chain(&mut self, role: &str, mut f: impl FnMut(&mut Role)) {
+        for path in RoleTree::chain(role) {
+            if let Some(node) = self.node_mut(path) {
+                f(node);
             }
-            current = parent_path(current);
         }
     }
 
-    fn report_consumed(&mut self, chain: &[String]) {
+    fn report_consumed(&mut self, role: &str) {
         let Some(observer) = &mut self.observer else { return };
-        for path in chain.iter().filter(|p| !p.is_empty()) {
-            if let Some(role) = self.roles.get(path) {
-                observer.consumed_changed(path, &role.quota_consumed());
+        for path in RoleTree::chain(role).filter(|p| !p.is_empty()) {
+            if let Some(node) = self.roles.get(path) {
+                observer.consumed_changed(path, &node.quota_consumed());
             }
         }
     }
@@ -383,13 +385,8 @@ impl RoleTree {
             let Some(role) = mesos::resources::reservation_role(resource) else { continue };
             let quantities = ResourceQuantities::from_scalar_resource(resource);
             self.ensure(role);
-            let chain = RoleTree::chain(role);
-            for path in &chain {
-                if let Some(node) = self.node_mut(path) {
-                    node.reservation_scalar_quantities += &quantities;
-                }
-            }
-            self.report_consumed(&chain);
+            self.for_chain(role, |node| node.reservation_scalar_quantities += &quantities);
+            self.report_consumed(role);
         }
     }
 
@@ -408,13 +405,8 @@ impl RoleTree {
             }
         }
         for (role, quantities) in by_role {
-            let chain = RoleTree::chain(role);
-            for path in &chain {
-                if let Some(node) = self.node_mut(path) {
-                    node.reservation_scalar_quantities -= &quantities;
-                }
-            }
-            self.report_consumed(&chain);
+            self.for_chain(role, |node| node.reservation_scalar_quantities -= &quantities);
+            self.report_consumed(role);
             self.try_remove(role);
         }
         Ok(())
@@ -447,13 +439,8 @@ impl RoleTree {
             if parts.is_empty() {
                 continue;
             }
-            let chain = RoleTree::chain(&role);
-            for path in &chain {
-                if let Some(node) = self.node_mut(path) {
-                    node.allocated_unreserved_non_revocable.add(agent, &parts);
-                }
-            }
-            self.report_consumed(&chain);
+            self.for_chain(&role, |node| node.allocated_unreserved_non_revocable.add(agent, &parts));
+            self.report_consumed(&role);
         }
         Ok(())
     }
@@ -469,13 +456,8 @@ impl RoleTree {
             all.push((role, parts));
         }
         for (role, parts) in all.into_iter().filter(|(_, parts)| !parts.is_empty()) {
-            let chain = RoleTree::chain(&role);
-            for path in &chain {
-                if let Some(node) = self.node_mut(path) {
-                    node.allocated_unreserved_non_revocable.subtract(agent, &parts);
-                }
-            }
-            self.report_consumed(&chain);
+            self.for_chain(&role, |node| node.allocated_unreserved_non_revocable.subtract(agent, &parts));
+            self.report_consumed(&role);
         }
         Ok(())
     }
@@ -520,12 +502,10 @@ impl RoleTree {
         for (role, part) in self.by_allocation_role(resources)? {
             let reserved = ScalarParts::of(&part, |r| mesos::resources::is_reserved(r, None));
             let unreserved = ScalarParts::of(&part, is_unreserved_non_revocable);
-            for path in RoleTree::chain(&role) {
-                if let Some(node) = self.node_mut(&path) {
-                    node.offered_or_allocated_reserved.add(agent, &reserved);
-                    node.offered_or_allocated_unreserved_non_revocable.add(agent, &unreserved);
-                }
-            }
+            self.for_chain(&role, |node| {
+                node.offered_or_allocated_reserved.add(agent, &reserved);
+                node.offered_or_allocated_unreserved_non_revocable.add(agent, &unreserved);
+            });
         }
         Ok(())
     }
@@ -550,12 +530,10 @@ impl RoleTree {
             all.push((role, reserved, unreserved));
         }
         for (role, reserved, unreserved) in all {
-            for path in RoleTree::chain(&role) {
-                if let Some(node) = self.node_mut(&path) {
-                    node.offered_or_allocated_reserved.subtract(agent, &reserved);
-                    node.offered_or_allocated_unreserved_non_revocable.subtract(agent, &unreserved);
-                }
-            }
+            self.for_chain(&role, |node| {
+                node.offered_or_allocated_reserved.subtract(agent, &reserved);
+                node.offered_or_allocated_unreserved_non_revocable.subtract(agent, &unreserved);
+            });
         }
         Ok(())
     }

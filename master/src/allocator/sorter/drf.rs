@@ -46,6 +46,7 @@ use mesos::proto::SlaveId;
 use mesos::resources::Resources;
 
 use super::{Sorter, SorterError};
+use crate::allocator::FastMap;
 use crate::resource_quantities::ResourceQuantities;
 
 /// The weight of a path nobody set a weight for (C++ `DEFAULT_WEIGHT`).
@@ -74,7 +75,7 @@ struct Allocation {
     /// Per agent, the resources held; shared resources keep one copy per allocation. An
     /// internal node keeps only the shared ones (to count each once); only a client's
     /// resources are ever asked for.
-    resources: HashMap<SlaveId, Resources>,
+    resources: FastMap<SlaveId, Resources>,
     /// The scalar quantities held, each shared resource counted once however many copies
     /// are held, since sharing is about identity, not amount.
     totals: ResourceQuantities,
@@ -224,12 +225,12 @@ pub struct DrfSorter {
     nodes: Vec<Node>,
     free: Vec<NodeId>,
     /// Client path (without the trailing `.`) to its leaf.
-    clients: HashMap<String, NodeId>,
+    clients: FastMap<String, NodeId>,
     /// Weights by path, including paths not in the tree (yet).
     weights: HashMap<String, f64>,
     /// The pool: the sum of the agents' quantities, and each agent's, to take it out again.
     totals: ResourceQuantities,
-    agent_totals: HashMap<SlaveId, ResourceQuantities>,
+    agent_totals: FastMap<SlaveId, ResourceQuantities>,
     /// The positive pool totals of the names that count toward shares, sorted by name:
     /// `totals` minus the exclusions, as `f64`, kept up to date to make shares cheap.
     share_totals: Vec<(String, f64)>,
@@ -263,10 +264,10 @@ impl DrfSorter {
             dirty: false,
             nodes: vec![root],
             free: Vec::new(),
-            clients: HashMap::new(),
+            clients: FastMap::default(),
             weights: HashMap::new(),
             totals: ResourceQuantities::new(),
-            agent_totals: HashMap::new(),
+            agent_totals: FastMap::default(),
             share_totals: Vec::new(),
             sorted: None,
         }
@@ -447,16 +448,6 @@ impl DrfSorter {
         }
     }
 
-    fn ancestors_and_self(&self, id: NodeId) -> Vec<NodeId> {
-        let mut chain = vec![id];
-        let mut current = id;
-        while let Some(parent) = self.nodes[current].parent {
-            chain.push(parent);
-            current = parent;
-        }
-        chain
-    }
-
     fn not_allocated(client: &str, agent: &SlaveId, resources: &Resources) -> SorterError {
         SorterError::NotAllocated {
             client: client.to_owned(),
@@ -597,7 +588,10 @@ impl Sorter for DrfSorter {
         self.sorted = None;
         let leaf = self.find(client)?;
         let quantities = plain_quantities(resources);
-        for id in self.ancestors_and_self(leaf) {
+        // The leaf, then each ancestor up to the root.
+        let mut next = Some(leaf);
+        while let Some(id) = next {
+            next = self.nodes[id].parent;
             let is_leaf = self.nodes[id].is_leaf();
             self.nodes[id].allocation.add(agent, resources, quantities.as_ref(), is_leaf);
             // A clean tree stays clean: recompute this node's share and move it into place
@@ -623,7 +617,10 @@ impl Sorter for DrfSorter {
         if !self.nodes[leaf].allocation.holds(agent, old_allocation) {
             return Err(DrfSorter::not_allocated(client, agent, old_allocation));
         }
-        for id in self.ancestors_and_self(leaf) {
+        // The leaf, then each ancestor up to the root.
+        let mut next = Some(leaf);
+        while let Some(id) = next {
+            next = self.nodes[id].parent;
             let is_leaf = self.nodes[id].is_leaf();
             self.nodes[id].allocation.update(agent, old_allocation, new_allocation, is_leaf);
         }
@@ -639,7 +636,10 @@ impl Sorter for DrfSorter {
             return Err(DrfSorter::not_allocated(client, agent, resources));
         }
         let quantities = plain_quantities(resources);
-        for id in self.ancestors_and_self(leaf) {
+        // The leaf, then each ancestor up to the root.
+        let mut next = Some(leaf);
+        while let Some(id) = next {
+            next = self.nodes[id].parent;
             let is_leaf = self.nodes[id].is_leaf();
             self.nodes[id].allocation.subtract(agent, resources, quantities.as_ref(), is_leaf);
         }
@@ -647,7 +647,7 @@ impl Sorter for DrfSorter {
         Ok(())
     }
 
-    fn allocation(&self, client: &str) -> Result<&HashMap<SlaveId, Resources>, SorterError> {
+    fn allocation(&self, client: &str) -> Result<&FastMap<SlaveId, Resources>, SorterError> {
         Ok(&self.nodes[self.find(client)?].allocation.resources)
     }
 

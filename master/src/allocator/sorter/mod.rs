@@ -10,12 +10,12 @@
 
 pub mod drf;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use mesos::proto::SlaveId;
 use mesos::resources::Resources;
 
+use super::FastMap;
 use crate::resource_quantities::ResourceQuantities;
 
 pub use drf::DrfSorter;
@@ -94,7 +94,7 @@ pub trait Sorter {
     fn unallocated(&mut self, client: &str, agent: &SlaveId, resources: &Resources) -> Result<(), SorterError>;
 
     /// The client's allocation per agent.
-    fn allocation(&self, client: &str) -> Result<&HashMap<SlaveId, Resources>, SorterError>;
+    fn allocation(&self, client: &str) -> Result<&FastMap<SlaveId, Resources>, SorterError>;
 
     /// The client's allocation on one agent (empty if none).
     fn allocation_on(&self, client: &str, agent: &SlaveId) -> Result<Resources, SorterError>;
