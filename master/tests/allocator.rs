@@ -733,11 +733,11 @@ fn res(text: &str) -> Resources {
 /// createDiskSourceMount())`): it cannot be cut into smaller pieces.
 fn mount_disk(mb: u64) -> Resources {
     let mut disk = res(&format!("disk:{mb}")).to_vec().remove(0);
-    disk.disk = Some(DiskInfo {
+    disk.disk = Some(Box::new(DiskInfo {
         persistence: None,
         volume: None,
         source: Some(disk_info::Source { r#type: SourceType::Mount as i32, ..Default::default() }),
-    });
+    }));
     Resources::from(disk)
 }
 
@@ -1374,11 +1374,11 @@ async fn hierarchical_allocator_test_with_reservations_shared_allocated_resource
         // CREATE a shared volume from the reserved disk.
         let disk = res("disk:50").push_reservation(&reservation).unwrap();
         let mut volume = disk.to_vec().remove(0);
-        volume.disk = Some(DiskInfo {
+        volume.disk = Some(Box::new(DiskInfo {
             persistence: Some(disk_info::Persistence { id: "id1".into(), principal: None }),
             volume: None,
             source: None,
-        });
+        }));
         volume.shared = Some(Default::default());
         let volume = Resources::from(volume);
         let offered = allocation.resources[QUOTA_ROLE][&sid(&agent1)].clone();

@@ -32,11 +32,11 @@ fn resource(name: &str, value: &str, role: &str) -> Resource {
 /// A persistent volume `disk(role):size` (C++ `createDiskResource`).
 fn disk_volume(size: &str, role: &str, id: &str, path: &str, shared: bool) -> Resource {
     let mut disk = resource("disk", size, role);
-    disk.disk = Some(DiskInfo {
+    disk.disk = Some(Box::new(DiskInfo {
         persistence: Some(Persistence { id: id.to_owned(), principal: None }),
         volume: Some(Volume { mode: Mode::Rw as i32, container_path: path.to_owned(), ..Default::default() }),
         ..Default::default()
-    });
+    }));
     if shared {
         disk.shared = Some(SharedInfo {});
     }

@@ -185,7 +185,7 @@ fn same_metadata(left: &Resource, right: &Resource) -> bool {
         && left.allocation_info == right.allocation_info
         && left.reservations.len() == right.reservations.len()
         && left.reservations.iter().zip(&right.reservations).all(|(l, r)| reservation_eq(l, r))
-        && option_eq(&left.disk, &right.disk, disk_eq)
+        && option_eq(&left.disk, &right.disk, |l, r| disk_eq(l, r))
         && left.revocable.is_some() == right.revocable.is_some()
         && left.provider_id == right.provider_id
         && left.shared.is_some() == right.shared.is_some()

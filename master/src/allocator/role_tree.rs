@@ -630,11 +630,11 @@ mod tests {
         let agent = SlaveId { value: "s1".into() };
         let mut volume = r("disk(role):10").to_vec().remove(0);
         volume.shared = Some(Default::default());
-        volume.disk = Some(mesos::proto::resource::DiskInfo {
+        volume.disk = Some(Box::new(mesos::proto::resource::DiskInfo {
             persistence: Some(mesos::proto::resource::disk_info::Persistence { id: "v".into(), principal: None }),
             volume: None,
             source: None,
-        });
+        }));
         let volume = &Resources::from(volume) + &r("cpus:1");
         let parts = ScalarParts::of(&volume, |_| true);
         totals.add(&agent, &parts);
