@@ -421,6 +421,12 @@ pub fn shrink_resources(
     if target.is_empty() {
         return result;
     }
+    // Nothing to cut: all scalars, all within the target.
+    if resources.iter().all(|r| r.r#type() == Type::Scalar)
+        && target.contains(&ResourceQuantities::from_scalar_resources(resources))
+    {
+        return resources.clone();
+    }
     let mut candidates = resources.to_vec();
     shuffle(&mut candidates);
     for mut resource in candidates {
@@ -445,6 +451,16 @@ pub fn shrink_resources_to_limits(
 ) -> Resources {
     if limits.is_empty() {
         return resources.clone();
+    }
+    let limited = |r: &Resource| limits.get(&r.name).is_some();
+    let scalars_only = resources.iter().filter(|r| limited(r)).all(|r| r.r#type() == Type::Scalar);
+    // Nothing to cut: the limited resources are scalars within their limits.
+    if scalars_only && limits.contains_quantities(&ResourceQuantities::from_scalar_resources(resources)) {
+        return resources.clone();
+    }
+    // Nothing left under any limit that applies: only the unlimited resources stay.
+    if resources.iter().filter(|r| limited(r)).all(|r| limits.get(&r.name).is_some_and(|l| l.value <= 0.0)) {
+        return resources.filter(|r| !limited(r));
     }
     let mut remaining = limits.clone();
     let mut candidates = resources.to_vec();

@@ -1148,7 +1148,7 @@ impl HierarchicalAllocatorProcess {
             .cloned()
             .collect();
         // Hash order is not reproducible; sort first so the seed alone decides the order.
-        slave_ids.sort_by(|a, b| a.value.cmp(&b.value));
+        slave_ids.sort_unstable_by(|a, b| a.value.cmp(&b.value));
         self.shuffler.shuffle(&mut slave_ids);
 
         let mut run = AllocationRun::default();
@@ -1251,7 +1251,7 @@ impl HierarchicalAllocatorProcess {
     fn offer_to_role(&mut self, run: &mut AllocationRun, slave_id: &SlaveId, role: &str, stage: Stage) {
         let Some(framework_sorter) = self.framework_sorters.get_mut(role) else { return };
         let order = framework_sorter.sort_clients();
-        let quota = self.role_tree.quota(role).clone();
+        let quota = self.role_tree.quota(role);
         let mut unsatisfied = match stage {
             Stage::Guarantees => &quota.guarantees - run.consumed_quota.get(role).unwrap_or(&ResourceQuantities::new()),
             Stage::Everyone => ResourceQuantities::new(),

@@ -15,6 +15,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use mesos::proto::value::Type as ValueType;
 use mesos::proto::{FrameworkId, Resource, SlaveId};
@@ -174,7 +175,8 @@ impl ScalarResourceTotals {
 pub struct Role {
     path: String,
     children: BTreeSet<String>,
-    quota: Quota,
+    /// Shared, so that an allocation run can hold on to it cheaply.
+    quota: Arc<Quota>,
     weight: f64,
     /// Frameworks subscribed to the role, or holding resources allocated to it.
     frameworks: HashSet<FrameworkId>,
@@ -191,7 +193,7 @@ impl Role {
         Role {
             path: path.to_owned(),
             children: BTreeSet::new(),
-            quota: DEFAULT_QUOTA,
+            quota: Arc::new(DEFAULT_QUOTA),
             weight: DEFAULT_WEIGHT,
             frameworks: HashSet::new(),
             offered_or_allocated_unreserved_non_revocable: ScalarResourceTotals::default(),
@@ -297,9 +299,11 @@ impl RoleTree {
     }
 
     /// The quota of `role`, the default one if it is not tracked.
-    pub fn quota(&self, role: &str) -> &Quota {
-        static DEFAULT: Quota = DEFAULT_QUOTA;
-        self.roles.get(role).map_or(&DEFAULT, |r| &r.quota)
+    pub fn quota(&self, role: &str) -> Arc<Quota> {
+        match self.roles.get(role) {
+            Some(r) => r.quota.clone(),
+            None => Arc::new(DEFAULT_QUOTA),
+        }
     }
 
     fn node_mut(&mut self, path: &str) -> Option<&mut Role> {
@@ -486,7 +490,7 @@ impl RoleTree {
 
     /// Sets a role's quota; the default quota may let the role go.
     pub fn update_quota(&mut self, role: &str, quota: Quota) {
-        self.ensure(role).quota = quota;
+        self.ensure(role).quota = Arc::new(quota);
         self.try_remove(role);
     }
 
