@@ -250,8 +250,33 @@ impl MesosValue for Ranges {
 
 impl AddAssign<&Ranges> for Ranges {
     fn add_assign(&mut self, right: &Ranges) {
-        self.range.extend(right.range.iter().cloned());
-        coalesce(self);
+        if right.range.is_empty() {
+            return;
+        }
+        if !(is_coalesced(self) && is_coalesced(right)) {
+            self.range.extend(right.range.iter().cloned());
+            coalesce(self);
+            return;
+        }
+        // Both sorted and disjoint (the usual case): one merging walk, no sort.
+        let mut merged: Vec<Range> = Vec::with_capacity(self.range.len() + right.range.len());
+        let (mut left, mut right) = (self.range.iter().peekable(), right.range.iter().peekable());
+        loop {
+            let next = match (left.peek(), right.peek()) {
+                (Some(l), Some(r)) if l.begin <= r.begin => left.next(),
+                (Some(_), Some(_)) => right.next(),
+                (Some(_), None) => left.next(),
+                (None, Some(_)) => right.next(),
+                (None, None) => break,
+            };
+            let Some(&Range { begin, end }) = next else { break };
+            match merged.last_mut() {
+                // `saturating_add`: a range ending at `u64::MAX` absorbs everything after it.
+                Some(last) if begin <= last.end.saturating_add(1) => last.end = last.end.max(end),
+                _ => merged.push(Range { begin, end }),
+            }
+        }
+        self.range = merged;
     }
 }
 

@@ -484,7 +484,8 @@ impl HierarchicalAllocatorProcess {
         if self.initialized {
             return Err(AllocatorError::AlreadyInitialized);
         }
-        self.role_sorter = DrfSorter::new(options.fairness_exclude_resource_names.clone());
+        // Nothing asks the role sorter for a role's resources, only for quantities.
+        self.role_sorter = DrfSorter::without_client_resources(options.fairness_exclude_resource_names.clone());
         self.shuffler = Shuffler::new(options.shuffle_seed);
         self.options = options;
         self.offer_callback = Some(offer_callback);

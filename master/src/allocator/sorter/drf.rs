@@ -236,6 +236,9 @@ pub struct DrfSorter {
     share_totals: Vec<(String, f64)>,
     /// The last `sort_clients` answer, until anything changes.
     sorted: Option<Arc<[Arc<str>]>>,
+    /// Whether clients keep their resources per agent (see
+    /// [`DrfSorter::without_client_resources`]).
+    client_resources: bool,
 }
 
 impl Default for DrfSorter {
@@ -270,7 +273,49 @@ impl DrfSorter {
             agent_totals: FastMap::default(),
             share_totals: Vec::new(),
             sorted: None,
+            client_resources: true,
         }
+    }
+
+    /// A sorter that keeps no per-agent resources for its clients, only what shares need
+    /// (quantities, and shared resources to count each once): `allocation` and
+    /// `allocation_on` answer nothing, and `unallocated` and `update` trust the caller to
+    /// hand back what it allocated. The allocator's role sorter is one: nothing asks it for a
+    /// role's resources, and the agent's own bookkeeping checks what comes back.
+    pub fn without_client_resources(fairness_exclude_resource_names: Option<HashSet<String>>) -> DrfSorter {
+        DrfSorter { client_resources: false, ..DrfSorter::new(fairness_exclude_resource_names) }
+    }
+
+    /// Takes a removed client's allocation out of an ancestor's.
+    fn take_out(&mut self, node: NodeId, leaf: &Allocation) {
+        if self.client_resources {
+            for (agent, resources) in &leaf.resources {
+                self.nodes[node].allocation.subtract(agent, resources, None, false);
+            }
+            return;
+        }
+        // The client kept only its shared resources: its quantities go, except for shared
+        // resources some other client in the subtree still holds.
+        let allocation = &mut self.nodes[node].allocation;
+        let mut kept = ResourceQuantities::new();
+        for (agent, shared) in &leaf.resources {
+            if let Some(held) = allocation.resources.get_mut(agent) {
+                *held -= shared;
+                for resource in shared.iter().filter(|r| held.contains_resource(r)) {
+                    kept += &ResourceQuantities::from_scalar_resource(resource);
+                }
+                if held.is_empty() {
+                    allocation.resources.remove(agent);
+                }
+            }
+        }
+        allocation.totals -= &(&leaf.totals - &kept);
+    }
+
+    /// Whether a node keeps all its resources per agent (a client, unless this sorter keeps
+    /// none for clients).
+    fn keeps_resources(&self, id: NodeId) -> bool {
+        self.client_resources && self.nodes[id].is_leaf()
     }
 
     /// The pool: the sum of every agent's quantities.
@@ -517,14 +562,12 @@ impl Sorter for DrfSorter {
         self.sorted = None;
         let mut current = self.find(client)?;
         self.clients.remove(client);
-        let leaf_allocation = std::mem::take(&mut self.nodes[current].allocation.resources);
+        let leaf_allocation = std::mem::take(&mut self.nodes[current].allocation);
 
         // Take the leaf's allocation out of every ancestor, drop nodes left without
         // children, and fold a node left with only its virtual leaf back into a leaf.
         while let Some(parent) = self.nodes[current].parent {
-            for (agent, resources) in &leaf_allocation {
-                self.nodes[parent].allocation.subtract(agent, resources, None, false);
-            }
+            self.take_out(parent, &leaf_allocation);
             let children = &self.nodes[current].children;
             let only_child = if children.len() == 1 { Some(children[0]) } else { None };
             if children.is_empty() {
@@ -592,7 +635,7 @@ impl Sorter for DrfSorter {
         let mut next = Some(leaf);
         while let Some(id) = next {
             next = self.nodes[id].parent;
-            let is_leaf = self.nodes[id].is_leaf();
+            let is_leaf = self.keeps_resources(id);
             self.nodes[id].allocation.add(agent, resources, quantities.as_ref(), is_leaf);
             // A clean tree stays clean: recompute this node's share and move it into place
             // among its siblings. Inactive leaves are not ordered.
@@ -614,14 +657,14 @@ impl Sorter for DrfSorter {
     ) -> Result<(), SorterError> {
         self.sorted = None;
         let leaf = self.find(client)?;
-        if !self.nodes[leaf].allocation.holds(agent, old_allocation) {
+        if self.client_resources && !self.nodes[leaf].allocation.holds(agent, old_allocation) {
             return Err(DrfSorter::not_allocated(client, agent, old_allocation));
         }
         // The leaf, then each ancestor up to the root.
         let mut next = Some(leaf);
         while let Some(id) = next {
             next = self.nodes[id].parent;
-            let is_leaf = self.nodes[id].is_leaf();
+            let is_leaf = self.keeps_resources(id);
             self.nodes[id].allocation.update(agent, old_allocation, new_allocation, is_leaf);
         }
         // The quantities may have changed; C++ does not check, and neither do we.
@@ -632,7 +675,7 @@ impl Sorter for DrfSorter {
     fn unallocated(&mut self, client: &str, agent: &SlaveId, resources: &Resources) -> Result<(), SorterError> {
         self.sorted = None;
         let leaf = self.find(client)?;
-        if !self.nodes[leaf].allocation.holds(agent, resources) {
+        if self.client_resources && !self.nodes[leaf].allocation.holds(agent, resources) {
             return Err(DrfSorter::not_allocated(client, agent, resources));
         }
         let quantities = plain_quantities(resources);
@@ -640,7 +683,7 @@ impl Sorter for DrfSorter {
         let mut next = Some(leaf);
         while let Some(id) = next {
             next = self.nodes[id].parent;
-            let is_leaf = self.nodes[id].is_leaf();
+            let is_leaf = self.keeps_resources(id);
             self.nodes[id].allocation.subtract(agent, resources, quantities.as_ref(), is_leaf);
         }
         self.dirty = true;
