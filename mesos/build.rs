@@ -62,6 +62,10 @@ fn main() {
         .enable_type_names()
         // Deterministic encoding of map fields (`TaskInfo.limits`, ...).
         .btree_map(["."])
+        // `DiskInfo` is most of a `Resource` laid out inline (about 900 of 1160 bytes), and
+        // most resources have none; boxed, resources are a quarter the size, which the
+        // allocator's bookkeeping feels on every offer.
+        .boxed(".mesos.Resource.disk")
         .out_dir(&out)
         .compile_fds(fds.clone())
         .expect("prost-build failed");

@@ -93,6 +93,16 @@ impl ProcessCell {
         events
     }
 
+    /// How many queued events are dispatches (C++ `eventCount<DispatchEvent>()`).
+    ///
+    /// # Safety
+    /// As for [`ProcessCell::poll_ready`].
+    pub(crate) unsafe fn queued_dispatches(&self) -> usize {
+        let mut count = 0;
+        self.mailbox.for_each(|event| count += usize::from(matches!(event, Event::Dispatch(_))));
+        count
+    }
+
     /// Closes the mailbox and returns what was still queued; wakes `wait()` callers.
     ///
     /// # Safety

@@ -98,6 +98,17 @@ impl<P: Process> Context<P> {
         self.lp.clock()
     }
 
+    /// How many dispatches wait in this process's mailbox behind the current event (C++
+    /// `ProcessBase::eventCount<DispatchEvent>()`), e.g. for a queue-length metric.
+    pub fn queued_dispatches(&self) -> usize {
+        match self.pid.cell.upgrade() {
+            // SAFETY: a `Context` is only lent to the process's own handlers, which run on
+            // the task that consumes the mailbox, and never while that task pops.
+            Some(cell) => unsafe { cell.queued_dispatches() },
+            None => 0,
+        }
+    }
+
     pub fn now(&self) -> Time {
         self.lp.clock().now()
     }

@@ -1,13 +1,14 @@
 //! The master's constants: timeouts, limits, defaults and names shared by the master, its allocator and registrar; mirrors `src/master/constants.hpp` and `src/master/constants.cpp`.
 //!
 //! Names are C++'s. Values that are only flag defaults keep their `DEFAULT_` names and are
-//! what [`crate::flags`] declares. `DEFAULT_QUOTA` (an empty `Quota`: no guarantees, no
-//! limits) is left out until quota arrives.
+//! what [`crate::flags`] declares.
 
 use std::time::Duration;
 
 use mesos::bytes::Bytes;
 use mesos::proto::master_info::{capability, Capability};
+
+use crate::quota::Quota;
 
 const MINUTE: u64 = 60;
 const WEEK: u64 = 7 * 24 * 60 * MINUTE;
@@ -15,6 +16,10 @@ const WEEK: u64 = 7 * 24 * 60 * MINUTE;
 /// The most outstanding offers one framework may hold (`MAX_OFFERS_PER_FRAMEWORK`,
 /// `constants.hpp`; declared upstream but not enforced anywhere).
 pub const MAX_OFFERS_PER_FRAMEWORK: usize = 50;
+
+/// The quota of a role nobody set one for: no guarantees, no limits (`DEFAULT_QUOTA`,
+/// `constants.hpp`). Setting it removes a role's quota.
+pub const DEFAULT_QUOTA: Quota = Quota::new();
 
 /// The smallest number of cpus worth offering (`MIN_CPUS`, `constants.hpp`); the `cpus` part
 /// of the `--min_allocatable_resources` default.

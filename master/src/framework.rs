@@ -134,11 +134,6 @@ impl Framework {
         }
     }
 
-    /// The framework's id.
-    pub(crate) fn id(&self) -> FrameworkId {
-        self.info.id.clone().unwrap_or_default()
-    }
-
     /// C++ `Framework::addTask`: a task that is not terminal uses its resources.
     pub(crate) fn add_task(&mut self, task: Task) {
         if !crate::master::is_terminal(task.state()) {

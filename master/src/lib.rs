@@ -8,6 +8,7 @@ pub mod logging;
 pub mod main_support;
 pub mod master;
 pub mod metrics;
+pub mod quota;
 pub mod rate_limiter;
 pub mod registrar;
 pub mod registry_operations;

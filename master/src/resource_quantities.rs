@@ -1,13 +1,16 @@
-//! Scalar resource quantities by name, `cpus:4;mem:512` with no other metadata; mirrors `ResourceQuantities` in `include/mesos/resource_quantities.hpp` and `src/common/resource_quantities.cpp`.
+//! Scalar resource quantities and limits by name, `cpus:4;mem:512` with no other metadata; mirrors `ResourceQuantities` and `ResourceLimits` in `include/mesos/resource_quantities.hpp` and `src/common/resource_quantities.cpp`, and `shrinkResources` in `src/common/resources_utils.cpp`.
 //!
-//! The type belongs beside `Resources` in the `mesos` crate; it lives here until that crate
-//! grows it, because the DRF sorter is its first user.
+//! The types belong beside `Resources` in the `mesos` crate; they live here until that crate
+//! grows them, because the allocator is their first user.
 //!
-//! Invariants, as in C++: entries are sorted by name, names are unique, and every quantity is
-//! strictly positive (adding zero is a no-op; subtracting down to zero or below removes the
-//! entry). Arithmetic and comparison go through the `mesos` crate's fixed-point `Scalar`
-//! operators, so sums match C++ to the thousandth.
+//! Invariants of [`ResourceQuantities`], as in C++: entries are sorted by name, names are
+//! unique, and every quantity is strictly positive (adding zero is a no-op; subtracting down
+//! to zero or below removes the entry). [`ResourceLimits`] differ in what absence means: an
+//! absent name has no limit (infinity), so zero limits are kept. Arithmetic and comparison go
+//! through the `mesos` crate's fixed-point `Scalar` operators, so sums match C++ to the
+//! thousandth.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
@@ -38,18 +41,56 @@ pub enum QuantitiesError {
     /// C++'s does; kept because C++ checks it too).
     #[error("failed to parse '{0}' to quantity: negative values are not allowed")]
     Negative(String),
+    /// A limits text names a resource twice.
+    #[error("failed to parse '{0}' to limit: duplicate names are not allowed")]
+    DuplicateLimit(String),
+}
+
+/// A resource name, without an allocation for the first-class names.
+type Name = Cow<'static, str>;
+
+/// `name` as a [`Name`]: the first-class names (those the allocator sees on every agent)
+/// are static, so building quantities of them allocates nothing per name.
+fn name_of(name: &str) -> Name {
+    const KNOWN: [&str; 5] = ["cpus", "disk", "gpus", "mem", "ports"];
+    match KNOWN.iter().find(|known| **known == name) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(name.to_owned()),
+    }
 }
 
 /// Positive scalar quantities keyed by resource name, sorted by name.
 #[derive(Debug, Clone, Default)]
 pub struct ResourceQuantities {
-    quantities: Vec<(String, Scalar)>,
+    quantities: Vec<(Name, Scalar)>,
 }
 
 impl ResourceQuantities {
     /// No quantities.
-    pub fn new() -> ResourceQuantities {
-        ResourceQuantities::default()
+    pub const fn new() -> ResourceQuantities {
+        ResourceQuantities { quantities: Vec::new() }
+    }
+
+    /// From a protobuf map such as `QuotaConfig.guarantees` (C++ `ResourceQuantities(const
+    /// Map<string, Value::Scalar>&)`); zero entries are dropped, negative ones ignored.
+    pub fn from_map<'a>(map: impl IntoIterator<Item = (&'a String, &'a Scalar)>) -> ResourceQuantities {
+        let mut result = ResourceQuantities::new();
+        for (name, scalar) in map {
+            result.add_quantity(name, *scalar);
+        }
+        result
+    }
+
+    /// The quantity of one scalar resource (C++ `fromScalarResource`); empty for a
+    /// non-scalar.
+    pub fn from_scalar_resource(resource: &Resource) -> ResourceQuantities {
+        let mut result = ResourceQuantities::new();
+        if resource.r#type() == Type::Scalar {
+            if let Some(scalar) = resource.scalar {
+                result.add_quantity(&resource.name, scalar);
+            }
+        }
+        result
     }
 
     /// Parses `name:value;...` (C++ `fromString`). Zero quantities are dropped, repeated
@@ -134,7 +175,7 @@ impl ResourceQuantities {
 
     /// The `(name, quantity)` pairs in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, Scalar)> + '_ {
-        self.quantities.iter().map(|(name, scalar)| (name.as_str(), *scalar))
+        self.quantities.iter().map(|(name, scalar)| (&**name, *scalar))
     }
 
     /// Whether every quantity of `that` is at most the same-named quantity here.
@@ -150,12 +191,12 @@ impl ResourceQuantities {
         }
         match self.position(name) {
             Ok(i) => self.quantities[i].1 += &scalar,
-            Err(i) => self.quantities.insert(i, (name.to_owned(), scalar)),
+            Err(i) => self.quantities.insert(i, (name_of(name), scalar)),
         }
     }
 
     fn position(&self, name: &str) -> Result<usize, usize> {
-        self.quantities.binary_search_by(|(n, _)| n.as_str().cmp(name))
+        self.quantities.binary_search_by(|(n, _)| (**n).cmp(name))
     }
 }
 
@@ -225,6 +266,243 @@ impl fmt::Display for ResourceQuantities {
     }
 }
 
+/// Per-name upper bounds, sorted by name (C++ `ResourceLimits`). An absent name is
+/// unlimited; a present one may be zero. Values are finite and non-negative.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceLimits {
+    limits: Vec<(String, Scalar)>,
+}
+
+impl ResourceLimits {
+    /// No limits at all.
+    pub const fn new() -> ResourceLimits {
+        ResourceLimits { limits: Vec::new() }
+    }
+
+    /// Parses `name:value;...` (C++ `fromString`): zero values are kept, a repeated name is
+    /// an error, names are trimmed.
+    pub fn parse(text: &str) -> Result<ResourceLimits, QuantitiesError> {
+        let mut result = ResourceLimits::new();
+        for token in text.split(';').filter(|t| !t.is_empty()) {
+            let pair: Vec<&str> = token.split(':').filter(|p| !p.is_empty()).collect();
+            let [name, value] = pair[..] else {
+                return Err(QuantitiesError::BadToken(token.to_owned()));
+            };
+            let parsed =
+                values::parse(value).map_err(|source| QuantitiesError::BadValue { text: value.to_owned(), source })?;
+            let scalar = match (parsed.r#type(), parsed.scalar) {
+                (Type::Scalar, Some(scalar)) => scalar,
+                _ => return Err(QuantitiesError::NotScalar(value.to_owned())),
+            };
+            if scalar.value < 0.0 || !scalar.value.is_finite() {
+                return Err(QuantitiesError::Negative(value.to_owned()));
+            }
+            let name = name.trim();
+            if result.get(name).is_some() {
+                return Err(QuantitiesError::DuplicateLimit(value.to_owned()));
+            }
+            result.set(name, scalar);
+        }
+        Ok(result)
+    }
+
+    /// From a protobuf map such as `QuotaConfig.limits`. Negative or non-finite values (the
+    /// master refuses them) are read as zero.
+    pub fn from_map<'a>(map: impl IntoIterator<Item = (&'a String, &'a Scalar)>) -> ResourceLimits {
+        let mut result = ResourceLimits::new();
+        for (name, scalar) in map {
+            let value = if scalar.value.is_finite() && scalar.value > 0.0 { scalar.value } else { 0.0 };
+            result.set(name, Scalar { value });
+        }
+        result
+    }
+
+    /// The limit of `name`; `None` means unlimited.
+    pub fn get(&self, name: &str) -> Option<Scalar> {
+        self.position(name).ok().map(|i| self.limits[i].1)
+    }
+
+    /// Whether nothing is limited.
+    pub fn is_empty(&self) -> bool {
+        self.limits.is_empty()
+    }
+
+    /// The number of limited names.
+    pub fn len(&self) -> usize {
+        self.limits.len()
+    }
+
+    /// The `(name, limit)` pairs in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Scalar)> + '_ {
+        self.limits.iter().map(|(name, scalar)| (name.as_str(), *scalar))
+    }
+
+    /// Whether every limit of `that` is within ours (C++ `contains(const ResourceLimits&)`):
+    /// a name we limit must be limited in `that` at most as high.
+    pub fn contains(&self, that: &ResourceLimits) -> bool {
+        self.limits.iter().all(|(name, mine)| that.get(name).is_some_and(|theirs| theirs.mesos_le(mine)))
+    }
+
+    /// Whether `quantities` fit under the limits.
+    pub fn contains_quantities(&self, quantities: &ResourceQuantities) -> bool {
+        quantities.iter().all(|(name, quantity)| self.get(name).is_none_or(|limit| quantity.mesos_le(&limit)))
+    }
+
+    /// Sets the limit of `name`, replacing any.
+    fn set(&mut self, name: &str, scalar: Scalar) {
+        match self.position(name) {
+            Ok(i) => self.limits[i].1 = scalar,
+            Err(i) => self.limits.insert(i, (name.to_owned(), scalar)),
+        }
+    }
+
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        self.limits.binary_search_by(|(n, _)| n.as_str().cmp(name))
+    }
+}
+
+impl PartialEq for ResourceLimits {
+    fn eq(&self, other: &ResourceLimits) -> bool {
+        self.limits.len() == other.limits.len()
+            && self.limits.iter().zip(&other.limits).all(|(l, r)| l.0 == r.0 && l.1.mesos_eq(&r.1))
+    }
+}
+
+impl SubAssign<&ResourceQuantities> for ResourceLimits {
+    /// Lowers each finite limit by the quantity of the same name, not below zero; unlimited
+    /// names stay unlimited.
+    fn sub_assign(&mut self, quantities: &ResourceQuantities) {
+        for (name, limit) in &mut self.limits {
+            let quantity = quantities.get(name);
+            if limit.mesos_le(&quantity) {
+                *limit = Scalar::default();
+            } else {
+                *limit -= &quantity;
+            }
+        }
+    }
+}
+
+impl Sub<&ResourceQuantities> for &ResourceLimits {
+    type Output = ResourceLimits;
+    fn sub(self, quantities: &ResourceQuantities) -> ResourceLimits {
+        let mut result = self.clone();
+        result -= quantities;
+        result
+    }
+}
+
+impl fmt::Display for ResourceLimits {
+    /// `cpus:1; mem:0`, or `{}` when empty, as C++ prints it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.limits.is_empty() {
+            return f.write_str("{}");
+        }
+        for (i, (name, scalar)) in self.limits.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{name}:{scalar}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Cuts one scalar resource down to `target` if it is larger (C++ `Resources::shrink`).
+/// Fails, leaving it unchanged, for a disk that cannot be divided (a `MOUNT` or `BLOCK`
+/// source, a persistent volume).
+fn shrink(resource: &mut Resource, target: Scalar) -> bool {
+    let current = resource.scalar.unwrap_or_default();
+    if current.mesos_le(&target) {
+        return true;
+    }
+    if resource.disk.is_some() {
+        let mut smaller = resource.clone();
+        smaller.scalar = Some(target);
+        if mesos::resources::resource_contains(resource, &smaller) {
+            *resource = smaller;
+            return true;
+        }
+        return false;
+    }
+    resource.scalar = Some(target);
+    true
+}
+
+/// The part of `resources` that fits in `target` (C++ `shrinkResources` with
+/// `ResourceQuantities`): resources named nowhere in `target` are dropped, larger ones are
+/// cut down where they can be. The resources are visited in the order `shuffle` leaves them
+/// in, so that which of two same-named resources gets cut is not always the same.
+pub fn shrink_resources(
+    resources: &Resources,
+    mut target: ResourceQuantities,
+    shuffle: impl FnOnce(&mut [Resource]),
+) -> Resources {
+    let mut result = Resources::new();
+    if target.is_empty() {
+        return result;
+    }
+    // Nothing to cut: all scalars, all within the target.
+    if resources.iter().all(|r| r.r#type() == Type::Scalar)
+        && target.contains(&ResourceQuantities::from_scalar_resources(resources))
+    {
+        return resources.clone();
+    }
+    let mut candidates = resources.to_vec();
+    shuffle(&mut candidates);
+    for mut resource in candidates {
+        let wanted = target.get(&resource.name);
+        if wanted.value <= 0.0 || resource.r#type() != Type::Scalar {
+            continue;
+        }
+        if shrink(&mut resource, wanted) {
+            target -= &ResourceQuantities::from_scalar_resource(&resource);
+            result.add_resource(&resource);
+        }
+    }
+    result
+}
+
+/// The part of `resources` within `limits` (C++ `shrinkResources` with `ResourceLimits`):
+/// unlimited names are kept whole, limited ones cut down where they can be.
+pub fn shrink_resources_to_limits(
+    resources: &Resources,
+    limits: &ResourceLimits,
+    shuffle: impl FnOnce(&mut [Resource]),
+) -> Resources {
+    if limits.is_empty() {
+        return resources.clone();
+    }
+    let limited = |r: &Resource| limits.get(&r.name).is_some();
+    let scalars_only = resources.iter().filter(|r| limited(r)).all(|r| r.r#type() == Type::Scalar);
+    // Nothing to cut: the limited resources are scalars within their limits.
+    if scalars_only && limits.contains_quantities(&ResourceQuantities::from_scalar_resources(resources)) {
+        return resources.clone();
+    }
+    // Nothing left under any limit that applies: only the unlimited resources stay.
+    if resources.iter().filter(|r| limited(r)).all(|r| limits.get(&r.name).is_some_and(|l| l.value <= 0.0)) {
+        return resources.filter(|r| !limited(r));
+    }
+    let mut remaining = limits.clone();
+    let mut candidates = resources.to_vec();
+    shuffle(&mut candidates);
+    let mut result = Resources::new();
+    for mut resource in candidates {
+        let Some(limit) = remaining.get(&resource.name) else {
+            result.add_resource(&resource);
+            continue;
+        };
+        if resource.r#type() != Type::Scalar {
+            continue;
+        }
+        if shrink(&mut resource, limit) {
+            remaining -= &ResourceQuantities::from_scalar_resource(&resource);
+            result.add_resource(&resource);
+        }
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,5 +539,46 @@ mod tests {
         assert!(q("cpus:1;mem:2").contains(&q("mem:2")));
         assert!(!q("cpus:1;mem:2").contains(&q("disk:1")));
         assert_eq!(&q("cpus:0.1") + &q("cpus:0.2"), q("cpus:0.3"));
+    }
+
+    fn r(text: &str) -> Resources {
+        Resources::parse(text, "*").unwrap()
+    }
+
+    #[test]
+    fn limits_keep_zero_and_refuse_duplicates() {
+        let limits = ResourceLimits::parse("mem:0;cpus:2").unwrap();
+        assert_eq!(limits.get("mem"), Some(Scalar { value: 0.0 }));
+        assert_eq!(limits.get("disk"), None);
+        assert_eq!(limits.to_string(), "cpus:2; mem:0");
+        assert!(matches!(ResourceLimits::parse("cpus:1;cpus:2"), Err(QuantitiesError::DuplicateLimit(_))));
+        assert_eq!(ResourceLimits::new().to_string(), "{}");
+    }
+
+    #[test]
+    fn limits_arithmetic_follows_cpp() {
+        let limits = ResourceLimits::parse("cpus:2;mem:10").unwrap();
+        let left = &limits - &q("cpus:3;mem:4;disk:7");
+        assert_eq!(left, ResourceLimits::parse("cpus:0;mem:6").unwrap());
+        assert!(limits.contains_quantities(&q("cpus:2;disk:1000")));
+        assert!(!limits.contains_quantities(&q("cpus:2.5")));
+        // Fewer limits contain more: `[]` contains everything, `[cpus:1]` not `[mem:1]`.
+        assert!(ResourceLimits::new().contains(&limits));
+        assert!(!limits.contains(&ResourceLimits::new()));
+        assert!(ResourceLimits::parse("cpus:3").unwrap().contains(&limits));
+    }
+
+    #[test]
+    fn shrink_cuts_scalars_and_drops_the_rest() {
+        let keep = |v: &mut [Resource]| v.sort_by(|a, b| a.name.cmp(&b.name));
+        let shrunk = shrink_resources(&r("cpus:4;mem:512;disk:10"), q("cpus:1.5;mem:1024"), keep);
+        assert_eq!(shrunk, r("cpus:1.5;mem:512"));
+        assert!(shrink_resources(&r("cpus:4"), ResourceQuantities::new(), keep).is_empty());
+        let limited = shrink_resources_to_limits(
+            &r("cpus:4;mem:512;disk:10"),
+            &ResourceLimits::parse("cpus:1;disk:0").unwrap(),
+            keep,
+        );
+        assert_eq!(limited, r("cpus:1;mem:512"));
     }
 }

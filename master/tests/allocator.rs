@@ -1,13 +1,18 @@
-//! The hierarchical DRF allocator actor on a paused clock: `HierarchicalAllocatorTest` cases from `src/tests/hierarchical_allocator_tests.cpp` ported by name, plus batching, refuse_seconds edge cases and refused calls.
+//! The hierarchical DRF allocator actor on a paused clock: `HierarchicalAllocatorTest` cases (quota and metrics ones included) from `src/tests/hierarchical_allocator_tests.cpp` ported by name, plus batching, refuse_seconds edge cases and refused calls.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use libprocess::{Config, Libprocess};
 use master::allocator::{parse_min_allocatable_resources, Allocator, Options, DEFAULT_MIN_ALLOCATABLE_RESOURCES};
+use master::constants::DEFAULT_QUOTA;
+use master::quota::Quota;
+use master::resource_quantities::{ResourceLimits, ResourceQuantities};
 use mesos::attributes::Attributes;
 use mesos::proto::framework_info::capability::Type as FrameworkCapability;
+use mesos::proto::resource::disk_info::source::Type as SourceType;
+use mesos::proto::resource::{disk_info, reservation_info, DiskInfo, ReservationInfo};
 use mesos::proto::slave_info::capability::Type as SlaveCapability;
 use mesos::proto::{framework_info, slave_info, Filters, FrameworkId, FrameworkInfo, SlaveId, SlaveInfo, WeightInfo};
 use mesos::resources::Resources;
@@ -38,19 +43,26 @@ impl Fixture {
     }
 
     async fn with_interval(interval: Duration) -> Fixture {
+        Fixture::with_options(|options| options.allocation_interval = interval).await
+    }
+
+    /// The C++ fixture's options (default interval, `MIN_CPUS`/`MIN_MEM` minimum, a fixed
+    /// shuffle seed), changed by `change`.
+    async fn with_options(change: impl FnOnce(&mut Options)) -> Fixture {
         let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
         let lp = Libprocess::initialize(config).await.expect("libprocess starts");
         lp.clock().pause();
         let allocator = Allocator::create(&lp).expect("allocator spawns");
         let (tx, allocations) = mpsc::channel();
-        let options = Options {
-            allocation_interval: interval,
+        let mut options = Options {
             min_allocatable_resources: Some(
                 parse_min_allocatable_resources(DEFAULT_MIN_ALLOCATABLE_RESOURCES).unwrap(),
             ),
             shuffle_seed: Some(42),
             ..Options::default()
         };
+        change(&mut options);
+        let interval = options.allocation_interval;
         allocator.initialize(
             options,
             Box::new(move |framework_id, resources| {
@@ -131,6 +143,12 @@ impl Fixture {
 
     fn add_framework(&self, info: &FrameworkInfo) {
         self.allocator.add_framework(fid(info), info.clone(), HashMap::new(), true, Default::default());
+    }
+
+    /// The instance's metrics (C++ `Metrics()`), after settling.
+    async fn metrics(&self) -> BTreeMap<String, f64> {
+        self.settle().await;
+        self.lp.metrics().snapshot(None).await
     }
 }
 
@@ -693,4 +711,1035 @@ async fn refused_calls_are_ignored() {
     t.tick().await;
     t.expect_none().await;
     assert!(t.allocator.pid().is_alive());
+}
+
+// ----- quota (C++ `createQuota`, `HierarchicalAllocatorTest.Quota*`) -----
+
+/// C++ `createQuota(guarantees, limits)`.
+fn quota(guarantees: &str, limits: &str) -> Quota {
+    Quota { guarantees: ResourceQuantities::parse(guarantees).unwrap(), limits: ResourceLimits::parse(limits).unwrap() }
+}
+
+/// C++ `createQuota(resources)`: the same quantities guaranteed and as the limit.
+fn create_quota(resources: &str) -> Quota {
+    quota(resources, resources)
+}
+
+fn res(text: &str) -> Resources {
+    Resources::parse(text, "*").unwrap()
+}
+
+/// A `disk` resource of `mb` with a `MOUNT` source (C++ `createDiskResource(...,
+/// createDiskSourceMount())`): it cannot be cut into smaller pieces.
+fn mount_disk(mb: u64) -> Resources {
+    let mut disk = res(&format!("disk:{mb}")).to_vec().remove(0);
+    disk.disk = Some(Box::new(DiskInfo {
+        persistence: None,
+        volume: None,
+        source: Some(disk_info::Source { r#type: SourceType::Mount as i32, ..Default::default() }),
+    }));
+    Resources::from(disk)
+}
+
+/// The sum of one allocation's resources in `role` over all agents.
+fn sum_in_role(allocation: &Allocation, role: &str) -> Resources {
+    let mut sum = Resources::new();
+    for resources in allocation.resources[role].values() {
+        sum += resources;
+    }
+    sum
+}
+
+const QUOTA_ROLE: &str = "quota-role";
+const NO_QUOTA_ROLE: &str = "no-quota-role";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_provides_guarantee() {
+    let mut t = Fixture::new().await;
+    let framework1 = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework1);
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:2;mem:1024"));
+    let framework2 = t.framework_info(&[NO_QUOTA_ROLE], &[]);
+    t.add_framework(&framework2);
+    t.expect_none().await;
+
+    // framework1 is the only framework in the only role with unsatisfied quota.
+    let agent1 = t.slave_info("cpus:1;mem:512;disk:0");
+    t.add_slave(&agent1, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework1, QUOTA_ROLE, &agent1, &total(&agent1)));
+    let agent2 = t.slave_info("cpus:1;mem:512;disk:0");
+    t.add_slave(&agent2, HashMap::new());
+    let allocation = t.next().await;
+    assert_eq!(allocation, expected(&framework1, QUOTA_ROLE, &agent2, &total(&agent2)));
+
+    // framework1 declines agent2 for two intervals: framework2 must not get it, or it might
+    // not be there for framework1 when the filter expires.
+    let timeout = t.interval * 2;
+    let offered = allocation.resources[QUOTA_ROLE][&sid(&agent2)].clone();
+    t.allocator.recover_resources(fid(&framework1), sid(&agent2), offered, refuse(timeout.as_secs_f64()), false);
+    t.tick().await;
+    t.expect_none().await;
+
+    // Once the filter expired the quota role gets it back.
+    t.tick().await;
+    assert_eq!(t.next().await, expected(&framework1, QUOTA_ROLE, &agent2, &total(&agent2)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_provides_limit() {
+    // Quota on `*` (a regression test for MESOS-3938).
+    let mut t = Fixture::new().await;
+    let framework1 = t.framework_info(&["*"], &[]);
+    t.add_framework(&framework1);
+    t.allocator.update_quota("*", quota("", "cpus:0;mem:0;disk:0"));
+
+    // A zero limit: nothing for `*`.
+    let agent1 = t.slave_info("cpus:2;mem:1024;disk:1024");
+    t.add_slave(&agent1, HashMap::new());
+    t.expect_none().await;
+
+    let framework2 = t.framework_info(&[NO_QUOTA_ROLE], &[]);
+    t.add_framework(&framework2);
+    assert_eq!(t.next().await, expected(&framework2, NO_QUOTA_ROLE, &agent1, &total(&agent1)));
+
+    // With a limit of half an agent, the next agent is chopped in two.
+    t.allocator.update_quota("*", quota("", "cpus:1;mem:512;disk:512"));
+    let agent2 = t.slave_info("cpus:2;mem:1024;disk:1024");
+    t.add_slave(&agent2, HashMap::new());
+    let half = res("cpus:1;mem:512;disk:512");
+    let mut got = vec![t.next().await, t.next().await];
+    got.sort_by(|a, b| a.framework_id.value.cmp(&b.framework_id.value));
+    assert_eq!(got, [expected(&framework1, "*", &agent2, &half), expected(&framework2, NO_QUOTA_ROLE, &agent2, &half)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_remove_quota() {
+    let mut t = Fixture::new().await;
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:2;mem:1024"));
+    let framework1 = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework1);
+    let framework2 = t.framework_info(&[NO_QUOTA_ROLE], &[]);
+    t.add_framework(&framework2);
+
+    // framework1 uses the whole cluster as its quota.
+    let agent1 = t.slave_info("cpus:1;mem:512;disk:0");
+    t.add_slave(&agent1, HashMap::from([(fid(&framework1), allocated(&total(&agent1), QUOTA_ROLE))]));
+    let agent2 = t.slave_info("cpus:1;mem:512;disk:0");
+    t.add_slave(&agent2, HashMap::from([(fid(&framework1), allocated(&total(&agent2), QUOTA_ROLE))]));
+
+    // Without quota, what framework1 releases goes to framework2 for fairness.
+    t.allocator.update_quota(QUOTA_ROLE, DEFAULT_QUOTA);
+    t.expect_none().await;
+    t.allocator.recover_resources(fid(&framework1), sid(&agent1), allocated(&total(&agent1), QUOTA_ROLE), None, false);
+    t.tick().await;
+    assert_eq!(t.next().await, expected(&framework2, NO_QUOTA_ROLE, &agent1, &total(&agent1)));
+
+    let metrics = t.metrics().await;
+    for name in ["cpus", "mem"] {
+        let metric = format!("allocator/mesos/quota/roles/{QUOTA_ROLE}/resources/{name}/offered_or_allocated");
+        assert!(!metrics.contains_key(&metric), "{metric}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_multiple_frameworks_in_role_with_quota() {
+    let mut t = Fixture::new().await;
+    let framework1a = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework1a);
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:4;mem:2048"));
+    let framework2 = t.framework_info(&[NO_QUOTA_ROLE], &[]);
+    t.add_framework(&framework2);
+    t.expect_none().await;
+
+    let agent1 = t.slave_info("cpus:1;mem:512;disk:0");
+    t.add_slave(&agent1, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework1a, QUOTA_ROLE, &agent1, &total(&agent1)));
+
+    // framework1b has share 0 in the role with unsatisfied quota: all of agent2.
+    let framework1b = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework1b);
+    let agent2 = t.slave_info("cpus:2;mem:1024;disk:0");
+    t.add_slave(&agent2, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework1b, QUOTA_ROLE, &agent2, &total(&agent2)));
+
+    // framework1a (share 1/3) before framework1b (2/3).
+    let agent3 = t.slave_info("cpus:1;mem:512;disk:0");
+    t.add_slave(&agent3, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework1a, QUOTA_ROLE, &agent3, &total(&agent3)));
+
+    // What framework1a declines goes to framework1b, in the same role.
+    t.allocator.recover_resources(
+        fid(&framework1a),
+        sid(&agent3),
+        allocated(&total(&agent3), QUOTA_ROLE),
+        refuse(5.0),
+        false,
+    );
+    t.tick().await;
+    assert_eq!(t.next().await, expected(&framework1b, QUOTA_ROLE, &agent3, &total(&agent3)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_allocation_granularity() {
+    let mut t = Fixture::new().await;
+    let framework1 = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework1);
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:0.5;mem:200"));
+
+    // Exactly the quota, though the agent has more.
+    let agent = t.slave_info("cpus:1;mem:512;disk:0");
+    t.add_slave(&agent, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework1, QUOTA_ROLE, &agent, &res("cpus:0.5;mem:200")));
+
+    // The rest goes to the non-quota role.
+    let framework2 = t.framework_info(&[NO_QUOTA_ROLE], &[]);
+    t.add_framework(&framework2);
+    assert_eq!(
+        t.next().await,
+        expected(&framework2, NO_QUOTA_ROLE, &agent, &(&total(&agent) - &res("cpus:0.5;mem:200")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_allocation_granularity_unchoppable_resource() {
+    let mut t = Fixture::new().await;
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:2;mem:2048;disk:150"));
+    let agent_resources = &res("cpus:0.5;mem:512") + &mount_disk(100);
+    let agent1 = SlaveInfo { resources: agent_resources.to_vec(), ..t.slave_info("cpus:1") };
+    t.add_slave(&agent1, HashMap::new());
+    let framework = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework);
+    assert_eq!(t.next().await, expected(&framework, QUOTA_ROLE, &agent1, &total(&agent1)));
+
+    // 50 disk of the guarantee is left, and a 100 MOUNT disk cannot be cut to it.
+    let agent2 = SlaveInfo { resources: agent_resources.to_vec(), ..t.slave_info("cpus:1") };
+    t.add_slave(&agent2, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework, QUOTA_ROLE, &agent2, &(&total(&agent2) - &mount_disk(100))));
+
+    // A plain disk can be cut: exactly what is left of the quota.
+    let agent3 = t.slave_info("cpus:2;mem:2048;disk:150");
+    t.add_slave(&agent3, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework, QUOTA_ROLE, &agent3, &res("cpus:1;mem:1024;disk:50")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_allocation_multiple_disk() {
+    // A regression test for MESOS-9692: both disks make up the quota, in one offer.
+    let mut t = Fixture::new().await;
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:1;mem:512;disk:100"));
+    let agent_resources = &res("cpus:1;mem:512;disk:50") + &mount_disk(50);
+    let agent1 = SlaveInfo { resources: agent_resources.to_vec(), ..t.slave_info("cpus:1") };
+    t.add_slave(&agent1, HashMap::new());
+    let framework = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework);
+    assert_eq!(t.next().await, expected(&framework, QUOTA_ROLE, &agent1, &total(&agent1)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_role_allocate_non_quota_resource() {
+    let mut t = Fixture::new().await;
+    let quota1 = create_quota("cpus:2");
+    t.allocator.update_quota("quota-role-1", quota1.clone());
+    let agent1 = t.slave_info("cpus:1;mem:1024;ports:[31000-32000]");
+    t.add_slave(&agent1, HashMap::new());
+    let framework = t.framework_info(&["quota-role-1"], &[]);
+    t.add_framework(&framework);
+    // Memory and ports come along: no other role needs them held back.
+    assert_eq!(t.next().await, expected(&framework, "quota-role-1", &agent1, &total(&agent1)));
+
+    // Now memory is held back for quota-role-2's guarantee.
+    t.allocator.update_quota("quota-role-2", create_quota("mem:1024"));
+    let agent2 = t.slave_info("cpus:1;mem:1024;ports:[31000-32000]");
+    t.add_slave(&agent2, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework, "quota-role-1", &agent2, &(&total(&agent2) - &res("mem:1024"))));
+
+    // quota-role-1 reached its limit on cpus; it gets what it has no limit for.
+    let agent3 = t.slave_info("cpus:1;mem:1024;ports:[31000-32000]");
+    t.add_slave(&agent3, HashMap::new());
+    let non_quota = total(&agent3).filter(|r| quota1.guarantees.get(&r.name).value == 0.0);
+    assert_eq!(t.next().await, expected(&framework, "quota-role-1", &agent3, &non_quota));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_drf_with_quota() {
+    let mut t = Fixture::new().await;
+    let quota_resources = "cpus:0.25;mem:128";
+    t.allocator.update_quota(QUOTA_ROLE, create_quota(quota_resources));
+    let framework1 = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework1);
+    let framework2 = t.framework_info(&[NO_QUOTA_ROLE], &[]);
+    t.add_framework(&framework2);
+    t.expect_none().await;
+
+    let metrics = t.metrics().await;
+    let metric = |name: &str, kind: &str| format!("allocator/mesos/quota/roles/{QUOTA_ROLE}/resources/{name}/{kind}");
+    assert_eq!(metrics[&metric("cpus", "guarantee")], 0.25);
+    assert_eq!(metrics[&metric("cpus", "limit")], 0.25);
+    assert_eq!(metrics[&metric("mem", "guarantee")], 128.0);
+    assert_eq!(metrics[&metric("mem", "limit")], 128.0);
+
+    // framework1 already uses its quota: the rest of agent1 goes to framework2 (share 0).
+    let agent1 = t.slave_info("cpus:1;mem:512;disk:0");
+    t.add_slave(&agent1, HashMap::from([(fid(&framework1), allocated(&res(quota_resources), QUOTA_ROLE))]));
+    assert_eq!(
+        t.next().await,
+        expected(&framework2, NO_QUOTA_ROLE, &agent1, &(&total(&agent1) - &res(quota_resources)))
+    );
+
+    let metrics = t.metrics().await;
+    assert_eq!(metrics[&metric("cpus", "offered_or_allocated")], 0.25);
+    assert_eq!(metrics[&metric("mem", "offered_or_allocated")], 128.0);
+    assert!(!metrics.contains_key(&metric("disk", "offered_or_allocated")));
+
+    // framework1 has the smaller allocation, but its quota is met: framework2 gets agent2.
+    let agent2 = t.slave_info("cpus:1;mem:512;disk:0");
+    t.add_slave(&agent2, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework2, NO_QUOTA_ROLE, &agent2, &total(&agent2)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_against_starvation() {
+    let mut t = Fixture::new().await;
+    let framework1 = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework1);
+    let framework2 = t.framework_info(&[NO_QUOTA_ROLE], &[]);
+    t.add_framework(&framework2);
+    let agent1 = t.slave_info("cpus:1;mem:512;disk:0");
+    t.add_slave(&agent1, HashMap::from([(fid(&framework1), allocated(&total(&agent1), QUOTA_ROLE))]));
+    let agent2 = t.slave_info("cpus:1;mem:512;disk:0");
+    t.add_slave(&agent2, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework2, NO_QUOTA_ROLE, &agent2, &total(&agent2)));
+
+    // framework2 keeps declining with no filter and keeps getting agent2 back (share 0).
+    let offered = allocated(&total(&agent2), NO_QUOTA_ROLE);
+    t.allocator.recover_resources(fid(&framework2), sid(&agent2), offered.clone(), refuse(0.0), false);
+    t.tick().await;
+    assert_eq!(t.next().await, expected(&framework2, NO_QUOTA_ROLE, &agent2, &total(&agent2)));
+    t.allocator.recover_resources(fid(&framework2), sid(&agent2), offered, refuse(0.0), false);
+
+    // Quota for the starving role ends the circulation.
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:2;mem:1024"));
+    t.tick().await;
+    assert_eq!(t.next().await, expected(&framework1, QUOTA_ROLE, &agent2, &total(&agent2)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_absent_framework_whole_agent() {
+    let mut t = Fixture::new().await;
+    // Quota for a role without frameworks.
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:2;mem:1024"));
+    let framework = t.framework_info(&[NO_QUOTA_ROLE], &[]);
+    t.add_framework(&framework);
+    t.expect_none().await;
+
+    // The first agent is set aside for the guarantee.
+    let agent1 = t.slave_info("cpus:2;mem:1024");
+    t.add_slave(&agent1, HashMap::new());
+    t.expect_none().await;
+
+    // Of two identical agents, one is offered and the other set aside.
+    let agent2 = t.slave_info("cpus:2;mem:1024");
+    t.add_slave(&agent2, HashMap::new());
+    let allocation = t.next().await;
+    assert_eq!(allocation.framework_id, fid(&framework));
+    assert_eq!(allocation.resources.len(), 1);
+    assert_eq!(sum_in_role(&allocation, NO_QUOTA_ROLE), allocated(&res("cpus:2;mem:1024"), NO_QUOTA_ROLE));
+    t.expect_none().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_multi_quota_absent_frameworks() {
+    let mut t = Fixture::new().await;
+    let agent = t.slave_info("cpus:2;mem:2048;disk:0");
+    t.add_slave(&agent, HashMap::new());
+    t.allocator.update_quota("quota-role-1", create_quota("cpus:1;mem:1024"));
+    t.allocator.update_quota("quota-role-2", create_quota("cpus:2;mem:2048"));
+
+    // quota-role-1 has no frameworks: nothing is held back from quota-role-2 for it.
+    let framework = t.framework_info(&["quota-role-2"], &[]);
+    t.add_framework(&framework);
+    assert_eq!(t.next().await, expected(&framework, "quota-role-2", &agent, &total(&agent)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_multi_quota_with_frameworks() {
+    let mut t = Fixture::new().await;
+    t.allocator.update_quota("quota-role-1", create_quota("cpus:1;mem:200"));
+    t.allocator.update_quota("quota-role-2", create_quota("cpus:2;mem:2000"));
+    let framework1 = t.framework_info(&["quota-role-1"], &[]);
+    t.add_framework(&framework1);
+    let framework2 = t.framework_info(&["quota-role-2"], &[]);
+    t.add_framework(&framework2);
+    t.expect_none().await;
+
+    let agent1 = t.slave_info("cpus:1;mem:1024;disk:0");
+    t.add_slave(&agent1, HashMap::from([(fid(&framework1), allocated(&total(&agent1), "quota-role-1"))]));
+    let agent2 = t.slave_info("cpus:1;mem:1024;disk:0");
+    t.add_slave(&agent2, HashMap::from([(fid(&framework2), allocated(&total(&agent2), "quota-role-2"))]));
+
+    // quota-role-1 is satisfied; quota-role-2 gets what it still lacks from agent3.
+    let agent3 = t.slave_info("cpus:2;mem:2048");
+    t.add_slave(&agent3, HashMap::new());
+    assert_eq!(
+        t.next().await,
+        expected(&framework2, "quota-role-2", &agent3, &(&res("cpus:2;mem:2000") - &total(&agent2)))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_reservation_within_quota() {
+    let mut t = Fixture::new().await;
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:2;mem:256"));
+    let framework1 = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework1);
+    let framework2 = t.framework_info(&["non-quota-role"], &[]);
+    t.add_framework(&framework2);
+    t.expect_none().await;
+
+    // The reserved memory counts toward framework1's quota and share.
+    let agent1 = t.slave_info(&format!("cpus:8;mem({QUOTA_ROLE}):256"));
+    let used = allocated(&res(&format!("cpus:2;mem({QUOTA_ROLE}):256")), QUOTA_ROLE);
+    t.add_slave(&agent1, HashMap::from([(fid(&framework1), used)]));
+    assert_eq!(t.next().await, expected(&framework2, "non-quota-role", &agent1, &res("cpus:6")));
+
+    let agent2 = t.slave_info("cpus:4");
+    t.add_slave(&agent2, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework2, "non-quota-role", &agent2, &total(&agent2)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_set_aside_reserved_resources() {
+    // 8 cpus; quota-role has quota for 4, no-quota-role has 4 reserved. The 4 unreserved
+    // cpus must not be offered to no-quota-role.
+    let mut t = Fixture::new().await;
+    let agent1 = t.slave_info("cpus:4;mem:512;disk:0");
+    t.add_slave(&agent1, HashMap::new());
+    let agent2 = t.slave_info("cpus:4;mem:512;disk:0");
+    t.add_slave(&agent2, HashMap::new());
+
+    // C++ reserves agent2's resources with `updateAvailable`, which updates the agent's total;
+    // here the same total comes through `update_slave`.
+    let reserved = res("cpus:4;mem:512").push_reservation(&dynamic_reservation(NO_QUOTA_ROLE, "ops")).unwrap();
+    t.allocator.update_slave(sid(&agent2), agent2.clone(), Some(reserved.clone()), None);
+
+    let framework1 = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework1);
+    // The run `add_framework` triggers is queued behind this call, so it sees the quota.
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:4;mem:512"));
+    assert_eq!(t.next().await, expected(&framework1, QUOTA_ROLE, &agent1, &res("cpus:4;mem:512")));
+
+    let long = refuse((t.interval * 10).as_secs_f64());
+    t.allocator.recover_resources(
+        fid(&framework1),
+        sid(&agent1),
+        allocated(&res("cpus:4;mem:512"), QUOTA_ROLE),
+        long,
+        false,
+    );
+    t.tick().await;
+    t.expect_none().await;
+
+    // no-quota-role gets its reservation ...
+    let framework2 = t.framework_info(&[NO_QUOTA_ROLE], &[]);
+    t.add_framework(&framework2);
+    assert_eq!(t.next().await, expected(&framework2, NO_QUOTA_ROLE, &agent2, &reserved));
+
+    // ... and, once it declined that too, not agent1's resources held back for the quota.
+    t.allocator.recover_resources(fid(&framework2), sid(&agent2), allocated(&reserved, NO_QUOTA_ROLE), long, false);
+    t.tick().await;
+    t.expect_none().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_disproportionate_quota_vs_allocation() {
+    let mut t = Fixture::new().await;
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:4;mem:1024"));
+    let framework = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework);
+
+    // The first agent meets the memory guarantee and half the cpus.
+    let agent1 = t.slave_info("cpus:2;mem:1024");
+    t.add_slave(&agent1, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework, QUOTA_ROLE, &agent1, &total(&agent1)));
+
+    // From the second only the cpus still guaranteed.
+    let agent2 = t.slave_info("cpus:2;mem:1024");
+    t.add_slave(&agent2, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework, QUOTA_ROLE, &agent2, &(&res("cpus:4;mem:1024") - &total(&agent1))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_with_ancestor_reservations() {
+    let mut t = Fixture::new().await;
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:1;mem:1024"));
+    // Reserved for the parent role `a`, offered to its child `a/b`.
+    let agent1 = t.slave_info("cpus(a):1;mem(a):1024");
+    t.add_slave(&agent1, HashMap::new());
+    let framework1 = t.framework_info(&["a/b"], &[]);
+    t.add_framework(&framework1);
+    assert_eq!(t.next().await, expected(&framework1, "a/b", &agent1, &total(&agent1)));
+
+    let framework2 = t.framework_info(&[NO_QUOTA_ROLE], &[]);
+    t.add_framework(&framework2);
+    t.expect_none().await;
+
+    // Available headroom (cpus:2;mem:2048) minus required (cpus:1;mem:1024) leaves one of
+    // the two identical agents for framework2.
+    let agent2 = t.slave_info("cpus:1;mem:1024");
+    t.add_slave(&agent2, HashMap::new());
+    let agent3 = t.slave_info("cpus:1;mem:1024");
+    t.add_slave(&agent3, HashMap::new());
+    let allocation = t.next().await;
+    assert_eq!(allocation.framework_id, fid(&framework2));
+    assert_eq!(allocation.resources.len(), 1);
+    assert_eq!(sum_in_role(&allocation, NO_QUOTA_ROLE), allocated(&res("cpus:1;mem:1024"), NO_QUOTA_ROLE));
+    t.expect_none().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_with_nested_role_reservation() {
+    // A subrole's reservation counts toward the parent's consumed quota (MESOS-9688).
+    let mut t = Fixture::new().await;
+    t.allocator.update_quota("a", create_quota("cpus:2;mem:200"));
+    let agent1 = t.slave_info("cpus(a/b):1;mem(a/b):100");
+    t.add_slave(&agent1, HashMap::new());
+    let agent2 = t.slave_info("cpus:10;mem:1000");
+    t.add_slave(&agent2, HashMap::new());
+    let framework1 = t.framework_info(&["a"], &[]);
+    t.add_framework(&framework1);
+    assert_eq!(t.next().await, expected(&framework1, "a", &agent2, &res("cpus:1;mem:100")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_with_nested_role_allocation() {
+    let mut t = Fixture::new().await;
+    let framework1 = t.framework_info(&["a/b"], &[]);
+    t.add_framework(&framework1);
+    let agent1 = t.slave_info("cpus:1;mem:1024");
+    t.add_slave(&agent1, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework1, "a/b", &agent1, &total(&agent1)));
+    t.allocator.update_quota("a", create_quota("cpus:1;mem:1024"));
+
+    // `a` reached its limit through `a/b`; subroles are not held to the parent's quota, so
+    // `a/b` gets agent2 although `a` and framework2 have lower shares.
+    let framework2 = t.framework_info(&["a"], &[]);
+    t.add_framework(&framework2);
+    let agent2 = t.slave_info("cpus:1;mem:1024");
+    t.add_slave(&agent2, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework1, "a/b", &agent2, &total(&agent2)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_headroom_with_nested_role_allocation() {
+    let mut t = Fixture::new().await;
+    let framework1 = t.framework_info(&["a/b"], &[]);
+    t.add_framework(&framework1);
+    let agent1 = t.slave_info("cpus:1;mem:100");
+    t.add_slave(&agent1, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework1, "a/b", &agent1, &total(&agent1)));
+    let framework2 = t.framework_info(&["a"], &[]);
+    t.add_framework(&framework2);
+    let agent2 = t.slave_info("cpus:1;mem:100");
+    t.add_slave(&agent2, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework2, "a", &agent2, &total(&agent2)));
+
+    // agent3 is held back for quota-role, which has no framework.
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:1;mem:100"));
+    let agent3 = t.slave_info("cpus:1;mem:100");
+    t.add_slave(&agent3, HashMap::new());
+    t.expect_none().await;
+
+    // With agent4 there is enough headroom: exactly one of the two is offered.
+    let agent4 = t.slave_info("cpus:1;mem:100");
+    t.add_slave(&agent4, HashMap::new());
+    let allocation = t.next().await;
+    assert!(allocation.framework_id == fid(&framework1) || allocation.framework_id == fid(&framework2));
+    t.expect_none().await;
+}
+
+/// C++ `createDynamicReservationInfo`.
+fn dynamic_reservation(role: &str, principal: &str) -> ReservationInfo {
+    ReservationInfo {
+        r#type: Some(reservation_info::Type::Dynamic as i32),
+        role: Some(role.to_owned()),
+        principal: Some(principal.to_owned()),
+        labels: None,
+    }
+}
+
+fn static_reservation(role: &str) -> ReservationInfo {
+    ReservationInfo {
+        r#type: Some(reservation_info::Type::Static as i32),
+        role: Some(role.to_owned()),
+        principal: None,
+        labels: None,
+    }
+}
+
+/// `HierarchicalAllocatorTestWithReservations` runs with both kinds of reservation.
+fn both_reservations(role: &str) -> [ReservationInfo; 2] {
+    [dynamic_reservation(role, "principal"), static_reservation(role)]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_with_reservations_reservation_unallocated() {
+    for reservation in both_reservations(QUOTA_ROLE) {
+        let mut t = Fixture::new().await;
+        let reserved = res("cpus:1;mem:1024").push_reservation(&reservation).unwrap();
+        let agent1 = SlaveInfo { resources: reserved.to_vec(), ..t.slave_info("cpus:1") };
+        t.add_slave(&agent1, HashMap::new());
+        t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:1;mem:1024"));
+        let framework1 = t.framework_info(&[QUOTA_ROLE], &[]);
+        t.add_framework(&framework1);
+        assert_eq!(t.next().await, expected(&framework1, QUOTA_ROLE, &agent1, &reserved));
+
+        // Declined for a day, the reservation still counts toward the quota (and its limit).
+        t.allocator.recover_resources(
+            fid(&framework1),
+            sid(&agent1),
+            allocated(&reserved, QUOTA_ROLE),
+            refuse(86400.0),
+            false,
+        );
+        let agent2 = t.slave_info("cpus:1;mem:1024");
+        t.add_slave(&agent2, HashMap::new());
+        t.expect_none().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_with_reservations_reservation_allocated() {
+    for reservation in both_reservations(QUOTA_ROLE) {
+        let mut t = Fixture::new().await;
+        let reserved = res("cpus:1;mem:1024").push_reservation(&reservation).unwrap();
+        let agent1 = SlaveInfo { resources: reserved.to_vec(), ..t.slave_info("cpus:1") };
+        t.add_slave(&agent1, HashMap::new());
+        t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:2;mem:2048"));
+        let framework1 = t.framework_info(&[QUOTA_ROLE], &[]);
+        t.add_framework(&framework1);
+        assert_eq!(t.next().await, expected(&framework1, QUOTA_ROLE, &agent1, &reserved));
+
+        let agent2 = t.slave_info("cpus:1;mem:1024");
+        t.add_slave(&agent2, HashMap::new());
+        assert_eq!(t.next().await, expected(&framework1, QUOTA_ROLE, &agent2, &total(&agent2)));
+
+        // The quota is met, partly by the allocated reservation.
+        let agent3 = t.slave_info("cpus:1;mem:1024");
+        t.add_slave(&agent3, HashMap::new());
+        t.expect_none().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_with_reservations_non_quota_role_reservation_with_quota_role() {
+    // A non-quota role gets its reservation next to a role with unsatisfied quota (MESOS-8293).
+    for reservation in both_reservations("non-quota-role") {
+        let mut t = Fixture::new().await;
+        let unreserved = res("cpus:2;mem:2048");
+        let reserved = unreserved.push_reservation(&reservation).unwrap();
+        let agent1 = SlaveInfo { resources: (&unreserved + &reserved).to_vec(), ..t.slave_info("cpus:1") };
+        t.add_slave(&agent1, HashMap::new());
+        t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:2;mem:2048"));
+        let framework1 = t.framework_info(&[QUOTA_ROLE], &[]);
+        t.add_framework(&framework1);
+        assert_eq!(t.next().await, expected(&framework1, QUOTA_ROLE, &agent1, &unreserved));
+        t.allocator.recover_resources(
+            fid(&framework1),
+            sid(&agent1),
+            allocated(&unreserved, QUOTA_ROLE),
+            refuse(86400.0),
+            false,
+        );
+
+        let framework2 = t.framework_info(&["non-quota-role"], &[]);
+        t.add_framework(&framework2);
+        assert_eq!(t.next().await, expected(&framework2, "non-quota-role", &agent1, &reserved));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_with_reservations_shared_allocated_resource_quota_accounting() {
+    // A shared volume offered twice counts once against the quota limit.
+    for reservation in both_reservations(QUOTA_ROLE) {
+        let mut t = Fixture::new().await;
+        t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:3;mem:2048;disk:100"));
+        let reserved = res("cpus:2;mem:1024;disk:50").push_reservation(&reservation).unwrap();
+        let agent1 = SlaveInfo { resources: reserved.to_vec(), ..t.slave_info("cpus:1") };
+        t.add_slave(&agent1, HashMap::new());
+        let framework = t.framework_info(&[QUOTA_ROLE], &[FrameworkCapability::SharedResources]);
+        t.add_framework(&framework);
+        let allocation = t.next().await;
+        assert_eq!(allocation, expected(&framework, QUOTA_ROLE, &agent1, &reserved));
+
+        // CREATE a shared volume from the reserved disk.
+        let disk = res("disk:50").push_reservation(&reservation).unwrap();
+        let mut volume = disk.to_vec().remove(0);
+        volume.disk = Some(Box::new(DiskInfo {
+            persistence: Some(disk_info::Persistence { id: "id1".into(), principal: None }),
+            volume: None,
+            source: None,
+        }));
+        volume.shared = Some(Default::default());
+        let volume = Resources::from(volume);
+        let offered = allocation.resources[QUOTA_ROLE][&sid(&agent1)].clone();
+        let updated = &(&offered - &allocated(&disk, QUOTA_ROLE)) + &allocated(&volume, QUOTA_ROLE);
+        t.allocator.update_allocation(fid(&framework), sid(&agent1), offered, updated);
+
+        // Half of the cpus and memory come back and are offered again, with the volume.
+        let recover = res("cpus:1;mem:512").push_reservation(&reservation).unwrap();
+        t.allocator.recover_resources(fid(&framework), sid(&agent1), allocated(&recover, QUOTA_ROLE), None, false);
+        t.tick().await;
+        assert_eq!(t.next().await, expected(&framework, QUOTA_ROLE, &agent1, &(&recover + &volume)));
+
+        // Consumed: cpus:2;mem:1024;disk:50, the volume once. agent2 fills the quota ...
+        let agent2 = t.slave_info("cpus:1;mem:1024;disk:50");
+        t.add_slave(&agent2, HashMap::new());
+        assert_eq!(t.next().await, expected(&framework, QUOTA_ROLE, &agent2, &total(&agent2)));
+
+        // ... and nothing more is offered.
+        let agent3 = t.slave_info("cpus:0.5;mem:512;disk:50");
+        t.add_slave(&agent3, HashMap::new());
+        t.expect_none().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_accounting_reserve_allocated_resources() {
+    let mut t = Fixture::new().await;
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:10;mem:1024"));
+    let framework = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework);
+    let agent_resources = res("cpus:5;mem:512");
+    let agent1 = t.slave_info("cpus:5;mem:512");
+    t.add_slave(&agent1, HashMap::new());
+    let allocation = t.next().await;
+    assert_eq!(allocation, expected(&framework, QUOTA_ROLE, &agent1, &agent_resources));
+
+    // Reserving what it was offered does not change what the role consumes.
+    let offered = allocation.resources[QUOTA_ROLE][&sid(&agent1)].clone();
+    let reserved = offered.push_reservation(&dynamic_reservation(QUOTA_ROLE, "principal")).unwrap();
+    t.allocator.update_allocation(fid(&framework), sid(&agent1), offered, reserved);
+
+    // agent2 is twice agent1 (C++ passes agent1's resources as its total): half of it is
+    // left of the quota.
+    let agent2 = SlaveInfo { resources: (&agent_resources + &agent_resources).to_vec(), ..t.slave_info("cpus:1") };
+    t.allocator.add_slave(sid(&agent2), agent2.clone(), agent_capabilities(), agent_resources.clone(), HashMap::new());
+    assert_eq!(t.next().await, expected(&framework, QUOTA_ROLE, &agent2, &agent_resources));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_accounting_unreserve_allocated_resources() {
+    let mut t = Fixture::new().await;
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:1;mem:1024"));
+    let framework = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework);
+    let agent1 = t.slave_info(&format!("cpus({QUOTA_ROLE}):1;mem({QUOTA_ROLE}):1024"));
+    t.add_slave(&agent1, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework, QUOTA_ROLE, &agent1, &total(&agent1)));
+
+    // The quota is met by agent1's reservation.
+    let agent2 = t.slave_info("cpus:1;mem:1024");
+    t.add_slave(&agent2, HashMap::new());
+    t.expect_none().await;
+
+    // Unreserving the allocated reservation does not change the allocated quantities.
+    let reserved = allocated(&total(&agent1), QUOTA_ROLE);
+    t.allocator.update_allocation(fid(&framework), sid(&agent1), reserved.clone(), reserved.to_unreserved());
+    t.tick().await;
+    t.expect_none().await;
+}
+
+// ----- metrics (`HierarchicalAllocatorTest.*Metrics*`) -----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_resource_metrics() {
+    let mut t = Fixture::new().await;
+    let agent = t.slave_info("cpus:2;mem:1024;disk:0");
+    t.add_slave(&agent, HashMap::new());
+    let check = |metrics: &BTreeMap<String, f64>, expected: [(&str, f64); 6]| {
+        for (name, value) in expected {
+            assert_eq!(metrics[&format!("allocator/mesos/resources/{name}")], value, "{name}");
+        }
+    };
+    check(
+        &t.metrics().await,
+        [
+            ("cpus/total", 2.0),
+            ("mem/total", 1024.0),
+            ("disk/total", 0.0),
+            ("cpus/offered_or_allocated", 0.0),
+            ("mem/offered_or_allocated", 0.0),
+            ("disk/offered_or_allocated", 0.0),
+        ],
+    );
+
+    let framework = t.framework_info(&["role1"], &[]);
+    t.add_framework(&framework);
+    t.settle().await;
+    check(
+        &t.metrics().await,
+        [
+            ("cpus/total", 2.0),
+            ("mem/total", 1024.0),
+            ("disk/total", 0.0),
+            ("cpus/offered_or_allocated", 2.0),
+            ("mem/offered_or_allocated", 1024.0),
+            ("disk/offered_or_allocated", 0.0),
+        ],
+    );
+
+    t.allocator.remove_slave(sid(&agent));
+    check(
+        &t.metrics().await,
+        [
+            ("cpus/total", 0.0),
+            ("mem/total", 0.0),
+            ("disk/total", 0.0),
+            ("cpus/offered_or_allocated", 0.0),
+            ("mem/offered_or_allocated", 0.0),
+            ("disk/offered_or_allocated", 0.0),
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_quota_metrics() {
+    let t = Fixture::new().await;
+    let key = |name: &str, kind: &str| format!("allocator/mesos/quota/roles/role/resources/{name}/{kind}");
+    let metrics = t.metrics().await;
+    for (name, kind) in [("cpus", "guarantee"), ("cpus", "limit"), ("mem", "guarantee"), ("mem", "limit")] {
+        assert!(!metrics.contains_key(&key(name, kind)));
+    }
+
+    // One cpu guaranteed without a cpu limit; 1024 mem limit without a guarantee.
+    t.allocator.update_quota("role", quota("cpus:1", "mem:1024"));
+    let metrics = t.metrics().await;
+    assert_eq!(metrics[&key("cpus", "guarantee")], 1.0);
+    assert!(!metrics.contains_key(&key("cpus", "limit")));
+    assert!(!metrics.contains_key(&key("mem", "guarantee")));
+    assert_eq!(metrics[&key("mem", "limit")], 1024.0);
+
+    t.allocator.update_quota("role", quota("cpus:2", "mem:1024"));
+    assert_eq!(t.metrics().await[&key("cpus", "guarantee")], 2.0);
+
+    t.allocator.update_quota("role", quota("", ""));
+    let metrics = t.metrics().await;
+    for (name, kind) in [("cpus", "guarantee"), ("cpus", "limit"), ("mem", "guarantee"), ("mem", "limit")] {
+        assert!(!metrics.contains_key(&key(name, kind)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_resource_metrics_uninitialized() {
+    // The metrics exist, reading zero, before `initialize`.
+    let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
+    let lp = Libprocess::initialize(config).await.expect("libprocess starts");
+    let _allocator = Allocator::create(&lp).expect("allocator spawns");
+    tokio::time::timeout(WAIT, lp.settle()).await.expect("settles");
+    let metrics = lp.metrics().snapshot(None).await;
+    for name in ["cpus", "mem", "disk"] {
+        assert_eq!(metrics[&format!("allocator/mesos/resources/{name}/total")], 0.0);
+        assert_eq!(metrics[&format!("allocator/mesos/resources/{name}/offered_or_allocated")], 0.0);
+    }
+    assert_eq!(metrics["allocator/mesos/allocation_runs"], 0.0);
+    assert!(metrics.contains_key("allocator/mesos/event_queue_dispatches"));
+    assert!(metrics.contains_key("allocator/event_queue_dispatches"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_allocation_runs_metric() {
+    let mut t = Fixture::new().await;
+    assert_eq!(t.metrics().await["allocator/mesos/allocation_runs"], 0.0);
+    let agent = t.slave_info("cpus:2;mem:1024;disk:0");
+    t.add_slave(&agent, HashMap::new());
+    t.settle().await;
+    let framework = t.framework_info(&["role"], &[]);
+    t.add_framework(&framework);
+    // One run for the agent, one for the framework.
+    assert_eq!(t.metrics().await["allocator/mesos/allocation_runs"], 2.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_allocation_run_timer_and_latency_metrics() {
+    // C++ `AllocationRunTimerMetrics` and `AllocationRunLatencyMetrics`, without the checks
+    // on measured durations (the clock is paused).
+    let mut t = Fixture::new().await;
+    let statistics = ["count", "min", "max", "p50", "p90", "p95", "p99", "p999", "p9999"];
+    let metrics = t.metrics().await;
+    for timer in ["allocation_run_ms", "allocation_run_latency_ms"] {
+        assert!(!metrics.contains_key(&format!("allocator/mesos/{timer}")));
+        for statistic in statistics {
+            assert!(!metrics.contains_key(&format!("allocator/mesos/{timer}/{statistic}")));
+        }
+    }
+    let agent = t.slave_info("cpus:2;mem:1024;disk:0");
+    t.add_slave(&agent, HashMap::new());
+    t.settle().await;
+    let framework = t.framework_info(&["role1"], &[]);
+    t.add_framework(&framework);
+    t.next().await;
+    let metrics = t.metrics().await;
+    for timer in ["allocation_run_ms", "allocation_run_latency_ms"] {
+        assert!(metrics[&format!("allocator/mesos/{timer}")] >= 0.0);
+        assert_eq!(metrics[&format!("allocator/mesos/{timer}/count")], 2.0);
+        for statistic in statistics {
+            assert!(metrics.contains_key(&format!("allocator/mesos/{timer}/{statistic}")), "{timer}/{statistic}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_active_offer_filters_metrics() {
+    let mut t = Fixture::new().await;
+    let agent = t.slave_info("cpus:2;mem:1024;disk:0");
+    t.add_slave(&agent, HashMap::new());
+    let long = refuse((t.interval * 100).as_secs_f64());
+    let active = |metrics: &BTreeMap<String, f64>, role: &str| {
+        metrics[&format!("allocator/mesos/offer_filters/roles/{role}/active")]
+    };
+
+    let framework1 = t.framework_info(&["roleA"], &[]);
+    t.add_framework(&framework1);
+    let allocation = t.next().await;
+    assert_eq!(allocation, expected(&framework1, "roleA", &agent, &total(&agent)));
+    t.allocator.recover_resources(
+        fid(&framework1),
+        sid(&agent),
+        allocation.resources["roleA"][&sid(&agent)].clone(),
+        long,
+        false,
+    );
+    assert_eq!(active(&t.metrics().await, "roleA"), 1.0);
+
+    let framework2 = t.framework_info(&["roleB"], &[]);
+    t.add_framework(&framework2);
+    let allocation = t.next().await;
+    assert_eq!(allocation, expected(&framework2, "roleB", &agent, &total(&agent)));
+    t.allocator.recover_resources(
+        fid(&framework2),
+        sid(&agent),
+        allocation.resources["roleB"][&sid(&agent)].clone(),
+        long,
+        false,
+    );
+    let metrics = t.metrics().await;
+    assert_eq!((active(&metrics, "roleA"), active(&metrics, "roleB")), (1.0, 1.0));
+
+    let framework3 = t.framework_info(&["roleA"], &[]);
+    t.add_framework(&framework3);
+    let allocation = t.next().await;
+    assert_eq!(allocation, expected(&framework3, "roleA", &agent, &total(&agent)));
+    t.allocator.recover_resources(
+        fid(&framework3),
+        sid(&agent),
+        allocation.resources["roleA"][&sid(&agent)].clone(),
+        long,
+        false,
+    );
+    let metrics = t.metrics().await;
+    assert_eq!((active(&metrics, "roleA"), active(&metrics, "roleB")), (2.0, 1.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_dominant_share_metrics() {
+    let mut t = Fixture::new().await;
+    let share = |metrics: &BTreeMap<String, f64>, role: &str| {
+        metrics.get(&format!("allocator/mesos/roles/{role}/shares/dominant")).copied()
+    };
+    let agent1 = t.slave_info("cpus:1;mem:1024");
+    t.add_slave(&agent1, HashMap::new());
+    let framework1 = t.framework_info(&["roleA"], &[]);
+    t.add_framework(&framework1);
+    assert_eq!(share(&t.metrics().await, "roleA"), Some(1.0));
+
+    // Declined: share 0.
+    let allocation = t.next().await;
+    t.allocator.recover_resources(
+        allocation.framework_id.clone(),
+        sid(&agent1),
+        allocation.resources["roleA"][&sid(&agent1)].clone(),
+        None,
+        false,
+    );
+    assert_eq!(share(&t.metrics().await, "roleA"), Some(0.0));
+
+    // framework1's implicit filter is still there: framework2 gets everything.
+    let framework2 = t.framework_info(&["roleB"], &[]);
+    t.add_framework(&framework2);
+    let metrics = t.metrics().await;
+    assert_eq!((share(&metrics, "roleA"), share(&metrics, "roleB")), (Some(0.0), Some(1.0)));
+
+    let agent2 = t.slave_info("cpus:1;mem:1024");
+    t.add_slave(&agent2, HashMap::new());
+    let metrics = t.metrics().await;
+    assert_eq!((share(&metrics, "roleA"), share(&metrics, "roleB")), (Some(0.5), Some(0.5)));
+
+    // The gauge goes with the role's last framework.
+    t.allocator.remove_framework(fid(&framework2));
+    let metrics = t.metrics().await;
+    assert_eq!((share(&metrics, "roleA"), share(&metrics, "roleB")), (Some(0.5), None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_allocator_test_dominant_share_metrics_with_fairness_exclusion() {
+    let mut t = Fixture::with_options(|options| {
+        options.fairness_exclude_resource_names = Some(HashSet::from(["gpus".to_owned()]));
+    })
+    .await;
+    let share =
+        |metrics: &BTreeMap<String, f64>, role: &str| metrics[&format!("allocator/mesos/roles/{role}/shares/dominant")];
+    let agent1 = t.slave_info("cpus:1;mem:1024;gpus:1");
+    t.add_slave(&agent1, HashMap::new());
+    let framework1 = t.framework_info(&["roleA"], &[FrameworkCapability::GpuResources]);
+    t.add_framework(&framework1);
+    assert_eq!(share(&t.metrics().await, "roleA"), 1.0);
+
+    // framework2 has the lower share: framework1's gpus do not count.
+    let framework2 = t.framework_info(&["roleB"], &[]);
+    t.add_framework(&framework2);
+    let agent2 = t.slave_info("cpus:3;mem:3072");
+    t.add_slave(&agent2, HashMap::new());
+    let metrics = t.metrics().await;
+    assert_eq!((share(&metrics, "roleA"), share(&metrics, "roleB")), (0.25, 0.75));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_on_nested_or_invalid_roles_is_refused() {
+    let mut t = Fixture::new().await;
+    t.allocator.update_quota("a/b", create_quota("cpus:1"));
+    t.allocator.update_quota("", create_quota("cpus:1"));
+    let metrics = t.metrics().await;
+    assert!(!metrics.keys().any(|k| k.starts_with("allocator/mesos/quota/")));
+
+    // Nothing is held back for them.
+    let framework = t.framework_info(&["other"], &[]);
+    t.add_framework(&framework);
+    let agent = t.slave_info("cpus:1;mem:512");
+    t.add_slave(&agent, HashMap::new());
+    assert_eq!(t.next().await, expected(&framework, "other", &agent, &total(&agent)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumed_quota_metrics_follow_tasks_and_reservations() {
+    let mut t = Fixture::new().await;
+    let consumed = |metrics: &BTreeMap<String, f64>, name: &str| {
+        metrics.get(&format!("allocator/mesos/quota/roles/{QUOTA_ROLE}/resources/{name}/consumed")).copied()
+    };
+    t.allocator.update_quota(QUOTA_ROLE, create_quota("cpus:4;mem:1024"));
+    let framework = t.framework_info(&[QUOTA_ROLE], &[]);
+    t.add_framework(&framework);
+    let agent = t.slave_info(&format!("cpus:2;mem:512;disk({QUOTA_ROLE}):10"));
+    t.add_slave(&agent, HashMap::new());
+    let allocation = t.next().await;
+    // Offers do not count as consumed; the reservation does.
+    let metrics = t.metrics().await;
+    assert_eq!((consumed(&metrics, "cpus"), consumed(&metrics, "disk")), (None, Some(10.0)));
+
+    // Tasks launched on one cpu.
+    let used = allocated(&res("cpus:1"), QUOTA_ROLE);
+    t.allocator.transition_offered_to_allocated(sid(&agent), used.clone());
+    assert_eq!(consumed(&t.metrics().await, "cpus"), Some(1.0));
+    t.allocator.recover_resources(fid(&framework), sid(&agent), used, None, true);
+    assert_eq!(consumed(&t.metrics().await, "cpus"), None);
+    assert!(allocation.resources[QUOTA_ROLE].contains_key(&sid(&agent)));
 }

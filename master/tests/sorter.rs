@@ -32,11 +32,11 @@ fn resource(name: &str, value: &str, role: &str) -> Resource {
 /// A persistent volume `disk(role):size` (C++ `createDiskResource`).
 fn disk_volume(size: &str, role: &str, id: &str, path: &str, shared: bool) -> Resource {
     let mut disk = resource("disk", size, role);
-    disk.disk = Some(DiskInfo {
+    disk.disk = Some(Box::new(DiskInfo {
         persistence: Some(Persistence { id: id.to_owned(), principal: None }),
         volume: Some(Volume { mode: Mode::Rw as i32, container_path: path.to_owned(), ..Default::default() }),
         ..Default::default()
-    });
+    }));
     if shared {
         disk.shared = Some(SharedInfo {});
     }
@@ -1101,6 +1101,57 @@ proptest! {
         }
     }
 
+    /// A sorter that keeps no per-agent resources for its clients orders and counts exactly
+    /// as one that does.
+    #[test]
+    fn quantities_only_sorter_agrees_with_the_full_one(ops in proptest::collection::vec(op(), 1..80)) {
+        let slave = agent("agentId");
+        let mut full = DrfSorter::default();
+        let mut lean = DrfSorter::without_client_resources(None);
+        for sorter in [&mut full, &mut lean] {
+            sorter.add_slave(&slave, q("cpus:100;mem:1000")).unwrap();
+        }
+        let mut held: std::collections::HashMap<&str, u32> = Default::default();
+        for op in ops {
+            let mut outcomes = Vec::new();
+            for sorter in [&mut full, &mut lean] {
+                let outcome = match op {
+                    Op::Add(n) => sorter.add(NAMES[n]).is_ok(),
+                    Op::Remove(n) => sorter.remove(NAMES[n]).is_ok(),
+                    Op::Activate(n) => sorter.activate(NAMES[n]).is_ok(),
+                    Op::Deactivate(n) => sorter.deactivate(NAMES[n]).is_ok(),
+                    Op::Allocate(n, cpus) => {
+                        let res = r(&format!("cpus:{};mem:{}", f64::from(cpus) / 10.0, cpus));
+                        sorter.allocated(NAMES[n], &slave, &res).is_ok()
+                    }
+                    Op::Unallocate(n) => match held.get(NAMES[n]) {
+                        Some(&cpus) => {
+                            let res = r(&format!("cpus:{};mem:{}", f64::from(cpus) / 10.0, cpus));
+                            sorter.unallocated(NAMES[n], &slave, &res).is_ok()
+                        }
+                        None => false,
+                    },
+                    Op::Weight(n, w) => sorter.update_weight(NAMES[n], f64::from(w)).is_ok(),
+                    Op::Sort => true,
+                };
+                outcomes.push(outcome);
+            }
+            prop_assert_eq!(outcomes[0], outcomes[1]);
+            match op {
+                Op::Allocate(n, cpus) if outcomes[0] => *held.entry(NAMES[n]).or_default() += cpus,
+                Op::Unallocate(n) | Op::Remove(n) if outcomes[0] => { held.remove(NAMES[n]); }
+                _ => {}
+            }
+            prop_assert_eq!(full.sort(), lean.sort());
+            prop_assert_eq!(full.total_allocation_scalar_quantities(), lean.total_allocation_scalar_quantities());
+            for name in NAMES {
+                if let (Ok(a), Ok(b)) = (full.allocation_scalar_quantities(name), lean.allocation_scalar_quantities(name)) {
+                    prop_assert_eq!(a, b);
+                }
+            }
+        }
+    }
+
     /// The order kept up to date by `allocated` on a clean tree equals the order of a
     /// sorter that recomputes everything, and allocating to a client never moves it earlier.
     #[test]
@@ -1134,4 +1185,57 @@ proptest! {
             prop_assert_eq!(after, reference.sort());
         }
     }
+}
+
+/// Internal nodes count a shared volume once for their whole subtree, through allocations,
+/// removals, leaf-to-parent conversions and folds back (the root's quantities are the
+/// sorter's total allocation).
+#[test]
+fn shared_resources_in_nested_clients_count_once_per_subtree() {
+    shared_nested(DrfSorter::default(), true);
+    shared_nested(DrfSorter::without_client_resources(None), false);
+}
+
+fn shared_nested(mut sorter: DrfSorter, keeps_resources: bool) {
+    let slave = agent("agentId");
+    let shared_disk = Resources::from(disk_volume("100", "role1", "id1", "path1", true));
+    let total = r("cpus:10;mem:10") + shared_disk.clone();
+    sorter.add_slave(&slave, ResourceQuantities::from_scalar_resources(&total)).unwrap();
+
+    add_active(&mut sorter, "a");
+    sorter.allocated("a", &slave, &(r("cpus:1") + shared_disk.clone())).unwrap();
+    // `a` becomes a parent; its allocation moves to its virtual leaf.
+    add_active(&mut sorter, "a/x");
+    sorter.allocated("a/x", &slave, &(r("cpus:2") + shared_disk.clone())).unwrap();
+    add_active(&mut sorter, "b/y");
+    sorter.allocated("b/y", &slave, &shared_disk).unwrap();
+    assert_eq!(sorter.total_allocation_scalar_quantities(), &q("cpus:3;disk:100"));
+    if keeps_resources {
+        assert_eq!(sorter.allocation_on("a", &slave).unwrap(), r("cpus:1") + shared_disk.clone());
+    }
+
+    sorter.unallocated("a", &slave, &shared_disk).unwrap();
+    sorter.unallocated("b/y", &slave, &shared_disk).unwrap();
+    assert_eq!(sorter.total_allocation_scalar_quantities(), &q("cpus:3;disk:100"));
+
+    // Removing `a/x` folds `a` back into a leaf that still holds its own cpus.
+    sorter.remove("a/x").unwrap();
+    assert_eq!(sorter.total_allocation_scalar_quantities(), &q("cpus:1"));
+    assert_eq!(sorter.allocation_scalar_quantities("a").unwrap(), &q("cpus:1"));
+    if keeps_resources {
+        assert_eq!(sorter.allocation_on("a", &slave).unwrap(), r("cpus:1"));
+    }
+    sorter.unallocated("a", &slave, &r("cpus:1")).unwrap();
+    assert!(sorter.total_allocation_scalar_quantities().is_empty());
+    assert!(sorter.allocation("a").unwrap().is_empty());
+
+    // A client removed while holding a shared volume another client holds too.
+    add_active(&mut sorter, "c/1");
+    add_active(&mut sorter, "c/2");
+    sorter.allocated("c/1", &slave, &(r("cpus:1") + shared_disk.clone())).unwrap();
+    sorter.allocated("c/2", &slave, &shared_disk).unwrap();
+    sorter.remove("c/1").unwrap();
+    assert_eq!(sorter.total_allocation_scalar_quantities(), &q("disk:100"));
+    sorter.remove("c/2").unwrap();
+    assert!(sorter.total_allocation_scalar_quantities().is_empty());
 }

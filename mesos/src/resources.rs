@@ -14,9 +14,11 @@
 //! Not ported: operations (`apply`, `ResourceConversion`), `find`, `shrink`,
 //! `ResourceQuantities`/`ResourceLimits`, and reservation ancestors.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
+use std::sync::Arc;
 
 use crate::proto::resource::disk_info::source::Type as SourceType;
 use crate::proto::resource::disk_info::Source;
@@ -183,7 +185,7 @@ fn same_metadata(left: &Resource, right: &Resource) -> bool {
         && left.allocation_info == right.allocation_info
         && left.reservations.len() == right.reservations.len()
         && left.reservations.iter().zip(&right.reservations).all(|(l, r)| reservation_eq(l, r))
-        && option_eq(&left.disk, &right.disk, disk_eq)
+        && option_eq(&left.disk, &right.disk, |l, r| disk_eq(l, r))
         && left.revocable.is_some() == right.revocable.is_some()
         && left.provider_id == right.provider_id
         && left.shared.is_some() == right.shared.is_some()
@@ -200,8 +202,17 @@ pub fn resource_eq(left: &Resource, right: &Resource) -> bool {
     }
     match left.r#type() {
         Type::Scalar => scalar_of(left).mesos_eq(&scalar_of(right)),
-        Type::Ranges => left.ranges.clone().unwrap_or_default().mesos_eq(&right.ranges.clone().unwrap_or_default()),
-        Type::Set => left.set.clone().unwrap_or_default().mesos_eq(&right.set.clone().unwrap_or_default()),
+        // An absent value is empty.
+        Type::Ranges => match (&left.ranges, &right.ranges) {
+            (Some(l), Some(r)) => l.mesos_eq(r),
+            (Some(v), None) | (None, Some(v)) => v.range.is_empty(),
+            (None, None) => true,
+        },
+        Type::Set => match (&left.set, &right.set) {
+            (Some(l), Some(r)) => l.mesos_eq(r),
+            (Some(v), None) | (None, Some(v)) => v.item.is_empty(),
+            (None, None) => true,
+        },
         Type::Text => false,
     }
 }
@@ -266,8 +277,17 @@ pub fn resource_contains(left: &Resource, right: &Resource) -> bool {
     }
     match left.r#type() {
         Type::Scalar => scalar_of(right).mesos_le(&scalar_of(left)),
-        Type::Ranges => right.ranges.clone().unwrap_or_default().mesos_le(&left.ranges.clone().unwrap_or_default()),
-        Type::Set => right.set.clone().unwrap_or_default().mesos_le(&left.set.clone().unwrap_or_default()),
+        // An absent value is empty: contained in anything, containing only emptiness.
+        Type::Ranges => match (&right.ranges, &left.ranges) {
+            (None, _) => true,
+            (Some(r), None) => r.range.is_empty(),
+            (Some(r), Some(l)) => r.mesos_le(l),
+        },
+        Type::Set => match (&right.set, &left.set) {
+            (None, _) => true,
+            (Some(r), None) => r.item.is_empty(),
+            (Some(r), Some(l)) => r.mesos_le(l),
+        },
         Type::Text => false,
     }
 }
@@ -448,9 +468,13 @@ fn convert_all(resources: &mut [Resource], format: ResourceFormat) -> Result<(),
 // ===== Resources =====
 
 /// One entry of a [`Resources`]: a resource, and for a shared one how many copies.
+///
+/// The resource is shared between copies of the entry and copied on write: a `Resource` is
+/// over a kilobyte, and most operations (filters, sums, the allocator's bookkeeping) copy
+/// entries without changing them.
 #[derive(Debug, Clone)]
 struct Entry {
-    resource: Resource,
+    resource: Arc<Resource>,
     /// `Some` exactly when the resource is shared. It can be negative transiently while
     /// subtracting (the entry is then removed), as in C++.
     shared_count: Option<i64>,
@@ -459,7 +483,7 @@ struct Entry {
 impl Entry {
     fn new(resource: Resource) -> Entry {
         let shared_count = resource.shared.is_some().then_some(1);
-        Entry { resource, shared_count }
+        Entry { resource: Arc::new(resource), shared_count }
     }
 
     fn is_empty(&self) -> bool {
@@ -478,7 +502,7 @@ impl Entry {
     fn add(&mut self, that: &Entry) {
         match (&mut self.shared_count, that.shared_count) {
             (Some(mine), Some(theirs)) => *mine = mine.saturating_add(theirs),
-            _ => add_values(&mut self.resource, &that.resource),
+            _ => add_values(Arc::make_mut(&mut self.resource), &that.resource),
         }
     }
 
@@ -486,7 +510,7 @@ impl Entry {
     fn subtract(&mut self, that: &Entry) {
         match (&mut self.shared_count, that.shared_count) {
             (Some(mine), Some(theirs)) => *mine = mine.saturating_sub(theirs),
-            _ => subtract_values(&mut self.resource, &that.resource),
+            _ => subtract_values(Arc::make_mut(&mut self.resource), &that.resource),
         }
     }
 
@@ -524,7 +548,7 @@ impl Resources {
 
     /// The resources, each entry once.
     pub fn iter(&self) -> impl Iterator<Item = &Resource> + '_ {
-        self.entries.iter().map(|e| &e.resource)
+        self.entries.iter().map(|e| &*e.resource)
     }
 
     /// The resources as protobufs (post-refinement format), each entry once.
@@ -541,20 +565,51 @@ impl Resources {
     }
 
     fn add_entry(&mut self, that: Entry) {
+        self.add_entry_near(that, usize::MAX);
+    }
+
+    /// Adds `that`, trying the entry at `hint` first: collections built alike keep their
+    /// entries in the same order, and at most one entry can take `that` (entries that could
+    /// be added together are merged).
+    fn add_entry_near(&mut self, that: Entry, hint: usize) {
         if that.is_empty() {
             return;
         }
-        match self.entries.iter_mut().find(|e| addable(&e.resource, &that.resource)) {
-            Some(existing) => existing.add(&that),
+        let at_hint = self.entries.get(hint).is_some_and(|e| addable(&e.resource, &that.resource));
+        let index =
+            if at_hint { Some(hint) } else { self.entries.iter().position(|e| addable(&e.resource, &that.resource)) };
+        match index {
+            Some(i) => self.entries[i].add(&that),
             None => self.entries.push(that),
         }
     }
 
     fn subtract_entry(&mut self, that: &Entry) {
+        self.subtract_entry_near(that, usize::MAX);
+    }
+
+    /// Subtracts `that`, trying the entry at `hint` first (see [`Resources::add_entry_near`];
+    /// entries that can both take `that` are identical).
+    fn subtract_entry_near(&mut self, that: &Entry, hint: usize) {
         if that.is_empty() {
             return;
         }
-        if let Some(i) = self.entries.iter().position(|e| subtractable(&e.resource, &that.resource)) {
+        let at_hint = self.entries.get(hint).is_some_and(|e| subtractable(&e.resource, &that.resource));
+        let index = if at_hint {
+            Some(hint)
+        } else {
+            self.entries.iter().position(|e| subtractable(&e.resource, &that.resource))
+        };
+        if let Some(i) = index {
+            // Taking away all of a non-shared entry (say, a whole offer) removes it without
+            // working out the difference.
+            let entry = &self.entries[i];
+            if entry.shared_count.is_none()
+                && (Arc::ptr_eq(&entry.resource, &that.resource) || resource_eq(&entry.resource, &that.resource))
+            {
+                self.entries.swap_remove(i);
+                return;
+            }
             self.entries[i].subtract(that);
             if self.entries[i].is_negative() || self.entries[i].is_empty() {
                 self.entries.swap_remove(i);
@@ -587,15 +642,19 @@ impl Resources {
 
     /// Whether every resource of `that` is in `self`.
     pub fn contains(&self, that: &Resources) -> bool {
-        let mut remaining = self.clone();
-        for entry in &that.entries {
-            if !remaining.entries.iter().any(|e| e.contains(entry)) {
+        // Copied only once a persistent volume must be taken out.
+        let mut remaining = Cow::Borrowed(self);
+        for (index, entry) in that.entries.iter().enumerate() {
+            // Collections built alike keep their entries in the same order: try the entry at
+            // the same place first.
+            let same_place = remaining.entries.get(index).is_some_and(|e| e.contains(entry));
+            if !same_place && !remaining.entries.iter().any(|e| e.contains(entry)) {
                 return false;
             }
             // A persistent volume is consumed by the match: two identical volumes in `that`
             // need two in `self`.
             if is_persistent_volume(&entry.resource) {
-                remaining.subtract_entry(entry);
+                remaining.to_mut().subtract_entry(entry);
             }
         }
         true
@@ -666,7 +725,11 @@ impl Resources {
     /// Sets `allocation_info.role` on every resource.
     pub fn allocate(&mut self, role: &str) {
         for entry in &mut self.entries {
-            entry.resource.allocation_info = Some(AllocationInfo { role: Some(role.to_owned()) });
+            let current = entry.resource.allocation_info.as_ref().and_then(|a| a.role.as_deref());
+            if current != Some(role) {
+                Arc::make_mut(&mut entry.resource).allocation_info =
+                    Some(AllocationInfo { role: Some(role.to_owned()) });
+            }
         }
         self.remerge();
     }
@@ -674,7 +737,9 @@ impl Resources {
     /// Clears `allocation_info` on every resource.
     pub fn unallocate(&mut self) {
         for entry in &mut self.entries {
-            entry.resource.allocation_info = None;
+            if entry.resource.allocation_info.is_some() {
+                Arc::make_mut(&mut entry.resource).allocation_info = None;
+            }
         }
         self.remerge();
     }
@@ -711,7 +776,7 @@ impl Resources {
         let mut result = Resources::new();
         for entry in &self.entries {
             let mut entry = entry.clone();
-            entry.resource.reservations.push(reservation.clone());
+            Arc::make_mut(&mut entry.resource).reservations.push(reservation.clone());
             Resources::validate(&entry.resource)?;
             result.add_entry(entry);
         }
@@ -723,7 +788,7 @@ impl Resources {
         let mut result = Resources::new();
         for entry in &self.entries {
             let mut entry = entry.clone();
-            if entry.resource.reservations.pop().is_none() {
+            if Arc::make_mut(&mut entry.resource).reservations.pop().is_none() {
                 return Err(ResourcesError::NotReserved(entry.resource.name.clone()));
             }
             result.add_entry(entry);
@@ -736,7 +801,9 @@ impl Resources {
         let mut result = Resources::new();
         for entry in &self.entries {
             let mut entry = entry.clone();
-            entry.resource.reservations.clear();
+            if !entry.resource.reservations.is_empty() {
+                Arc::make_mut(&mut entry.resource).reservations.clear();
+            }
             result.add_entry(entry);
         }
         result
@@ -1184,16 +1251,16 @@ impl PartialEq for Resources {
 
 impl AddAssign<&Resources> for Resources {
     fn add_assign(&mut self, that: &Resources) {
-        for entry in &that.entries {
-            self.add_entry(entry.clone());
+        for (index, entry) in that.entries.iter().enumerate() {
+            self.add_entry_near(entry.clone(), index);
         }
     }
 }
 
 impl AddAssign<Resources> for Resources {
     fn add_assign(&mut self, that: Resources) {
-        for entry in that.entries {
-            self.add_entry(entry);
+        for (index, entry) in that.entries.into_iter().enumerate() {
+            self.add_entry_near(entry, index);
         }
     }
 }
@@ -1206,8 +1273,8 @@ impl AddAssign<&Resource> for Resources {
 
 impl SubAssign<&Resources> for Resources {
     fn sub_assign(&mut self, that: &Resources) {
-        for entry in &that.entries {
-            self.subtract_entry(entry);
+        for (index, entry) in that.entries.iter().enumerate() {
+            self.subtract_entry_near(entry, index);
         }
     }
 }

@@ -18,6 +18,7 @@
 //!   `end + 1` wraps to 0 there. Range subtraction coalesces its left side first, so
 //!   overlapping (unvalidated) input still yields a correct difference.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
@@ -187,23 +188,39 @@ fn format_significant(value: f64, digits: usize) -> String {
 
 /// Sorts `ranges` and merges the ones that overlap or touch (`[1-2, 3-4]` becomes `[1-4]`).
 pub fn coalesce(ranges: &mut Ranges) {
-    let mut spans: Vec<(u64, u64)> = ranges.range.iter().map(|r| (r.begin, r.end)).collect();
-    spans.sort_unstable();
-    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(spans.len());
-    for (begin, end) in spans {
-        match merged.last_mut() {
-            // `saturating_add`: a range ending at `u64::MAX` absorbs everything after it.
-            Some(last) if begin <= last.1.saturating_add(1) => last.1 = last.1.max(end),
-            _ => merged.push((begin, end)),
+    // In place: sort, then fold each range into the last kept one where they meet.
+    let spans = &mut ranges.range;
+    spans.sort_unstable_by_key(|r| (r.begin, r.end));
+    let mut kept = 0;
+    for i in 0..spans.len() {
+        let Range { begin, end } = spans[i];
+        // `saturating_add`: a range ending at `u64::MAX` absorbs everything after it.
+        if kept > 0 && begin <= spans[kept - 1].end.saturating_add(1) {
+            spans[kept - 1].end = spans[kept - 1].end.max(end);
+        } else {
+            spans[kept] = Range { begin, end };
+            kept += 1;
         }
     }
-    ranges.range = merged.into_iter().map(|(begin, end)| Range { begin, end }).collect();
+    spans.truncate(kept);
 }
 
-fn coalesced(ranges: &Ranges) -> Ranges {
+/// Whether `ranges` are already as [`coalesce`] leaves them: sorted, each well formed, with
+/// a gap between neighbours.
+fn is_coalesced(ranges: &Ranges) -> bool {
+    ranges.range.iter().all(|r| r.begin <= r.end)
+        && ranges.range.windows(2).all(|w| w[0].end.saturating_add(1) < w[1].begin)
+}
+
+/// `ranges` coalesced, without a copy when they already are (the common case: arithmetic
+/// leaves them coalesced).
+fn coalesced(ranges: &Ranges) -> Cow<'_, Ranges> {
+    if is_coalesced(ranges) {
+        return Cow::Borrowed(ranges);
+    }
     let mut result = ranges.clone();
     coalesce(&mut result);
-    result
+    Cow::Owned(result)
 }
 
 /// The number of values in `ranges` once coalesced (`[1-10]` holds 10).
@@ -220,17 +237,46 @@ impl MesosValue for Ranges {
 
     fn mesos_le(&self, other: &Self) -> bool {
         let outer = coalesced(other);
-        coalesced(self)
-            .range
-            .iter()
-            .all(|inner| outer.range.iter().any(|o| inner.begin >= o.begin && inner.end <= o.end))
+        let inner = coalesced(self);
+        // Both sorted and disjoint: one walk, each inner range inside the first outer range
+        // that does not end before it.
+        let mut outers = outer.range.iter().peekable();
+        inner.range.iter().all(|i| {
+            while outers.next_if(|o| o.end < i.begin).is_some() {}
+            outers.peek().is_some_and(|o| o.begin <= i.begin && i.end <= o.end)
+        })
     }
 }
 
 impl AddAssign<&Ranges> for Ranges {
     fn add_assign(&mut self, right: &Ranges) {
-        self.range.extend(right.range.iter().cloned());
-        coalesce(self);
+        if right.range.is_empty() {
+            return;
+        }
+        if !(is_coalesced(self) && is_coalesced(right)) {
+            self.range.extend(right.range.iter().cloned());
+            coalesce(self);
+            return;
+        }
+        // Both sorted and disjoint (the usual case): one merging walk, no sort.
+        let mut merged: Vec<Range> = Vec::with_capacity(self.range.len() + right.range.len());
+        let (mut left, mut right) = (self.range.iter().peekable(), right.range.iter().peekable());
+        loop {
+            let next = match (left.peek(), right.peek()) {
+                (Some(l), Some(r)) if l.begin <= r.begin => left.next(),
+                (Some(_), Some(_)) => right.next(),
+                (Some(_), None) => left.next(),
+                (None, Some(_)) => right.next(),
+                (None, None) => break,
+            };
+            let Some(&Range { begin, end }) = next else { break };
+            match merged.last_mut() {
+                // `saturating_add`: a range ending at `u64::MAX` absorbs everything after it.
+                Some(last) if begin <= last.end.saturating_add(1) => last.end = last.end.max(end),
+                _ => merged.push(Range { begin, end }),
+            }
+        }
+        self.range = merged;
     }
 }
 

@@ -53,10 +53,10 @@ fn reserved(name: &str, value: &str, reservation: Option<ReservationInfo>) -> Re
 
 fn persistent_volume(size: &str, id: &str, shared: bool) -> Resource {
     let mut r = resource("disk", size, "*");
-    r.disk = Some(DiskInfo {
+    r.disk = Some(Box::new(DiskInfo {
         persistence: Some(mesos::proto::resource::disk_info::Persistence { id: id.into(), principal: None }),
         ..Default::default()
-    });
+    }));
     if shared {
         r.shared = Some(SharedInfo {});
     }

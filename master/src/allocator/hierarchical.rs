@@ -10,23 +10,34 @@
 //! set and schedules one pending run (C++ `generateOffers` / `_generateOffers`). Resources
 //! coming back (decline, rescind) wait for the next run.
 //!
-//! Not here yet (see ARCHITECTURE.md): quota (guarantees, limits, headroom: the first stage
-//! of `__generateOffers` and the `RoleTree` accounting), recovery after failover (`recover`,
-//! pause until agents re-register), maintenance and inverse offers (`updateUnavailability`,
-//! `updateInverseOffer`, `getInverseOfferStatuses`), resource providers (`addResourceProvider`,
-//! `updateAvailable`), resource conversions in `update_allocation`, offer constraints, the
-//! `/offer_constraints_debug` endpoint, per-role and per-framework metrics.
+//! An allocation run has two stages (C++ `__generateOffers`). The first offers to roles
+//! with unsatisfied quota guarantees, in role-sorter order, only what helps toward the
+//! guarantees (plus the role's reservations, non-scalars, revocable resources, and extra
+//! unreserved scalars within limits and spare headroom). The second offers to every role.
+//! Throughout, unreserved scalars are held back so that the guarantees not yet satisfied
+//! (the required headroom) can still be met from what is unallocated, and no role is offered
+//! beyond its quota limits. Quota is consumed by reservations (allocated or not) and by
+//! unreserved non-revocable resources offered or allocated, subroles included; only
+//! top-level roles may have quota, as the master enforces.
+//!
+//! Not here yet (see ARCHITECTURE.md): recovery after failover (`recover`, pause until
+//! agents re-register), maintenance and inverse offers (`updateUnavailability`,
+//! `updateInverseOffer`, `getInverseOfferStatuses`), resource providers
+//! (`addResourceProvider`, `updateAvailable`), resource conversions in `update_allocation`,
+//! offer constraints, the `/offer_constraints_debug` endpoint, per-framework metrics.
 //!
 //! Caller mistakes C++ CHECK-fails on (an unknown framework or agent, adding one twice,
 //! handing back resources that were never offered) are an [`AllocatorError`], logged at
 //! `warn` with the state left unchanged.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::Duration;
 
-use libprocess::metrics::{Counter, Timer as MetricTimer};
 use libprocess::{Context, Libprocess, Process, SpawnError, Time, PID};
 use mesos::attributes::Attributes;
 use mesos::proto::framework_info::capability::Type as FrameworkCapability;
@@ -35,12 +46,15 @@ use mesos::proto::value::Type as ValueType;
 use mesos::proto::{slave_info, Filters, FrameworkId, FrameworkInfo, Resource, SlaveId, SlaveInfo, WeightInfo};
 use mesos::resources::{self as res, Resources};
 
+use super::metrics::{Metrics, RoleMetrics};
+use super::role_tree::RoleTree;
 use super::sorter::{DrfSorter, Sorter};
 use super::{
-    AllocatorError, FrameworkOptions, InverseOfferCallback, OfferCallback, OfferMap, Options,
-    ALLOCATION_RUN_METRIC_WINDOW, MAX_REFUSE_DURATION,
+    AllocatorError, FastMap, FrameworkOptions, InverseOfferCallback, OfferCallback, OfferMap, Options,
+    MAX_REFUSE_DURATION,
 };
-use crate::resource_quantities::ResourceQuantities;
+use crate::quota::Quota;
+use crate::resource_quantities::{shrink_resources, shrink_resources_to_limits, ResourceQuantities};
 
 /// The id prefix of the allocator process (C++ `ID::generate("hierarchical-allocator")`).
 pub const PROCESS_ID_PREFIX: &str = "hierarchical-allocator";
@@ -162,12 +176,46 @@ fn contains_quantities(resources: &Resources, quantities: &ResourceQuantities) -
 struct OfferFilter {
     id: u64,
     resources: Resources,
+    /// The last answer, for the offer identified by the key (see [`OfferKey`]): a framework
+    /// that declined an agent for long is asked again at every run with the same offer.
+    last: Cell<Option<(OfferKey, bool)>>,
 }
 
 impl OfferFilter {
-    fn filter(&self, resources: &Resources) -> bool {
-        self.resources.contains(resources)
+    fn new(id: u64, resources: Resources) -> OfferFilter {
+        OfferFilter { id, resources, last: Cell::new(None) }
     }
+
+    fn filter(&self, resources: &Resources, key: Option<OfferKey>) -> bool {
+        if let (Some(key), Some((last_key, answer))) = (key, self.last.get()) {
+            if key == last_key {
+                return answer;
+            }
+        }
+        let answer = self.resources.contains(resources);
+        if let Some(key) = key {
+            self.last.set(Some((key, answer)));
+        }
+        answer
+    }
+}
+
+/// Identifies an offer that is everything the agent has for the role as stripped for the
+/// framework's capabilities: the agent's `generation` (which changes with what it has
+/// available) and the capabilities. A filter (per role and agent) that answered for a key
+/// answers the same for it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OfferKey {
+    generation: u64,
+    strip: StripKey,
+}
+
+/// Source of [`Slave::generation`]: unique across agents and allocators, so a key never
+/// matches another agent's state.
+static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    GENERATIONS.fetch_add(1, AtomicOrdering::Relaxed)
 }
 
 /// What the allocator knows of a framework (C++ `internal::Framework`).
@@ -177,7 +225,7 @@ struct Framework {
     suppressed_roles: BTreeSet<String>,
     capabilities: FrameworkCapabilities,
     /// Filters per role and agent: they apply to the role the resources were offered to.
-    offer_filters: HashMap<String, HashMap<SlaveId, Vec<OfferFilter>>>,
+    offer_filters: FastMap<String, FastMap<SlaveId, Vec<OfferFilter>>>,
     active: bool,
     min_allocatable_resources: HashMap<String, Vec<ResourceQuantities>>,
 }
@@ -191,11 +239,16 @@ struct Slave {
     /// Resources actually used by tasks, so `remove_slave` can forget them.
     total_allocated: Resources,
     total: Resources,
-    offered_or_allocated: HashMap<FrameworkId, Resources>,
+    offered_or_allocated: FastMap<FrameworkId, Resources>,
     total_offered_or_allocated: Resources,
     available: Resources,
+    /// Changes whenever `available` does.
+    generation: u64,
     shared: Resources,
     has_gpu: bool,
+    /// Recently refused resources, so that the many filters refusing the same resources on
+    /// this agent share one copy of them.
+    refusals: Vec<Resources>,
 }
 
 impl Slave {
@@ -206,7 +259,7 @@ impl Slave {
         used: &HashMap<FrameworkId, Resources>,
     ) -> Slave {
         let mut total_offered_or_allocated = Resources::new();
-        let mut offered_or_allocated = HashMap::new();
+        let mut offered_or_allocated = FastMap::default();
         for (framework_id, resources) in used {
             if !resources.is_empty() {
                 total_offered_or_allocated += resources;
@@ -224,6 +277,8 @@ impl Slave {
             offered_or_allocated,
             total_offered_or_allocated,
             available: Resources::new(),
+            generation: 0,
+            refusals: Vec::new(),
         };
         slave.update_available();
         slave
@@ -253,13 +308,26 @@ impl Slave {
     }
 
     /// Records resources as offered or allocated to a framework (C++ `decreaseAvailable`).
-    fn decrease_available(&mut self, framework_id: &FrameworkId, resources: &Resources) {
+    /// `unallocated` are the same resources without allocation info.
+    fn decrease_available(&mut self, framework_id: &FrameworkId, resources: &Resources, unallocated: &Resources) {
         if resources.is_empty() {
             return;
         }
-        *self.offered_or_allocated.entry(framework_id.clone()).or_default() += resources;
+        match self.offered_or_allocated.get_mut(framework_id) {
+            Some(held) => *held += resources,
+            None => {
+                self.offered_or_allocated.insert(framework_id.clone(), resources.clone());
+            }
+        }
         self.total_offered_or_allocated += resources;
-        self.update_available();
+        if self.shared.is_empty() {
+            // What is offered came out of `available`, so taking it off gives what a fresh
+            // `total - used` would, for less work on this hot path.
+            self.available -= unallocated;
+            self.generation = next_generation();
+        } else {
+            self.update_available();
+        }
     }
 
     fn holds(&self, framework_id: &FrameworkId, resources: &Resources) -> bool {
@@ -274,11 +342,31 @@ impl Slave {
         } else {
             &(&self.total.non_shared() - &used.non_shared()) + &self.shared
         };
+        self.generation = next_generation();
+    }
+
+    /// `refused` itself, or an equal copy refused recently (sharing its storage).
+    fn intern_refusal(&mut self, refused: Resources) -> Resources {
+        const KEPT: usize = 4;
+        if let Some(known) = self.refusals.iter().find(|known| **known == refused) {
+            return known.clone();
+        }
+        if self.refusals.len() == KEPT {
+            self.refusals.remove(0);
+        }
+        self.refusals.push(refused.clone());
+        refused
     }
 }
 
 /// A small seedable PRNG (splitmix64) for the agent shuffle; `std::random_shuffle` in C++.
 struct Shuffler(u64);
+
+impl Default for Shuffler {
+    fn default() -> Shuffler {
+        Shuffler::new(None)
+    }
+}
 
 impl Shuffler {
     fn new(seed: Option<u64>) -> Shuffler {
@@ -302,25 +390,6 @@ impl Shuffler {
     }
 }
 
-/// The allocator's metrics (C++ `internal::Metrics`, the part kept so far).
-struct AllocatorMetrics {
-    allocation_runs: Counter,
-    allocation_run: MetricTimer,
-    allocation_run_latency: MetricTimer,
-}
-
-impl AllocatorMetrics {
-    fn new(lp: &Libprocess) -> AllocatorMetrics {
-        let metrics = lp.metrics();
-        AllocatorMetrics {
-            allocation_runs: metrics.counter("allocator/mesos/allocation_runs"),
-            allocation_run: metrics.timer("allocator/mesos/allocation_run_ms", Some(ALLOCATION_RUN_METRIC_WINDOW)),
-            allocation_run_latency: metrics
-                .timer("allocator/mesos/allocation_run_latency_ms", Some(ALLOCATION_RUN_METRIC_WINDOW)),
-        }
-    }
-}
-
 /// The allocator actor (C++ `HierarchicalAllocatorProcess<DRFSorter, DRFSorter>`). Reach it
 /// through [`Allocator`].
 #[derive(Default)]
@@ -331,15 +400,16 @@ pub struct HierarchicalAllocatorProcess {
     /// Kept for the interface; nothing calls it until maintenance is implemented.
     _inverse_offer_callback: Option<InverseOfferCallback>,
     paused: bool,
-    frameworks: HashMap<FrameworkId, Framework>,
-    slaves: HashMap<SlaveId, Slave>,
+    /// By framework id (the string, so that the sorters' answers look frameworks up as is).
+    frameworks: FastMap<String, Framework>,
+    slaves: FastMap<SlaveId, Slave>,
     role_sorter: DrfSorter,
     /// One sorter per role over the frameworks tracked under it.
-    framework_sorters: HashMap<String, DrfSorter>,
-    /// The frameworks tracked under each role: subscribed, or still holding resources
-    /// allocated to it (the `frameworks` of C++'s `RoleTree`). A role is in the role sorter
-    /// exactly while this set is non-empty.
-    role_frameworks: HashMap<String, HashSet<FrameworkId>>,
+    framework_sorters: FastMap<String, DrfSorter>,
+    /// Quota, weights, reservations and consumption per role, and the frameworks tracked
+    /// under each role: subscribed, or still holding resources allocated to it. A role is in
+    /// the role sorter exactly while it has tracked frameworks.
+    role_tree: RoleTree,
     total_scalar_quantities: ResourceQuantities,
     /// Agents the pending allocation run covers (C++ `allocationCandidates`).
     allocation_candidates: HashSet<SlaveId>,
@@ -351,12 +421,28 @@ pub struct HierarchicalAllocatorProcess {
     /// (C++ `loop` waits for `generateOffers`' future).
     tick_waiting: bool,
     whitelist: Option<HashSet<String>>,
-    shuffler: Option<Shuffler>,
+    /// Decides the agent order of each run, and which of several same-named resources a
+    /// quota cut-down takes.
+    shuffler: Shuffler,
     next_filter_id: u64,
-    metrics: Option<AllocatorMetrics>,
+    /// Registered when the actor starts, removed when it ends.
+    metrics: Option<Metrics>,
 }
 
-impl Process for HierarchicalAllocatorProcess {}
+impl Process for HierarchicalAllocatorProcess {
+    /// Registers the metrics, which exist (reading zero) before `initialize` as in C++.
+    fn initialize(&mut self, ctx: &mut Context<Self>) {
+        let lp = ctx.libprocess().clone();
+        self.metrics = Some(Metrics::new(&lp, ctx.pid()));
+        self.role_tree = RoleTree::new(Some(Box::new(RoleMetrics::new(&lp, ctx.pid()))));
+    }
+
+    fn finalize(&mut self, _ctx: &mut Context<Self>) {
+        // Dropping them unregisters them.
+        self.metrics = None;
+        self.role_tree = RoleTree::default();
+    }
+}
 
 type Outcome = Result<(), AllocatorError>;
 
@@ -370,11 +456,11 @@ impl HierarchicalAllocatorProcess {
     }
 
     fn framework(&self, id: &FrameworkId) -> Result<&Framework, AllocatorError> {
-        self.frameworks.get(id).ok_or_else(|| AllocatorError::UnknownFramework(id.value.clone()))
+        self.frameworks.get(&id.value).ok_or_else(|| AllocatorError::UnknownFramework(id.value.clone()))
     }
 
     fn framework_mut(&mut self, id: &FrameworkId) -> Result<&mut Framework, AllocatorError> {
-        self.frameworks.get_mut(id).ok_or_else(|| AllocatorError::UnknownFramework(id.value.clone()))
+        self.frameworks.get_mut(&id.value).ok_or_else(|| AllocatorError::UnknownFramework(id.value.clone()))
     }
 
     fn slave(&self, id: &SlaveId) -> Result<&Slave, AllocatorError> {
@@ -398,14 +484,14 @@ impl HierarchicalAllocatorProcess {
         if self.initialized {
             return Err(AllocatorError::AlreadyInitialized);
         }
-        self.role_sorter = DrfSorter::new(options.fairness_exclude_resource_names.clone());
-        self.shuffler = Some(Shuffler::new(options.shuffle_seed));
+        // Nothing asks the role sorter for a role's resources, only for quantities.
+        self.role_sorter = DrfSorter::without_client_resources(options.fairness_exclude_resource_names.clone());
+        self.shuffler = Shuffler::new(options.shuffle_seed);
         self.options = options;
         self.offer_callback = Some(offer_callback);
         self._inverse_offer_callback = inverse_offer_callback;
         self.initialized = true;
         self.paused = false;
-        self.metrics = Some(AllocatorMetrics::new(ctx.libprocess()));
         tracing::debug!("initialized hierarchical allocator process");
         self.schedule_periodic_run(ctx);
         Ok(())
@@ -433,7 +519,7 @@ impl HierarchicalAllocatorProcess {
         options: FrameworkOptions,
     ) -> Outcome {
         self.check_initialized()?;
-        if self.frameworks.contains_key(&framework_id) {
+        if self.frameworks.contains_key(&framework_id.value) {
             return Err(AllocatorError::FrameworkExists(framework_id.value));
         }
         if info.id.as_ref() != Some(&framework_id) {
@@ -447,13 +533,13 @@ impl HierarchicalAllocatorProcess {
             roles: framework_roles(&info),
             suppressed_roles: options.suppressed_roles,
             capabilities: FrameworkCapabilities::of(&info),
-            offer_filters: HashMap::new(),
+            offer_filters: FastMap::default(),
             active,
             min_allocatable_resources: unpack_offer_filters(&info),
         };
         let roles: Vec<(String, bool)> =
             framework.roles.iter().map(|r| (r.clone(), framework.suppressed_roles.contains(r))).collect();
-        self.frameworks.insert(framework_id.clone(), framework);
+        self.frameworks.insert(framework_id.value.clone(), framework);
 
         for (role, suppressed) in roles {
             self.track_framework_under_role(&framework_id, &role)?;
@@ -471,6 +557,7 @@ impl HierarchicalAllocatorProcess {
                 continue;
             }
             self.track_allocated_resources(&slave_id, &framework_id, &resources)?;
+            self.role_tree.track_allocated(&slave_id, &resources)?;
         }
 
         tracing::info!(framework = %framework_id.value, "added framework");
@@ -503,7 +590,7 @@ impl HierarchicalAllocatorProcess {
                 tracing::warn!(framework = %framework_id.value, role, "framework still holds resources in role");
             }
         }
-        self.frameworks.remove(&framework_id);
+        self.frameworks.remove(&framework_id.value);
         tracing::info!(framework = %framework_id.value, "removed framework");
         Ok(())
     }
@@ -602,18 +689,23 @@ impl HierarchicalAllocatorProcess {
             });
         }
         let quantities = ResourceQuantities::from_scalar_resources(&total.scalars());
+        let reserved = total.reserved(None);
         let slave = Slave::new(info, SlaveCapabilities::of(&capabilities), total, &used);
         let described = format!("{} ({}) with {}", slave_id.value, slave.info.hostname, slave.total);
         self.slaves.insert(slave_id.clone(), slave);
 
+        self.role_tree.track_reservations(&reserved);
         self.total_scalar_quantities += &quantities;
         self.role_sorter.add_slave(&slave_id, quantities.clone())?;
         for sorter in self.framework_sorters.values_mut() {
             sorter.add_slave(&slave_id, quantities.clone())?;
         }
         for (framework_id, allocation) in &used {
-            if self.frameworks.contains_key(framework_id) {
+            // A framework the master has not added yet is tracked once it is (C++ leaves the
+            // same window open).
+            if self.frameworks.contains_key(&framework_id.value) {
                 self.track_allocated_resources(&slave_id, framework_id, allocation)?;
+                self.role_tree.track_allocated(&slave_id, allocation)?;
             }
         }
         tracing::info!(agent = %described, "added agent");
@@ -624,14 +716,24 @@ impl HierarchicalAllocatorProcess {
     /// C++ `removeSlave`: forgets the agent and every filter for it.
     pub fn remove_slave(&mut self, _ctx: &mut Context<Self>, slave_id: SlaveId) -> Outcome {
         self.check_initialized()?;
+        let slave = self.slave(&slave_id)?;
         let held: Vec<(FrameworkId, Resources)> =
-            self.slave(&slave_id)?.offered_or_allocated.iter().map(|(f, r)| (f.clone(), r.clone())).collect();
+            slave.offered_or_allocated.iter().map(|(f, r)| (f.clone(), r.clone())).collect();
+        let in_use = slave.total_allocated.clone();
+        let reserved = slave.total.reserved(None);
+        // Untracking offers may take roles out of the tree, so what tasks use goes first.
+        if let Err(error) = self.role_tree.untrack_allocated(&slave_id, &in_use) {
+            tracing::warn!(%error, agent = %slave_id.value, "resources used on the removed agent were not tracked");
+        }
         for (framework_id, resources) in held {
             self.untrack_allocated_resources(&slave_id, &framework_id, &resources)?;
         }
         self.role_sorter.remove_slave(&slave_id)?;
         for sorter in self.framework_sorters.values_mut() {
             sorter.remove_slave(&slave_id)?;
+        }
+        if let Err(error) = self.role_tree.untrack_reservations(&reserved) {
+            tracing::warn!(%error, agent = %slave_id.value, "reservations on the removed agent were not tracked");
         }
         if let Some(slave) = self.slaves.remove(&slave_id) {
             self.total_scalar_quantities -= &ResourceQuantities::from_scalar_resources(&slave.total.scalars());
@@ -763,7 +865,9 @@ impl HierarchicalAllocatorProcess {
         let slave =
             self.slaves.get_mut(&slave_id).ok_or_else(|| AllocatorError::UnknownSlave(slave_id.value.clone()))?;
         slave.increase_available(&framework_id, &offered);
-        slave.decrease_available(&framework_id, &updated);
+        slave.decrease_available(&framework_id, &updated, &new_unallocated);
+        self.role_tree.untrack_offered_or_allocated(&slave_id, &offered)?;
+        self.role_tree.track_offered_or_allocated(&slave_id, &updated)?;
         self.framework_sorter(&role)?.update(&framework_id.value, &slave_id, &offered, &updated)?;
         self.role_sorter.update(&role, &slave_id, &offered, &updated)?;
         self.update_slave_total(&slave_id, new_total)?;
@@ -783,6 +887,7 @@ impl HierarchicalAllocatorProcess {
             .get_mut(&slave_id)
             .ok_or_else(|| AllocatorError::UnknownSlave(slave_id.value.clone()))?
             .total_allocated += &resources;
+        self.role_tree.track_allocated(&slave_id, &resources)?;
         Ok(())
     }
 
@@ -806,6 +911,7 @@ impl HierarchicalAllocatorProcess {
             if let Some(slave) = self.slaves.get_mut(&slave_id) {
                 if slave.total_allocated.contains(&resources) {
                     slave.total_allocated -= &resources;
+                    self.role_tree.untrack_allocated(&slave_id, &resources)?;
                 } else {
                     tracing::warn!(agent = %slave_id.value, resources = %resources, "recovered resources were not allocated");
                 }
@@ -813,7 +919,7 @@ impl HierarchicalAllocatorProcess {
         }
         // The framework or agent may be gone already: `Master::offer` was dispatched before the
         // allocator heard of the removal, which recovered everything.
-        if !self.frameworks.contains_key(&framework_id) || !self.slaves.contains_key(&slave_id) {
+        if !self.frameworks.contains_key(&framework_id.value) || !self.slaves.contains_key(&slave_id) {
             return Ok(());
         }
         let role = single_role(&resources)?;
@@ -841,17 +947,21 @@ impl HierarchicalAllocatorProcess {
         let timeout = timeout.max(self.options.allocation_interval);
         let mut unallocated = resources;
         unallocated.unallocate();
+        let unallocated = match self.slaves.get_mut(&slave_id) {
+            Some(slave) => slave.intern_refusal(unallocated),
+            None => unallocated,
+        };
         let id = self.next_filter_id;
         self.next_filter_id += 1;
         tracing::debug!(framework = %framework_id.value, agent = %slave_id.value, ?timeout, "framework filtered agent");
-        if let Some(framework) = self.frameworks.get_mut(&framework_id) {
+        if let Some(framework) = self.frameworks.get_mut(&framework_id.value) {
             framework
                 .offer_filters
                 .entry(role.clone())
                 .or_default()
                 .entry(slave_id.clone())
                 .or_default()
-                .push(OfferFilter { id, resources: unallocated });
+                .push(OfferFilter::new(id, unallocated));
         }
         // Timer -> dispatch -> dispatch, as C++'s `after` -> `defer(expire)` -> `_expire`, so a
         // periodic run due at the same instant goes first.
@@ -864,7 +974,7 @@ impl HierarchicalAllocatorProcess {
     /// C++ `_expire`: removes a filter unless it is gone already (revive, deactivation,
     /// removal).
     fn expire_filter(&mut self, framework_id: &FrameworkId, role: &str, slave_id: &SlaveId, id: u64) {
-        let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
+        let Some(framework) = self.frameworks.get_mut(&framework_id.value) else { return };
         let Some(role_filters) = framework.offer_filters.get_mut(role) else { return };
         let Some(agent_filters) = role_filters.get_mut(slave_id) else { return };
         agent_filters.retain(|f| f.id != id);
@@ -947,7 +1057,24 @@ impl HierarchicalAllocatorProcess {
         }
         for w in &weights {
             self.role_sorter.update_weight(w.role(), w.weight)?;
+            self.role_tree.update_weight(w.role(), w.weight);
         }
+        Ok(())
+    }
+
+    /// C++ `updateQuota`: the role's guarantees and limits (the default quota removes them).
+    /// No allocation is triggered; the next run sees the quota. Only valid top-level roles
+    /// may have quota.
+    pub fn update_quota(&mut self, _ctx: &mut Context<Self>, role: String, quota: Quota) -> Outcome {
+        self.check_initialized()?;
+        if role.contains('/') || res::validate_role(&role).is_err() {
+            return Err(AllocatorError::InvalidQuotaRole(role));
+        }
+        tracing::info!(role, %quota, "updated quota");
+        if let Some(metrics) = &mut self.metrics {
+            metrics.update_quota(&role, &quota);
+        }
+        self.role_tree.update_quota(&role, quota);
         Ok(())
     }
 
@@ -1012,10 +1139,8 @@ impl HierarchicalAllocatorProcess {
         }
     }
 
-    /// C++ `__generateOffers`, second stage only (no quota): for each candidate agent in
-    /// random order, each role in DRF order, each framework of the role in DRF order, offer
-    /// what the role may use on the agent unless the framework cannot take it, it is below
-    /// the minimum, or a filter refuses it.
+    /// C++ `__generateOffers`: both stages over the candidate agents, then one offer
+    /// callback per framework. See the module docs for the stages.
     fn allocate(&mut self) {
         let mut slave_ids: Vec<SlaveId> = self
             .allocation_candidates
@@ -1024,77 +1149,242 @@ impl HierarchicalAllocatorProcess {
             .cloned()
             .collect();
         // Hash order is not reproducible; sort first so the seed alone decides the order.
-        slave_ids.sort_by(|a, b| a.value.cmp(&b.value));
-        if let Some(shuffler) = &mut self.shuffler {
-            shuffler.shuffle(&mut slave_ids);
+        slave_ids.sort_unstable_by(|a, b| a.value.cmp(&b.value));
+        self.shuffler.shuffle(&mut slave_ids);
+
+        let mut run = AllocationRun::default();
+
+        // Quota consumed so far by the top-level roles with a non-default quota.
+        let mut log_headroom = false;
+        for child in self.role_tree.root().children() {
+            let Some(role) = self.role_tree.get(child) else { continue };
+            if !role.quota().is_default() {
+                log_headroom = true;
+                run.consumed_quota.insert(child.to_owned(), role.quota_offered_or_consumed());
+            }
+        }
+        // Unreserved scalars to hold back so that every guarantee can still be met: the sum
+        // over roles of what their guarantees exceed their consumption by. Reservations
+        // beyond a guarantee leave nothing to hold back for it.
+        for child in self.role_tree.root().children() {
+            let Some(role) = self.role_tree.get(child) else { continue };
+            if let Some(consumed) = run.consumed_quota.get(child) {
+                run.required_headroom += &(&role.quota().guarantees - consumed);
+            }
+        }
+        // What can serve as headroom: the unallocated unreserved non-revocable scalars, i.e.
+        // the total minus what is allocated, minus unallocated reservations, minus unallocated
+        // revocable resources. It is only read while some headroom is required, and the
+        // requirement only shrinks during a run.
+        if log_headroom || !run.required_headroom.is_empty() {
+            let mut available = self.total_scalar_quantities.clone();
+            available -= self.role_sorter.total_allocation_scalar_quantities();
+            let root = self.role_tree.root();
+            available -=
+                &(root.reservation_scalar_quantities() - root.offered_or_allocated_reserved_scalar_quantities());
+            for slave in self.slaves.values() {
+                available -= &ResourceQuantities::from_scalar_resources(&slave.available.revocable().scalars());
+            }
+            run.available_headroom = available;
+        }
+        if log_headroom {
+            tracing::info!(required = %run.required_headroom, available = %run.available_headroom,
+                "before allocation, quota headroom");
         }
 
-        let mut offerable: HashMap<FrameworkId, OfferMap> = HashMap::new();
-        // A shared resource goes into at most one offer per run.
-        let mut offered_shared: HashMap<SlaveId, Resources> = HashMap::new();
-
+        // Stage 1: roles with unsatisfied guarantees first. Holding back headroom alone does
+        // not secure a guarantee (a framework's filters or capabilities may rule out what was
+        // held back), so these roles get the first pick of every agent.
         for slave_id in &slave_ids {
-            for role in self.role_sorter.sort() {
+            for role in self.role_sorter.sort_clients().iter() {
+                if !self.has_unsatisfied_guarantees(&run, role) {
+                    continue;
+                }
                 if self.slaves.get(slave_id).is_none_or(|s| s.available.is_empty()) {
                     break;
                 }
-                let Some(framework_sorter) = self.framework_sorters.get_mut(&role) else { continue };
-                for framework_value in framework_sorter.sort() {
-                    let framework_id = FrameworkId { value: framework_value };
-                    let (Some(framework), Some(slave)) =
-                        (self.frameworks.get(&framework_id), self.slaves.get(slave_id))
-                    else {
-                        continue;
-                    };
-                    let mut available = slave.available.allocatable_to(&role);
-                    if let Some(shared) = offered_shared.get(slave_id) {
-                        available -= shared;
-                    }
-                    if available.is_empty() {
-                        break;
-                    }
-                    if !self.allocatable(&available, &role, framework)
-                        || !self.is_capable_of_receiving_agent(framework, slave)
-                    {
-                        continue;
-                    }
-                    // Without quota, everything the role may use is offered: reservations,
-                    // non-scalars, revocable and all unreserved scalars.
-                    let mut to_offer = strip_incapable_resources(&available, framework.capabilities);
-                    if !self.allocatable(&to_offer, &role, framework) || is_filtered(framework, &role, slave, &to_offer)
-                    {
-                        continue;
-                    }
-                    to_offer.allocate(&role);
-                    tracing::trace!(agent = %slave_id.value, role, framework = %framework_id.value, offer = %to_offer,
-                        "offering");
-                    *offerable
-                        .entry(framework_id.clone())
-                        .or_default()
-                        .entry(role.clone())
-                        .or_default()
-                        .entry(slave_id.clone())
-                        .or_default() += &to_offer;
-                    *offered_shared.entry(slave_id.clone()).or_default() += &to_offer.shared();
-                    if let Some(slave) = self.slaves.get_mut(slave_id) {
-                        slave.decrease_available(&framework_id, &to_offer);
-                    }
-                    if let Err(error) = self.track_allocated_resources(slave_id, &framework_id, &to_offer) {
-                        tracing::warn!(%error, "allocator bookkeeping failed while offering");
-                    }
-                }
+                self.offer_to_role(&mut run, slave_id, role, Stage::Guarantees);
             }
         }
 
-        if offerable.is_empty() {
+        // Stage 2: everyone, within limits and the headroom. A second shuffle spreads the
+        // first stage's preference for the agents at the front.
+        self.shuffler.shuffle(&mut slave_ids);
+        for slave_id in &slave_ids {
+            for role in self.role_sorter.sort_clients().iter() {
+                if self.slaves.get(slave_id).is_none_or(|s| s.available.is_empty()) {
+                    break;
+                }
+                self.offer_to_role(&mut run, slave_id, role, Stage::Everyone);
+            }
+        }
+
+        if log_headroom {
+            tracing::info!(required = %run.required_headroom, held_back = %run.held_back,
+                agents = run.held_back_agents, "after allocation, quota headroom");
+        }
+        if run.offerable.is_empty() {
             tracing::trace!("no allocations performed");
             return;
         }
         if let Some(callback) = &self.offer_callback {
-            for (framework_id, offers) in offerable {
+            for (framework_id, offers) in run.offerable {
                 callback(&framework_id, offers);
             }
         }
+    }
+
+    /// Whether a role takes part in the first stage: it has frameworks, and guarantees its
+    /// consumption does not cover yet.
+    fn has_unsatisfied_guarantees(&self, run: &AllocationRun, role: &str) -> bool {
+        let Some(node) = self.role_tree.get(role) else { return false };
+        let guarantees = &node.quota().guarantees;
+        if guarantees.is_empty() || node.frameworks().is_empty() {
+            return false;
+        }
+        run.consumed_quota.get(role).is_none_or(|consumed| !consumed.contains(guarantees))
+    }
+
+    /// One stage's offers of one agent to the frameworks of one role, in the role's DRF
+    /// order. Until an offer is made, what a framework would get depends on the framework
+    /// only through the capabilities that strip resources, so it is worked out once per such
+    /// set of capabilities, and again after each offer.
+    fn offer_to_role(&mut self, run: &mut AllocationRun, slave_id: &SlaveId, role: &str, stage: Stage) {
+        let Some(framework_sorter) = self.framework_sorters.get_mut(role) else { return };
+        let order = framework_sorter.sort_clients();
+        let quota = self.role_tree.quota(role);
+        let mut unsatisfied = match stage {
+            Stage::Guarantees => &quota.guarantees - run.consumed_quota.get(role).unwrap_or(&ResourceQuantities::new()),
+            Stage::Everyone => ResourceQuantities::new(),
+        };
+        let mut cache: Option<OfferCache> = None;
+
+        for framework_value in order.iter() {
+            if stage == Stage::Guarantees && unsatisfied.is_empty() {
+                break;
+            }
+            let (Some(framework), Some(slave)) = (self.frameworks.get(&**framework_value), self.slaves.get(slave_id))
+            else {
+                continue;
+            };
+            // Shared resources go into one offer per run at most.
+            let current = cache.get_or_insert_with(|| {
+                let mut available = slave.available.allocatable_to(role);
+                if let Some(shared) = run.offered_shared.get(slave_id) {
+                    available -= shared;
+                }
+                OfferCache { available, candidates: Vec::new() }
+            });
+            if current.available.is_empty() {
+                break;
+            }
+            if !self.allocatable(&current.available, role, framework)
+                || !self.is_capable_of_receiving_agent(framework, slave)
+            {
+                continue;
+            }
+            let key = StripKey::of(framework.capabilities);
+            let index = match current.candidates.iter().position(|(k, _)| *k == key) {
+                Some(index) => index,
+                None => {
+                    let stripped = strip_incapable_resources(&current.available, framework.capabilities);
+                    let candidate = match stage {
+                        Stage::Guarantees => {
+                            guarantees_candidate(&mut self.shuffler, run, role, &quota, &unsatisfied, &stripped)
+                        }
+                        Stage::Everyone => Some(everyone_candidate(&mut self.shuffler, run, role, &quota, stripped)),
+                    };
+                    current.candidates.push((key, candidate));
+                    current.candidates.len() - 1
+                }
+            };
+            let Some(candidate) = &current.candidates[index].1 else { continue };
+            // Shared resources offered earlier in this run make the offer depend on the run.
+            let offer_key = (candidate.whole && !run.offered_shared.contains_key(slave_id))
+                .then_some(OfferKey { generation: slave.generation, strip: key });
+            if !self.allocatable(&candidate.to_offer, role, framework)
+                || is_filtered(framework, role, slave, &candidate.to_offer, offer_key)
+            {
+                continue;
+            }
+
+            let Some(candidate) = current.candidates.swap_remove(index).1 else { continue };
+            // What the agent has left is about to change.
+            cache = None;
+            let Candidate { to_offer: taken, guaranteed, increase, held_back, .. } = candidate;
+            if let Some(held_back) = held_back {
+                run.held_back += &held_back;
+                run.held_back_agents += 1;
+            }
+            let framework_id = framework.id.clone();
+            let mut to_offer = taken.clone();
+            to_offer.allocate(role);
+            tracing::trace!(agent = %slave_id.value, role, framework = %framework_id.value, offer = %to_offer,
+                ?stage, "offering");
+            let shared = to_offer.shared();
+            if !shared.is_empty() {
+                *run.offered_shared.entry(slave_id.clone()).or_default() += &shared;
+            }
+
+            // The role's consumption (and its ancestors') grows by the unreserved
+            // non-revocable scalars offered.
+            if stage == Stage::Guarantees || !quota.is_default() {
+                for path in role_and_ancestors(role) {
+                    *run.consumed_quota.entry(path.to_owned()).or_default() += &increase;
+                }
+            }
+            if stage == Stage::Guarantees {
+                unsatisfied -= &increase;
+                run.required_headroom -= &guaranteed;
+            }
+            run.available_headroom -= &increase;
+
+            if let Some(slave) = self.slaves.get_mut(slave_id) {
+                slave.decrease_available(&framework_id, &to_offer, &taken);
+            }
+            drop(taken);
+            if let Err(error) = self.track_allocated_resources(slave_id, &framework_id, &to_offer) {
+                tracing::warn!(%error, "allocator bookkeeping failed while offering");
+            }
+            let by_agent = run.offerable.entry(framework_id).or_default().entry(role.to_owned()).or_default();
+            match by_agent.get_mut(slave_id) {
+                Some(offered) => *offered += &to_offer,
+                None => {
+                    by_agent.insert(slave_id.clone(), to_offer);
+                }
+            }
+        }
+    }
+
+    /// Gauge `resources/<name>/total` (C++ `_resources_total`).
+    pub(crate) fn resources_total(&self, name: &str) -> f64 {
+        self.total_scalar_quantities.get(name).value
+    }
+
+    /// Gauge `resources/<name>/offered_or_allocated` (C++ `_resources_offered_or_allocated`).
+    pub(crate) fn resources_offered_or_allocated(&self, name: &str) -> f64 {
+        self.slaves.values().filter_map(|s| s.total_offered_or_allocated.get_scalar(name)).map(|s| s.value).sum()
+    }
+
+    /// Gauge `quota/roles/<role>/resources/<name>/offered_or_allocated` (C++
+    /// `_quota_offered_or_allocated`): what the role sorter holds for the role.
+    pub(crate) fn quota_offered_or_allocated(&self, role: &str, name: &str) -> f64 {
+        self.role_sorter.allocation_scalar_quantities(role).map_or(0.0, |q| q.get(name).value)
+    }
+
+    /// Gauge `offer_filters/roles/<role>/active` (C++ `_offer_filters_active`).
+    pub(crate) fn offer_filters_active(&self, role: &str) -> f64 {
+        self.frameworks
+            .values()
+            .filter_map(|f| f.offer_filters.get(role))
+            .flat_map(|by_agent| by_agent.values())
+            .map(|filters| filters.len() as f64)
+            .sum()
+    }
+
+    /// Gauge `roles/<role>/shares/dominant`; zero once the role left the sorter.
+    pub(crate) fn dominant_share(&mut self, role: &str) -> f64 {
+        self.role_sorter.share(role).unwrap_or(0.0)
     }
 
     fn is_whitelisted(&self, slave: &Slave) -> bool {
@@ -1149,23 +1439,30 @@ impl HierarchicalAllocatorProcess {
     }
 
     fn is_framework_tracked_under_role(&self, framework_id: &FrameworkId, role: &str) -> bool {
-        self.role_frameworks.get(role).is_some_and(|f| f.contains(framework_id))
+        self.role_tree.get(role).is_some_and(|r| r.frameworks().contains(framework_id))
+    }
+
+    fn role_has_frameworks(&self, role: &str) -> bool {
+        self.role_tree.get(role).is_some_and(|r| !r.frameworks().is_empty())
     }
 
     /// C++ `trackFrameworkUnderRole`: the first framework of a role brings the role into the
     /// role sorter and creates its framework sorter.
     fn track_framework_under_role(&mut self, framework_id: &FrameworkId, role: &str) -> Outcome {
-        if self.role_frameworks.get(role).is_none_or(HashSet::is_empty) {
-            self.role_sorter.add(role)?;
-            self.role_sorter.activate(role)?;
+        if !self.role_has_frameworks(role) {
             let mut sorter = DrfSorter::new(self.options.fairness_exclude_resource_names.clone());
             for (slave_id, slave) in &self.slaves {
                 sorter.add_slave(slave_id, ResourceQuantities::from_scalar_resources(&slave.total.scalars()))?;
             }
+            self.role_sorter.add(role)?;
+            self.role_sorter.activate(role)?;
             self.framework_sorters.insert(role.to_owned(), sorter);
+            if let Some(metrics) = &mut self.metrics {
+                metrics.add_dominant_share(role);
+            }
         }
+        self.role_tree.track_framework(framework_id, role)?;
         self.framework_sorter(role)?.add(&framework_id.value)?;
-        self.role_frameworks.entry(role.to_owned()).or_default().insert(framework_id.clone());
         Ok(())
     }
 
@@ -1180,32 +1477,32 @@ impl HierarchicalAllocatorProcess {
         if !sorter.allocation(&framework_id.value)?.is_empty() {
             return Ok(false);
         }
-        sorter.remove(&framework_id.value)?;
-        let now_empty = self.role_frameworks.get_mut(role).is_some_and(|f| {
-            f.remove(framework_id);
-            f.is_empty()
-        });
-        if now_empty {
-            self.role_frameworks.remove(role);
+        self.role_tree.untrack_framework(framework_id, role)?;
+        self.framework_sorter(role)?.remove(&framework_id.value)?;
+        if !self.role_has_frameworks(role) {
             self.role_sorter.remove(role)?;
             self.framework_sorters.remove(role);
+            if let Some(metrics) = &mut self.metrics {
+                metrics.remove_dominant_share(role);
+            }
         }
         Ok(true)
     }
 
-    /// C++ `trackAllocatedResources`: records the resources in the role and framework sorters,
-    /// tracking the framework under roles it holds resources in without subscribing.
+    /// C++ `trackAllocatedResources`: records offered or allocated resources in the role
+    /// tree and the sorters, tracking the framework under roles it holds resources in
+    /// without subscribing.
     fn track_allocated_resources(
         &mut self,
         slave_id: &SlaveId,
         framework_id: &FrameworkId,
         allocated: &Resources,
     ) -> Outcome {
-        let allocations = allocated.allocations().map_err(|_| AllocatorError::NotSingleRole(allocated.to_string()))?;
-        for (role, allocation) in allocations {
+        for (role, allocation) in by_allocation_role(allocated)? {
             if !self.is_framework_tracked_under_role(framework_id, &role) {
                 self.track_framework_under_role(framework_id, &role)?;
             }
+            self.role_tree.track_offered_or_allocated(slave_id, &allocation)?;
             self.role_sorter.allocated(&role, slave_id, &allocation)?;
             self.framework_sorter(&role)?.allocated(&framework_id.value, slave_id, &allocation)?;
         }
@@ -1219,10 +1516,10 @@ impl HierarchicalAllocatorProcess {
         framework_id: &FrameworkId,
         allocated: &Resources,
     ) -> Outcome {
-        let allocations = allocated.allocations().map_err(|_| AllocatorError::NotSingleRole(allocated.to_string()))?;
-        for (role, allocation) in allocations {
+        for (role, allocation) in by_allocation_role(allocated)? {
             self.framework_sorter(&role)?.unallocated(&framework_id.value, slave_id, &allocation)?;
             self.role_sorter.unallocated(&role, slave_id, &allocation)?;
+            self.role_tree.untrack_offered_or_allocated(slave_id, &allocation)?;
             if !self.framework(framework_id)?.roles.contains(&role) {
                 self.try_untrack_framework_under_role(framework_id, &role)?;
             }
@@ -1239,7 +1536,13 @@ impl HierarchicalAllocatorProcess {
         }
         let old = ResourceQuantities::from_scalar_resources(&slave.total.scalars());
         let new = ResourceQuantities::from_scalar_resources(&total.scalars());
+        let old_reserved = slave.total.reserved(None);
+        let new_reserved = total.reserved(None);
         slave.update_total(total);
+        if let Err(error) = self.role_tree.untrack_reservations(&old_reserved) {
+            tracing::warn!(%error, agent = %slave_id.value, "reservations of the old total were not tracked");
+        }
+        self.role_tree.track_reservations(&new_reserved);
         self.total_scalar_quantities -= &old;
         self.total_scalar_quantities += &new;
         self.role_sorter.remove_slave(slave_id)?;
@@ -1252,8 +1555,200 @@ impl HierarchicalAllocatorProcess {
     }
 }
 
+/// Which stage of an allocation run is offering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Roles with unsatisfied quota guarantees, toward those guarantees.
+    Guarantees,
+    /// Every role.
+    Everyone,
+}
+
+/// The state of one allocation run (the locals of C++ `__generateOffers`).
+#[derive(Default)]
+struct AllocationRun {
+    /// What each framework is offered, by role and agent.
+    offerable: FastMap<FrameworkId, OfferMap>,
+    /// Shared resources offered on each agent this run (offered once per run).
+    offered_shared: FastMap<SlaveId, Resources>,
+    /// Consumed quota of the top-level roles with a quota, and of the roles offered to
+    /// since (C++ `rolesConsumedQuota`).
+    consumed_quota: FastMap<String, ResourceQuantities>,
+    required_headroom: ResourceQuantities,
+    available_headroom: ResourceQuantities,
+    /// What the second stage held back for headroom, and from how many offers.
+    held_back: ResourceQuantities,
+    held_back_agents: usize,
+}
+
+/// What one agent has for one role in one stage, while nothing is offered from it.
+#[derive(Default)]
+struct OfferCache {
+    /// The agent's resources the role may use, minus shared ones offered already.
+    available: Resources,
+    /// The offer for frameworks with these capabilities; `None` where the first stage has
+    /// nothing toward the guarantees.
+    candidates: Vec<(StripKey, Option<Candidate>)>,
+}
+
+/// The framework capabilities that change what may be offered (C++
+/// `stripIncapableResources`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StripKey {
+    shared: bool,
+    revocable: bool,
+    refinement: bool,
+}
+
+impl StripKey {
+    fn of(caps: FrameworkCapabilities) -> StripKey {
+        StripKey {
+            shared: caps.shared_resources,
+            revocable: caps.revocable_resources,
+            refinement: caps.reservation_refinement,
+        }
+    }
+}
+
+/// A prospective offer.
+struct Candidate {
+    /// Unallocated resources to offer.
+    to_offer: Resources,
+    /// The part of the unreserved non-revocable scalars that goes toward guarantees (first
+    /// stage only).
+    guaranteed: ResourceQuantities,
+    /// All unreserved non-revocable scalars offered: the growth of consumed quota.
+    increase: ResourceQuantities,
+    /// Scalars the second stage held back for headroom.
+    held_back: Option<ResourceQuantities>,
+    /// Whether this is everything the role may have on the agent (stripped for the
+    /// framework), nothing cut for quota.
+    whole: bool,
+}
+
+/// Unreserved non-revocable scalars: what quota is made of.
+fn is_quota_resource(resource: &Resource) -> bool {
+    resource.r#type() == ValueType::Scalar && res::is_unreserved(resource) && !res::is_revocable(resource)
+}
+
+/// The first stage's offer from `available` (already stripped for the framework) to `role`:
+/// unreserved non-revocable scalars toward the unsatisfied guarantees (none: no offer); the
+/// role's reservations, non-scalars and revocable resources; and further unreserved scalars
+/// within the role's limits and the spare headroom. A role being given something toward its
+/// guarantees may thus burst beyond them up to its limits in the same offer, which keeps
+/// offers less fragmented.
+fn guarantees_candidate(
+    shuffler: &mut Shuffler,
+    run: &AllocationRun,
+    role: &str,
+    quota: &Quota,
+    unsatisfied: &ResourceQuantities,
+    available: &Resources,
+) -> Option<Candidate> {
+    let quota_resources = available.filter(is_quota_resource);
+    let towards = shrink_resources(&quota_resources, unsatisfied.clone(), |v| shuffler.shuffle(v));
+    if towards.is_empty() {
+        return None;
+    }
+    let guaranteed = ResourceQuantities::from_scalar_resources(&towards);
+    let mut to_offer = &towards
+        + &available
+            .filter(|r| res::is_reserved(r, Some(role)) || r.r#type() != ValueType::Scalar || res::is_revocable(r));
+    let mut additional = &quota_resources - &towards;
+    if !quota.limits.is_empty() {
+        let consumed = run.consumed_quota.get(role).cloned().unwrap_or_default();
+        let room = &(&quota.limits - &consumed) - &guaranteed;
+        additional = shrink_resources_to_limits(&additional, &room, |v| shuffler.shuffle(v));
+    }
+    if !run.required_headroom.is_empty() && !additional.is_empty() {
+        // The guarantees offered come out of both the available and the required headroom,
+        // so the surplus is the same before and after.
+        let surplus = &run.available_headroom - &run.required_headroom;
+        additional = shrink_resources(&additional, surplus, |v| shuffler.shuffle(v));
+    }
+    to_offer += &additional;
+    let increase = &guaranteed + &ResourceQuantities::from_scalar_resources(&additional);
+    Some(Candidate { to_offer, guaranteed, increase, held_back: None, whole: false })
+}
+
+/// The second stage's offer from `available` (already stripped for the framework) to
+/// `role`: all reservations (ancestors' included), non-scalars and revocable resources, and
+/// the unreserved non-revocable scalars within the role's limits and the spare headroom.
+fn everyone_candidate(
+    shuffler: &mut Shuffler,
+    run: &AllocationRun,
+    role: &str,
+    quota: &Quota,
+    available: Resources,
+) -> Candidate {
+    if quota.limits.is_empty() && run.required_headroom.is_empty() {
+        // Nothing to cut: everything is offered.
+        let mut increase = ResourceQuantities::new();
+        for resource in available.iter().filter(|r| is_quota_resource(r)) {
+            increase.add_quantity(&resource.name, resource.scalar.unwrap_or_default());
+        }
+        return Candidate {
+            to_offer: available,
+            guaranteed: ResourceQuantities::new(),
+            increase,
+            held_back: None,
+            whole: true,
+        };
+    }
+    let mut to_offer =
+        available.filter(|r| res::is_reserved(r, None) || r.r#type() != ValueType::Scalar || res::is_revocable(r));
+    let mut additional = available.filter(is_quota_resource);
+    if !quota.limits.is_empty() {
+        let consumed = run.consumed_quota.get(role).cloned().unwrap_or_default();
+        additional = shrink_resources_to_limits(&additional, &(&quota.limits - &consumed), |v| shuffler.shuffle(v));
+    }
+    let mut held_back = None;
+    if !run.required_headroom.is_empty() && !additional.is_empty() {
+        let surplus = &run.available_headroom - &run.required_headroom;
+        let shrunk = shrink_resources(&additional, surplus, |v| shuffler.shuffle(v));
+        if shrunk != additional {
+            held_back = Some(ResourceQuantities::from_scalar_resources(&(&additional - &shrunk)));
+            additional = shrunk;
+        }
+    }
+    to_offer += &additional;
+    Candidate {
+        to_offer,
+        guaranteed: ResourceQuantities::new(),
+        increase: ResourceQuantities::from_scalar_resources(&additional),
+        held_back,
+        whole: false,
+    }
+}
+
+/// `a/b/c`, `a/b`, `a` for `a/b/c` (C++ `roles::ancestors` plus the role itself).
+fn role_and_ancestors(role: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(Some(role), |current| current.rfind('/').map(|i| &current[..i]))
+}
+
+/// The allocation role every resource carries, if they all carry the same one; `None` for
+/// no resources, no allocation role, or several. The common case of one role spares
+/// `Resources::allocations` and its copies.
+pub(crate) fn sole_allocation_role(resources: &Resources) -> Option<&str> {
+    let mut roles = resources.iter().map(|r| r.allocation_info.as_ref().and_then(|a| a.role.as_deref()));
+    let first = roles.next()??;
+    roles.all(|role| role == Some(first)).then_some(first)
+}
+
+/// `resources` split by allocation role.
+fn by_allocation_role(resources: &Resources) -> Result<Vec<(String, Cow<'_, Resources>)>, AllocatorError> {
+    if let Some(role) = sole_allocation_role(resources) {
+        return Ok(vec![(role.to_owned(), Cow::Borrowed(resources))]);
+    }
+    let allocations = resources.allocations().map_err(|_| AllocatorError::NotSingleRole(resources.to_string()))?;
+    Ok(allocations.into_iter().map(|(role, part)| (role, Cow::Owned(part))).collect())
+}
+
 /// The one role `resources` are allocated to.
 fn single_role(resources: &Resources) -> Result<String, AllocatorError> {
+    if let Some(role) = sole_allocation_role(resources) {
+        return Ok(role.to_owned());
+    }
     let allocations = resources.allocations().map_err(|_| AllocatorError::NotSingleRole(resources.to_string()))?;
     match allocations.into_keys().collect::<Vec<_>>().as_slice() {
         [role] => Ok(role.clone()),
@@ -1282,7 +1777,9 @@ fn refuse_timeout(filters: &Filters) -> Duration {
 
 /// C++ `isFiltered`: implicit filters for capability mismatches, then the framework's
 /// refused-offer filters for this role and agent.
-fn is_filtered(framework: &Framework, role: &str, slave: &Slave, resources: &Resources) -> bool {
+/// `key` identifies `resources` when they are everything the agent has for the role (see
+/// [`OfferKey`]).
+fn is_filtered(framework: &Framework, role: &str, slave: &Slave, resources: &Resources, key: Option<OfferKey>) -> bool {
     if framework.capabilities.multi_role && !slave.capabilities.multi_role {
         tracing::warn!(framework = %framework.id.value, agent = %slave.info.hostname,
             "implicitly filtering agent: framework is MULTI_ROLE capable but the agent is not");
@@ -1298,7 +1795,7 @@ fn is_filtered(framework: &Framework, role: &str, slave: &Slave, resources: &Res
         .offer_filters
         .get(role)
         .and_then(|filters| filters.get(slave_id))
-        .is_some_and(|filters| filters.iter().any(|f| f.filter(resources)))
+        .is_some_and(|filters| filters.iter().any(|f| f.filter(resources, key)))
 }
 
 /// C++ `stripIncapableResources`: drops shared, revocable and refined-reservation resources
@@ -1483,6 +1980,12 @@ impl Allocator {
     /// Sets role weights.
     pub fn update_weights(&self, weights: Vec<WeightInfo>) {
         self.call("update_weights", move |p, ctx| p.update_weights(ctx, weights));
+    }
+
+    /// Sets a top-level role's quota; [`crate::constants::DEFAULT_QUOTA`] removes it.
+    pub fn update_quota(&self, role: impl Into<String>, quota: Quota) {
+        let role = role.into();
+        self.call("update_quota", move |p, ctx| p.update_quota(ctx, role, quota));
     }
 
     /// Skips allocation runs until [`Allocator::resume`].

@@ -6,6 +6,8 @@
 //! given to [`Allocator::initialize`].
 
 pub mod hierarchical;
+pub(crate) mod metrics;
+pub mod role_tree;
 pub mod sorter;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -100,6 +102,10 @@ pub struct UnavailableResources {
     pub unavailability: Unavailability,
 }
 
+/// A hash map with a fast, non-randomized hasher, for the allocator's hot maps (keys are
+/// master-made ids and role names, as in C++, which hashes them with `std::hash`).
+pub type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
+
 /// Offers for one framework: role -> agent -> resources, each stamped with its role's
 /// `allocation_info`.
 pub type OfferMap = HashMap<String, HashMap<SlaveId, Resources>>;
@@ -164,7 +170,15 @@ pub enum AllocatorError {
     /// A weight without a role (C++ `CHECK(weightInfo.has_role())`).
     #[error("weight {0} has no role")]
     WeightWithoutRole(f64),
+    /// Quota for a role that is not a valid top-level role (the master allows quota on
+    /// top-level roles only, and C++ would CHECK-fail enforcing a nested role's limits).
+    #[error("quota can only be set on a valid top-level role, not '{0}'")]
+    InvalidQuotaRole(String),
     /// A sorter refused an update: the allocator's own bookkeeping is inconsistent.
     #[error("sorter: {0}")]
     Sorter(#[from] sorter::SorterError),
+    /// The role tree refused an update: the allocator's own bookkeeping is inconsistent, or
+    /// the caller handed back resources it was never given.
+    #[error("role tree: {0}")]
+    RoleTree(#[from] role_tree::RoleTreeError),
 }

@@ -10,11 +10,12 @@
 
 pub mod drf;
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use mesos::proto::SlaveId;
 use mesos::resources::Resources;
 
+use super::FastMap;
 use crate::resource_quantities::ResourceQuantities;
 
 pub use drf::DrfSorter;
@@ -93,7 +94,7 @@ pub trait Sorter {
     fn unallocated(&mut self, client: &str, agent: &SlaveId, resources: &Resources) -> Result<(), SorterError>;
 
     /// The client's allocation per agent.
-    fn allocation(&self, client: &str) -> Result<&HashMap<SlaveId, Resources>, SorterError>;
+    fn allocation(&self, client: &str) -> Result<&FastMap<SlaveId, Resources>, SorterError>;
 
     /// The client's allocation on one agent (empty if none).
     fn allocation_on(&self, client: &str, agent: &SlaveId) -> Result<Resources, SorterError>;
@@ -113,6 +114,10 @@ pub trait Sorter {
 
     /// The active clients, in the order they should be offered to.
     fn sort(&mut self) -> Vec<String>;
+
+    /// The same order as [`Sorter::sort`], shared: the answer is kept until the sorter
+    /// changes, so asking again (as the allocator does for every agent) costs nothing.
+    fn sort_clients(&mut self) -> Arc<[Arc<str>]>;
 
     /// Whether the client is in the sorter, active or not.
     fn contains(&self, client: &str) -> bool;
