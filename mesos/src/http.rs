@@ -431,25 +431,31 @@ pub fn write_task_array(w: &mut Writer, tasks: &[&Task]) {
         let v1 = w.is_v1();
         let mut parts = tasks.chunks(tasks.len().div_ceil(threads));
         let first = parts.next().unwrap_or_default();
-        let written: Vec<String> = std::thread::scope(|scope| {
+        std::thread::scope(|scope| {
+            // A part whose thread cannot be started is written here, in its turn.
             let helpers: Vec<_> = parts
                 .map(|part| {
-                    scope.spawn(move || {
+                    let helper = std::thread::Builder::new().spawn_scoped(scope, move || {
                         let mut writer = Writer::with_buffer(String::with_capacity(part.len() * 512), v1);
                         write_task_run(&mut writer, part);
                         writer.into_string()
-                    })
+                    });
+                    (part, helper.ok())
                 })
                 .collect();
             write_task_run(w, first);
-            helpers
-                .into_iter()
-                .map(|helper| helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect()
+            for (part, helper) in helpers {
+                match helper {
+                    Some(helper) => {
+                        let text = helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        if !text.is_empty() {
+                            w.raw(&text);
+                        }
+                    }
+                    None => write_task_run(w, part),
+                }
+            }
         });
-        for part in written.iter().filter(|part| !part.is_empty()) {
-            w.raw(part);
-        }
     }
     w.end_array();
 }
