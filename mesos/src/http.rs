@@ -16,11 +16,12 @@
 use std::borrow::Cow;
 
 use crate::json::{JsonEnum, Writer};
-use crate::proto::value::{Ranges, Set, Type};
+use crate::proto::value::{Ranges, Scalar, Set, Type};
 use crate::proto::{
     Attribute, CommandInfo, ContainerStatus, DomainInfo, ExecutorInfo, Labels, MasterInfo, NetworkInfo, Offer,
     Resource, SlaveInfo, Task, TaskState, TaskStatus,
 };
+use crate::resources::{addable, is_empty_resource, Resources};
 
 /// The name of enum value `value`, or `""` for a value the enum does not declare (C++
 /// `<Enum>_Name`).
@@ -35,77 +36,139 @@ const STANDARD_SCALARS: [&str; 4] = ["cpus", "gpus", "mem", "disk"];
 /// summed as doubles, ranges written as `"[a-b, c-d]"`, sets as `"{x, y}"`; revocable
 /// resources are keyed `<name>_revocable`.
 pub fn write_resources<'a>(w: &mut Writer, resources: impl IntoIterator<Item = &'a Resource>) {
-    let mut standard = [0.0_f64; 4];
-    // Other names are rare: small vectors searched linearly, allocated only when used.
-    let mut scalars: Vec<(Cow<'a, str>, f64)> = Vec::new();
-    let mut ranges: Vec<(Cow<'a, str>, Ranges)> = Vec::new();
-    let mut sets: Vec<(Cow<'a, str>, Set)> = Vec::new();
+    let mut summary = Summary::default();
     for resource in resources {
+        summary.add(resource, resource.scalar.map_or(0.0, |s| s.value));
+    }
+    summary.write(w);
+}
+
+/// The summary of the sum of `resources` (C++ `json(Resources::sum(...))`): alike resources
+/// (same name and metadata) are added first, in fixed point as `Resources` adds them, then
+/// summarized. Scalars are merged on the stack; anything else goes through a `Resources`.
+pub fn write_resources_sum<'a>(w: &mut Writer, resources: impl IntoIterator<Item = &'a Resource>) {
+    const INLINE: usize = 16;
+    let mut merged: [Option<(&Resource, Scalar)>; INLINE] = [None; INLINE];
+    let mut count = 0;
+    let mut resources = resources.into_iter();
+    while let Some(resource) = resources.next() {
+        let scalar = match (resource.r#type(), resource.scalar) {
+            (Type::Scalar, Some(scalar)) if resource.shared.is_none() => scalar,
+            _ => return write_sum_slowly(w, &merged, resource, resources),
+        };
+        if is_empty_resource(resource) {
+            continue;
+        }
+        match merged[..count].iter_mut().flatten().find(|(first, _)| addable(first, resource)) {
+            Some((_, sum)) => *sum += &scalar,
+            None if count < INLINE => {
+                merged[count] = Some((resource, scalar));
+                count += 1;
+            }
+            None => return write_sum_slowly(w, &merged, resource, resources),
+        }
+    }
+    let mut summary = Summary::default();
+    for (resource, sum) in merged.iter().flatten() {
+        summary.add(resource, sum.value);
+    }
+    summary.write(w);
+}
+
+/// [`write_resources_sum`] through a `Resources`: what was merged so far, `next`, the rest.
+fn write_sum_slowly<'a>(
+    w: &mut Writer,
+    merged: &[Option<(&Resource, Scalar)>],
+    next: &'a Resource,
+    rest: impl Iterator<Item = &'a Resource>,
+) {
+    let mut sum = Resources::new();
+    for (resource, scalar) in merged.iter().flatten() {
+        sum += &Resource { scalar: Some(*scalar), ..(*resource).clone() };
+    }
+    for resource in std::iter::once(next).chain(rest) {
+        sum += resource;
+    }
+    write_resources(w, sum.iter());
+}
+
+/// A resources summary being added up.
+#[derive(Default)]
+struct Summary<'a> {
+    standard: [f64; 4],
+    // Other names are rare: small vectors searched linearly, allocated only when used.
+    scalars: Vec<(Cow<'a, str>, f64)>,
+    ranges: Vec<(Cow<'a, str>, Ranges)>,
+    sets: Vec<(Cow<'a, str>, Set)>,
+}
+
+impl<'a> Summary<'a> {
+    /// Adds `resource`, a scalar counting as `scalar`.
+    fn add(&mut self, resource: &'a Resource, scalar: f64) {
         let revocable = resource.revocable.is_some();
         let kind = resource.r#type();
         if kind == Type::Scalar && !revocable {
             if let Some(slot) = STANDARD_SCALARS.iter().position(|name| *name == resource.name) {
-                standard[slot] += resource.scalar.map_or(0.0, |s| s.value);
-                continue;
+                self.standard[slot] += scalar;
+                return;
             }
         }
         let name: Cow<'a, str> =
             if revocable { Cow::Owned(format!("{}_revocable", resource.name)) } else { Cow::Borrowed(&resource.name) };
         match kind {
-            Type::Scalar => {
-                let value = resource.scalar.map_or(0.0, |s| s.value);
-                match scalars.iter_mut().find(|(n, _)| *n == name) {
-                    Some((_, sum)) => *sum += value,
-                    None => scalars.push((name, value)),
-                }
-            }
+            Type::Scalar => match self.scalars.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, sum)) => *sum += scalar,
+                None => self.scalars.push((name, scalar)),
+            },
             Type::Ranges => {
                 let value = resource.ranges.clone().unwrap_or_default();
-                match ranges.iter_mut().find(|(n, _)| *n == name) {
+                match self.ranges.iter_mut().find(|(n, _)| *n == name) {
                     Some((_, sum)) => *sum += &value,
                     None => {
                         let mut first = Ranges::default();
                         first += &value;
-                        ranges.push((name, first));
+                        self.ranges.push((name, first));
                     }
                 }
             }
             Type::Set => {
                 let value = resource.set.clone().unwrap_or_default();
-                match sets.iter_mut().find(|(n, _)| *n == name) {
+                match self.sets.iter_mut().find(|(n, _)| *n == name) {
                     Some((_, sum)) => *sum += &value,
                     None => {
                         let mut first = Set::default();
                         first += &value;
-                        sets.push((name, first));
+                        self.sets.push((name, first));
                     }
                 }
             }
             Type::Text => {}
         }
     }
-    scalars.sort_by(|a, b| a.0.cmp(&b.0));
-    ranges.sort_by(|a, b| a.0.cmp(&b.0));
-    sets.sort_by(|a, b| a.0.cmp(&b.0));
 
-    w.begin_object();
-    for (name, value) in STANDARD_SCALARS.into_iter().zip(standard) {
-        w.key_ident(name);
-        w.f64(value);
+    fn write(mut self, w: &mut Writer) {
+        self.scalars.sort_by(|a, b| a.0.cmp(&b.0));
+        self.ranges.sort_by(|a, b| a.0.cmp(&b.0));
+        self.sets.sort_by(|a, b| a.0.cmp(&b.0));
+        w.begin_object();
+        for (name, value) in STANDARD_SCALARS.into_iter().zip(self.standard) {
+            w.key_ident(name);
+            w.f64(value);
+        }
+        for (name, value) in &self.scalars {
+            w.key(name);
+            w.f64(*value);
+        }
+        for (name, value) in &self.ranges {
+            w.key(name);
+            w.str(&value.to_string());
+        }
+        for (name, value) in &self.sets {
+            w.key(name);
+            w.str(&value.to_string());
+        }
+        w.end_object();
     }
-    for (name, value) in &scalars {
-        w.key(name);
-        w.f64(*value);
-    }
-    for (name, value) in &ranges {
-        w.key(name);
-        w.str(&value.to_string());
-    }
-    for (name, value) in &sets {
-        w.key(name);
-        w.str(&value.to_string());
-    }
-    w.end_object();
 }
 
 /// Named quantities as an object of numbers (C++ `json(ResourceQuantities)`).
@@ -368,25 +431,31 @@ pub fn write_task_array(w: &mut Writer, tasks: &[&Task]) {
         let v1 = w.is_v1();
         let mut parts = tasks.chunks(tasks.len().div_ceil(threads));
         let first = parts.next().unwrap_or_default();
-        let written: Vec<String> = std::thread::scope(|scope| {
+        std::thread::scope(|scope| {
+            // A part whose thread cannot be started is written here, in its turn.
             let helpers: Vec<_> = parts
                 .map(|part| {
-                    scope.spawn(move || {
+                    let helper = std::thread::Builder::new().spawn_scoped(scope, move || {
                         let mut writer = Writer::with_buffer(String::with_capacity(part.len() * 512), v1);
                         write_task_run(&mut writer, part);
                         writer.into_string()
-                    })
+                    });
+                    (part, helper.ok())
                 })
                 .collect();
             write_task_run(w, first);
-            helpers
-                .into_iter()
-                .map(|helper| helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect()
+            for (part, helper) in helpers {
+                match helper {
+                    Some(helper) => {
+                        let text = helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        if !text.is_empty() {
+                            w.raw(&text);
+                        }
+                    }
+                    None => write_task_run(w, part),
+                }
+            }
         });
-        for part in written.iter().filter(|part| !part.is_empty()) {
-            w.raw(part);
-        }
     }
     w.end_array();
 }
@@ -518,7 +587,6 @@ mod tests {
     use super::*;
     use crate::proto::resource::{AllocationInfo, RevocableInfo};
     use crate::proto::{Label, TaskId};
-    use crate::resources::Resources;
 
     fn text(write: impl FnOnce(&mut Writer)) -> String {
         let mut w = Writer::new();
@@ -543,6 +611,31 @@ mod tests {
             text(|w| write_resources(w, &resources)),
             r#"{"cpus":2.0,"gpus":0.0,"mem":128.0,"disk":0.0,"cpus_revocable":3.0,"fpgas":2.0,"ports":"[31000-32000, 33000-34000]","zones":"{b, a}"}"#
         );
+    }
+
+    #[test]
+    fn a_sum_merges_alike_resources_in_fixed_point_first() {
+        let allocated = |text: &str, role: &str| {
+            let mut resources = Resources::parse(text, "*").unwrap();
+            resources.allocate(role);
+            resources.to_vec()
+        };
+        // Ten tenths of one kind make exactly one, as `Resources` adds them; tenths of two
+        // kinds are summed as doubles.
+        let tenths: Vec<Resource> = (0..10).flat_map(|_| allocated("cpus:0.1", "a")).collect();
+        assert_eq!(text(|w| write_resources_sum(w, &tenths)), r#"{"cpus":1.0,"gpus":0.0,"mem":0.0,"disk":0.0}"#);
+        assert_eq!(
+            text(|w| write_resources(w, &tenths)),
+            r#"{"cpus":0.9999999999999999,"gpus":0.0,"mem":0.0,"disk":0.0}"#
+        );
+        let two: Vec<Resource> = allocated("cpus:0.1", "a").into_iter().chain(allocated("cpus:0.2", "b")).collect();
+        assert_eq!(text(|w| write_resources_sum(w, &two)), text(|w| write_resources(w, &two)));
+        // Ranges take the `Resources` path, with the same result.
+        let mut mixed = allocated("cpus:0.1;ports:[1-2]", "a");
+        mixed.extend(allocated("cpus:0.2;ports:[3-4]", "a"));
+        let sum: Resources = mixed.iter().cloned().collect();
+        assert_eq!(text(|w| write_resources_sum(w, &mixed)), text(|w| write_resources(w, sum.iter())));
+        assert!(text(|w| write_resources_sum(w, &mixed)).contains(r#""ports":"[1-4]""#));
     }
 
     #[test]

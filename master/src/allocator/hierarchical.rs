@@ -45,6 +45,7 @@ use mesos::proto::slave_info::capability::Type as SlaveCapability;
 use mesos::proto::value::Type as ValueType;
 use mesos::proto::{slave_info, Filters, FrameworkId, FrameworkInfo, Resource, SlaveId, SlaveInfo, WeightInfo};
 use mesos::resources::{self as res, Resources};
+use mesos::values::MesosValue;
 
 use super::metrics::{Metrics, RoleMetrics};
 use super::role_tree::RoleTree;
@@ -1194,16 +1195,17 @@ impl HierarchicalAllocatorProcess {
 
         // Stage 1: roles with unsatisfied guarantees first. Holding back headroom alone does
         // not secure a guarantee (a framework's filters or capabilities may rule out what was
-        // held back), so these roles get the first pick of every agent.
-        for slave_id in &slave_ids {
+        // held back), so these roles get the first pick of every agent. (Only top-level roles
+        // have quota, and a satisfied guarantee stays satisfied during the run.)
+        let unsatisfied = run.consumed_quota.keys().any(|role| self.has_unsatisfied_guarantees(&run, role));
+        for slave_id in slave_ids.iter().filter(|_| unsatisfied) {
             for role in self.role_sorter.sort_clients().iter() {
-                if !self.has_unsatisfied_guarantees(&run, role) {
-                    continue;
-                }
                 if self.slaves.get(slave_id).is_none_or(|s| s.available.is_empty()) {
                     break;
                 }
-                self.offer_to_role(&mut run, slave_id, role, Stage::Guarantees);
+                if self.has_unsatisfied_guarantees(&run, role) {
+                    self.offer_to_role(&mut run, slave_id, role, Stage::Guarantees);
+                }
             }
         }
 
@@ -1250,9 +1252,15 @@ impl HierarchicalAllocatorProcess {
     /// only through the capabilities that strip resources, so it is worked out once per such
     /// set of capabilities, and again after each offer.
     fn offer_to_role(&mut self, run: &mut AllocationRun, slave_id: &SlaveId, role: &str, stage: Stage) {
+        let quota = self.role_tree.quota(role);
+        if stage == Stage::Everyone {
+            let Some(slave) = self.slaves.get(slave_id) else { return };
+            if at_limits_here(&slave.available, role, &quota, run.consumed_quota.get(role)) {
+                return;
+            }
+        }
         let Some(framework_sorter) = self.framework_sorters.get_mut(role) else { return };
         let order = framework_sorter.sort_clients();
-        let quota = self.role_tree.quota(role);
         let mut unsatisfied = match stage {
             Stage::Guarantees => &quota.guarantees - run.consumed_quota.get(role).unwrap_or(&ResourceQuantities::new()),
             Stage::Everyone => ResourceQuantities::new(),
@@ -1719,6 +1727,22 @@ fn everyone_candidate(
         held_back,
         whole: false,
     }
+}
+
+/// Whether the second stage has nothing for `role` on an agent with `available`: every
+/// resource the role may use there is an unreserved non-revocable scalar its limits leave no
+/// room for. (Anything else, or room, and the frameworks must be asked.)
+fn at_limits_here(available: &Resources, role: &str, quota: &Quota, consumed: Option<&ResourceQuantities>) -> bool {
+    if quota.limits.is_empty() {
+        return false;
+    }
+    available.iter().filter(|r| res::is_allocatable_to(r, role)).all(|r| {
+        is_quota_resource(r)
+            && quota.limits.get(&r.name).is_some_and(|limit| {
+                let used = consumed.map(|c| c.get(&r.name)).unwrap_or_default();
+                limit.mesos_le(&used)
+            })
+    })
 }
 
 /// `a/b/c`, `a/b`, `a` for `a/b/c` (C++ `roles::ancestors` plus the role itself).

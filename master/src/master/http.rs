@@ -23,7 +23,7 @@ use libprocess::http::{Request, Response, Status};
 use libprocess::{Context, Future};
 use mesos::http::{
     executor_fields, slave_info_fields, write_capabilities, write_domain, write_labels, write_master_info, write_offer,
-    write_quantities, write_resources, write_slave_info, write_task_array,
+    write_quantities, write_resources, write_resources_sum, write_slave_info, write_task_array,
 };
 use mesos::json::Writer;
 use mesos::proto::framework_info::capability::Type as FrameworkCapability;
@@ -415,22 +415,27 @@ impl Master {
             w.key_ident("reregistered_time");
             w.f64(reregistered_time);
         }
+        // One `Resources` for the total, then filters: with tens of thousands of agents the
+        // copies `reservations()` and `unreserved()` make cost more than the writing.
         let total = slave.total_resources();
         w.key_ident("resources");
         write_resources(w, total.iter());
         w.key_ident("used_resources");
-        write_resources(w, slave.total_used_resources().iter());
+        write_resources_sum(w, slave.used_resources.values().flat_map(Resources::iter));
         w.key_ident("offered_resources");
         write_resources(w, slave.offered_resources.iter());
         w.key_ident("reserved_resources");
         w.begin_object();
-        for (role, reserved) in total.reservations() {
-            w.key(&role);
-            write_resources(w, reserved.iter());
+        let mut roles: Vec<&str> = total.iter().filter_map(reservation_role).collect();
+        roles.sort_unstable();
+        roles.dedup();
+        for role in roles {
+            w.key(role);
+            write_resources(w, total.iter().filter(|r| reservation_role(r) == Some(role)));
         }
         w.end_object();
         w.key_ident("unreserved_resources");
-        write_resources(w, total.unreserved().iter());
+        write_resources(w, total.iter().filter(|r| reservation_role(r).is_none()));
         w.key_ident("active");
         w.bool(slave.active);
         // No operator deactivation (maintenance) yet.
