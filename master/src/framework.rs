@@ -7,9 +7,7 @@ use libprocess::UPID;
 use mesos::proto::framework_info::capability::Type as Capability;
 use mesos::proto::scheduler::call::Type as CallType;
 use mesos::proto::scheduler::Call;
-use mesos::proto::{
-    ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Offer, OfferId, SlaveId, Task, TaskId, TaskState,
-};
+use mesos::proto::{ExecutorId, ExecutorInfo, FrameworkInfo, Offer, OfferId, SlaveId, Task, TaskId, TaskState};
 use mesos::resources::Resources;
 
 /// Why a framework's subscription or a scheduler call is refused.

@@ -629,6 +629,20 @@ fn reregistration(
     }
 }
 
+/// Task `t1` as a reregistering agent reports it: running, with the framework's allocation.
+fn reported_task(framework: &FrameworkId, agent: &SlaveId) -> mesos::proto::Task {
+    let mut task = mesos::proto::Task {
+        name: "t1".into(),
+        task_id: TaskId { value: "t1".into() },
+        framework_id: framework.clone(),
+        slave_id: agent.clone(),
+        resources: allocated("cpus:1;mem:128").to_vec(),
+        ..Default::default()
+    };
+    task.set_state(TaskState::TaskRunning);
+    task
+}
+
 /// The framework as the agent would report it.
 async fn framework_info(cluster: &Cluster, id: &FrameworkId) -> FrameworkInfo {
     let tasks = cluster.tasks().await;
@@ -695,16 +709,7 @@ async fn tasks_of_an_unreachable_agent_are_unreachable_then_come_back() {
     // The agent comes back with its task still running: the framework hears of it and
     // the master tracks it again.
     let framework = framework_info(&cluster, &id).await;
-    let mut running = mesos::proto::Task {
-        name: "t1".into(),
-        task_id: TaskId { value: "t1".into() },
-        framework_id: id.clone(),
-        slave_id: agent_id.clone(),
-        resources: allocated("cpus:1;mem:128").to_vec(),
-        ..Default::default()
-    };
-    running.set_state(TaskState::TaskRunning);
-    cluster.send(&agent, &reregistration(&agent_id, &framework, vec![running]));
+    cluster.send(&agent, &reregistration(&agent_id, &framework, vec![reported_task(&id, &agent_id)]));
     cluster.settle().await;
     assert_eq!(agent.heard.agent_reregistered.lock().unwrap().len(), 1);
     let update = scheduler.updates().last().cloned().expect("update");
@@ -778,16 +783,7 @@ async fn a_framework_known_only_from_an_agent_is_recovered_until_it_subscribes()
         capabilities: vec![CapabilityInfo { r#type: Some(Capability::MultiRole as i32) }],
         ..Default::default()
     };
-    let mut running = mesos::proto::Task {
-        name: "t1".into(),
-        task_id: TaskId { value: "t1".into() },
-        framework_id: id.clone(),
-        slave_id: agent_id.clone(),
-        resources: allocated("cpus:1;mem:128").to_vec(),
-        ..Default::default()
-    };
-    running.set_state(TaskState::TaskRunning);
-    cluster.send(&agent, &reregistration(&agent_id, &framework, vec![running]));
+    cluster.send(&agent, &reregistration(&agent_id, &framework, vec![reported_task(&id, &agent_id)]));
     cluster.settle().await;
     assert_eq!(agent.heard.agent_reregistered.lock().unwrap().len(), 1);
     let frameworks = within(cluster.master.frameworks()).await.unwrap();
