@@ -1281,12 +1281,12 @@ impl HierarchicalAllocatorProcess {
                 if let Some(shared) = run.offered_shared.get(slave_id) {
                     available -= shared;
                 }
-                OfferCache { available, candidates: Vec::new() }
+                OfferCache { available, available_allocatable: None, candidates: Vec::new() }
             });
             if current.available.is_empty() {
                 break;
             }
-            if !self.allocatable(&current.available, role, framework)
+            if !self.allocatable_cached(&current.available, role, framework, &mut current.available_allocatable)
                 || !self.is_capable_of_receiving_agent(framework, slave)
             {
                 continue;
@@ -1306,11 +1306,11 @@ impl HierarchicalAllocatorProcess {
                     current.candidates.len() - 1
                 }
             };
-            let Some(candidate) = &current.candidates[index].1 else { continue };
+            let Some(candidate) = &mut current.candidates[index].1 else { continue };
             // Shared resources offered earlier in this run make the offer depend on the run.
             let offer_key = (candidate.whole && !run.offered_shared.contains_key(slave_id))
                 .then_some(OfferKey { generation: slave.generation, strip: key });
-            if !self.allocatable(&candidate.to_offer, role, framework)
+            if !self.allocatable_cached(&candidate.to_offer, role, framework, &mut candidate.allocatable)
                 || is_filtered(framework, role, slave, &candidate.to_offer, offer_key)
             {
                 continue;
@@ -1406,11 +1406,24 @@ impl HierarchicalAllocatorProcess {
             return false;
         }
         let minimum = framework.min_allocatable_resources.get(role).or(self.options.min_allocatable_resources.as_ref());
-        match minimum {
-            None => true,
-            Some(alternatives) if alternatives.is_empty() => true,
-            Some(alternatives) => alternatives.iter().any(|q| contains_quantities(resources, q)),
+        allocatable_under(resources, minimum)
+    }
+
+    /// [`Self::allocatable`] for the frameworks that set no minimum of their own for `role`,
+    /// worked out once in `answer`.
+    fn allocatable_cached(
+        &self,
+        resources: &Resources,
+        role: &str,
+        framework: &Framework,
+        answer: &mut Option<bool>,
+    ) -> bool {
+        if !framework.min_allocatable_resources.is_empty() && framework.min_allocatable_resources.contains_key(role) {
+            return self.allocatable(resources, role, framework);
         }
+        *answer.get_or_insert_with(|| {
+            !resources.is_empty() && allocatable_under(resources, self.options.min_allocatable_resources.as_ref())
+        })
     }
 
     /// C++ `isCapableOfReceivingAgent`: GPU agents only to GPU frameworks (if configured),
@@ -1594,6 +1607,8 @@ struct AllocationRun {
 struct OfferCache {
     /// The agent's resources the role may use, minus shared ones offered already.
     available: Resources,
+    /// Whether `available` is allocatable under the global minimum, once asked.
+    available_allocatable: Option<bool>,
     /// The offer for frameworks with these capabilities; `None` where the first stage has
     /// nothing toward the guarantees.
     candidates: Vec<(StripKey, Option<Candidate>)>,
@@ -1632,6 +1647,8 @@ struct Candidate {
     /// Whether this is everything the role may have on the agent (stripped for the
     /// framework), nothing cut for quota.
     whole: bool,
+    /// Whether `to_offer` is allocatable under the global minimum, once asked.
+    allocatable: Option<bool>,
 }
 
 /// Unreserved non-revocable scalars: what quota is made of.
@@ -1676,7 +1693,7 @@ fn guarantees_candidate(
     }
     to_offer += &additional;
     let increase = &guaranteed + &ResourceQuantities::from_scalar_resources(&additional);
-    Some(Candidate { to_offer, guaranteed, increase, held_back: None, whole: false })
+    Some(Candidate { to_offer, guaranteed, increase, held_back: None, whole: false, allocatable: None })
 }
 
 /// The second stage's offer from `available` (already stripped for the framework) to
@@ -1701,6 +1718,7 @@ fn everyone_candidate(
             increase,
             held_back: None,
             whole: true,
+            allocatable: None,
         };
     }
     let mut to_offer =
@@ -1726,6 +1744,17 @@ fn everyone_candidate(
         increase: ResourceQuantities::from_scalar_resources(&additional),
         held_back,
         whole: false,
+        allocatable: None,
+    }
+}
+
+/// Whether `resources` contain one of the minimum alternatives (none, or an empty list:
+/// anything does).
+fn allocatable_under(resources: &Resources, minimum: Option<&Vec<ResourceQuantities>>) -> bool {
+    match minimum {
+        None => true,
+        Some(alternatives) if alternatives.is_empty() => true,
+        Some(alternatives) => alternatives.iter().any(|q| contains_quantities(resources, q)),
     }
 }
 
