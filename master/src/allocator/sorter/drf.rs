@@ -40,6 +40,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
 use mesos::proto::SlaveId;
@@ -239,6 +240,15 @@ pub struct DrfSorter {
     /// Whether clients keep their resources per agent (see
     /// [`DrfSorter::without_client_resources`]).
     client_resources: bool,
+    /// Changes whenever the set of clients or of active ones does; unique across sorters.
+    membership: u64,
+}
+
+/// Source of [`DrfSorter::membership`] values.
+static MEMBERSHIPS: AtomicU64 = AtomicU64::new(1);
+
+fn next_membership() -> u64 {
+    MEMBERSHIPS.fetch_add(1, AtomicOrdering::Relaxed)
 }
 
 impl Default for DrfSorter {
@@ -274,7 +284,15 @@ impl DrfSorter {
             share_totals: Vec::new(),
             sorted: None,
             client_resources: true,
+            membership: next_membership(),
         }
+    }
+
+    /// A value that changes whenever clients are added or removed, or activated or
+    /// deactivated, and that no other sorter ever has: who may be offered to is the same
+    /// while it is.
+    pub fn membership(&self) -> u64 {
+        self.membership
     }
 
     /// A sorter that keeps no per-agent resources for its clients, only what shares need
@@ -505,6 +523,7 @@ impl DrfSorter {
 impl Sorter for DrfSorter {
     fn add(&mut self, client: &str) -> Result<(), SorterError> {
         self.sorted = None;
+        self.membership = next_membership();
         let tokens: Vec<&str> = client.split('/').collect();
         if tokens.iter().any(|t| t.is_empty() || *t == VIRTUAL_LEAF) {
             return Err(SorterError::InvalidClientPath(client.to_owned()));
@@ -560,6 +579,7 @@ impl Sorter for DrfSorter {
 
     fn remove(&mut self, client: &str) -> Result<(), SorterError> {
         self.sorted = None;
+        self.membership = next_membership();
         let mut current = self.find(client)?;
         self.clients.remove(client);
         let leaf_allocation = std::mem::take(&mut self.nodes[current].allocation);
@@ -593,6 +613,7 @@ impl Sorter for DrfSorter {
 
     fn activate(&mut self, client: &str) -> Result<(), SorterError> {
         self.sorted = None;
+        self.membership = next_membership();
         let id = self.find(client)?;
         if self.nodes[id].kind == Kind::InactiveLeaf {
             self.nodes[id].kind = Kind::ActiveLeaf;
@@ -605,6 +626,7 @@ impl Sorter for DrfSorter {
 
     fn deactivate(&mut self, client: &str) -> Result<(), SorterError> {
         self.sorted = None;
+        self.membership = next_membership();
         let id = self.find(client)?;
         if self.nodes[id].kind == Kind::ActiveLeaf {
             // Moving it behind the active prefix leaves that prefix sorted.
