@@ -37,10 +37,9 @@
 //! handing back resources that were never offered) are an [`AllocatorError`], logged at
 //! `warn` with the state left unchanged.
 
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
@@ -1595,13 +1594,13 @@ impl HierarchicalAllocatorProcess {
         framework_id: &FrameworkId,
         allocated: &Resources,
     ) -> Outcome {
-        for (role, allocation) in by_allocation_role(allocated)? {
-            if !self.is_framework_tracked_under_role(framework_id, &role) {
-                self.track_framework_under_role(framework_id, &role)?;
+        for (role, allocation) in by_allocation_role(allocated)?.iter() {
+            if !self.is_framework_tracked_under_role(framework_id, role) {
+                self.track_framework_under_role(framework_id, role)?;
             }
-            self.role_tree.track_offered_or_allocated(slave_id, &allocation)?;
-            self.role_sorter.allocated(&role, slave_id, &allocation)?;
-            self.framework_sorter(&role)?.allocated(&framework_id.value, slave_id, &allocation)?;
+            self.role_tree.track_offered_or_allocated(slave_id, allocation)?;
+            self.role_sorter.allocated(role, slave_id, allocation)?;
+            self.framework_sorter(role)?.allocated(&framework_id.value, slave_id, allocation)?;
         }
         Ok(())
     }
@@ -1613,12 +1612,12 @@ impl HierarchicalAllocatorProcess {
         framework_id: &FrameworkId,
         allocated: &Resources,
     ) -> Outcome {
-        for (role, allocation) in by_allocation_role(allocated)? {
-            self.framework_sorter(&role)?.unallocated(&framework_id.value, slave_id, &allocation)?;
-            self.role_sorter.unallocated(&role, slave_id, &allocation)?;
-            self.role_tree.untrack_offered_or_allocated(slave_id, &allocation)?;
-            if !self.framework(framework_id)?.roles.contains(&role) {
-                self.try_untrack_framework_under_role(framework_id, &role)?;
+        for (role, allocation) in by_allocation_role(allocated)?.iter() {
+            self.framework_sorter(role)?.unallocated(&framework_id.value, slave_id, allocation)?;
+            self.role_sorter.unallocated(role, slave_id, allocation)?;
+            self.role_tree.untrack_offered_or_allocated(slave_id, allocation)?;
+            if !self.framework(framework_id)?.roles.contains(role) {
+                self.try_untrack_framework_under_role(framework_id, role)?;
             }
         }
         Ok(())
@@ -1864,13 +1863,34 @@ pub(crate) fn sole_allocation_role(resources: &Resources) -> Option<&str> {
     roles.all(|role| role == Some(first)).then_some(first)
 }
 
-/// `resources` split by allocation role.
-fn by_allocation_role(resources: &Resources) -> Result<Vec<(String, Cow<'_, Resources>)>, AllocatorError> {
-    if let Some(role) = sole_allocation_role(resources) {
-        return Ok(vec![(role.to_owned(), Cow::Borrowed(resources))]);
+/// Resources split by allocation role, without copies in the usual case of one role.
+pub(crate) enum RoleParts<'r> {
+    One(&'r str, &'r Resources),
+    Many(BTreeMap<String, Resources>),
+}
+
+impl<'r> RoleParts<'r> {
+    /// Fails if a resource carries no allocation role.
+    pub(crate) fn of(resources: &'r Resources) -> Result<RoleParts<'r>, res::ResourcesError> {
+        match sole_allocation_role(resources) {
+            Some(role) => Ok(RoleParts::One(role, resources)),
+            None => resources.allocations().map(RoleParts::Many),
+        }
     }
-    let allocations = resources.allocations().map_err(|_| AllocatorError::NotSingleRole(resources.to_string()))?;
-    Ok(allocations.into_iter().map(|(role, part)| (role, Cow::Owned(part))).collect())
+
+    /// The `(role, resources)` parts.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Resources)> + '_ {
+        let (one, many) = match self {
+            RoleParts::One(role, resources) => (Some((*role, *resources)), None),
+            RoleParts::Many(parts) => (None, Some(parts.iter().map(|(role, part)| (role.as_str(), part)))),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+}
+
+/// `resources` split by allocation role.
+fn by_allocation_role(resources: &Resources) -> Result<RoleParts<'_>, AllocatorError> {
+    RoleParts::of(resources).map_err(|_| AllocatorError::NotSingleRole(resources.to_string()))
 }
 
 /// The one role `resources` are allocated to.
