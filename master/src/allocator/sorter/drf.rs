@@ -235,8 +235,14 @@ pub struct DrfSorter {
     /// The positive pool totals of the names that count toward shares, sorted by name:
     /// `totals` minus the exclusions, as `f64`, kept up to date to make shares cheap.
     share_totals: Vec<(String, f64)>,
-    /// The last `sort_clients` answer, until anything changes.
+    /// The last `sort_clients` answer, until anything changes but a client's position in a
+    /// flat tree (see `moves`).
     sorted: Option<Arc<[Arc<str>]>>,
+    /// Moves `(from, to)` of clients in the root's children since `sorted` was made; they
+    /// are the same in `sorted` while the root has only leaves (`flat`).
+    moves: Vec<(usize, usize)>,
+    /// Whether every child of the root is a leaf.
+    flat: bool,
     /// Whether clients keep their resources per agent (see
     /// [`DrfSorter::without_client_resources`]).
     client_resources: bool,
@@ -283,6 +289,8 @@ impl DrfSorter {
             agent_totals: FastMap::default(),
             share_totals: Vec::new(),
             sorted: None,
+            moves: Vec::new(),
+            flat: true,
             client_resources: true,
             membership: next_membership(),
         }
@@ -482,10 +490,13 @@ impl DrfSorter {
     }
 
     /// Moves `id` within its parent's active prefix to where its (fresh) share puts it.
-    fn bubble(&mut self, id: NodeId) {
-        let Some(parent) = self.nodes[id].parent else { return };
+    /// Moves `id` into place among its siblings; where from and to, if it moved.
+    fn bubble(&mut self, id: NodeId) -> Option<(usize, usize)> {
+        let parent = self.nodes[id].parent?;
         let mut children = std::mem::take(&mut self.nodes[parent].children);
-        if let Some(mut i) = children.iter().position(|&c| c == id) {
+        let mut moved = None;
+        if let Some(from) = children.iter().position(|&c| c == id) {
+            let mut i = from;
             while i > 0 && self.compare(id, children[i - 1]) == Ordering::Less {
                 children.swap(i, i - 1);
                 i -= 1;
@@ -497,8 +508,14 @@ impl DrfSorter {
                 children.swap(i, i + 1);
                 i += 1;
             }
+            moved = (i != from).then_some((from, i));
         }
         self.nodes[parent].children = children;
+        moved
+    }
+
+    fn refresh_flat(&mut self) {
+        self.flat = self.nodes[ROOT].children.iter().all(|&c| self.nodes[c].is_leaf());
     }
 
     fn collect_active(&self, node: NodeId, out: &mut Vec<Arc<str>>) {
@@ -574,6 +591,7 @@ impl Sorter for DrfSorter {
         }
         self.clients.insert(client.to_owned(), current);
         self.dirty = true;
+        self.refresh_flat();
         Ok(())
     }
 
@@ -608,6 +626,7 @@ impl Sorter for DrfSorter {
             current = parent;
         }
         self.dirty = true;
+        self.refresh_flat();
         Ok(())
     }
 
@@ -650,8 +669,14 @@ impl Sorter for DrfSorter {
     }
 
     fn allocated(&mut self, client: &str, agent: &SlaveId, resources: &Resources) -> Result<(), SorterError> {
-        self.sorted = None;
         let leaf = self.find(client)?;
+        // In a flat, clean tree the order changes by the client's move among the root's
+        // children, which the sorted list can follow without being rebuilt.
+        let follow = !self.dirty && self.flat && self.nodes[leaf].kind == Kind::ActiveLeaf && self.sorted.is_some();
+        // (An inactive client of a flat tree moves nothing that is sorted.)
+        if !follow && !(self.flat && self.nodes[leaf].kind == Kind::InactiveLeaf) {
+            self.sorted = None;
+        }
         let quantities = plain_quantities(resources);
         // The leaf, then each ancestor up to the root.
         let mut next = Some(leaf);
@@ -664,7 +689,12 @@ impl Sorter for DrfSorter {
             if id != ROOT && !self.dirty && self.nodes[id].kind != Kind::InactiveLeaf {
                 let share = self.calculate_share(id);
                 self.nodes[id].share = share;
-                self.bubble(id);
+                let moved = self.bubble(id);
+                if follow && id == leaf {
+                    if let Some(moved) = moved {
+                        self.moves.push(moved);
+                    }
+                }
             }
         }
         Ok(())
@@ -756,9 +786,23 @@ impl Sorter for DrfSorter {
     }
 
     fn sort_clients(&mut self) -> Arc<[Arc<str>]> {
-        if let Some(sorted) = &self.sorted {
-            return sorted.clone();
+        if let Some(sorted) = &mut self.sorted {
+            if self.moves.is_empty() {
+                return sorted.clone();
+            }
+            // Nobody else holds the list: apply the clients' moves to it in place.
+            if let Some(list) = Arc::get_mut(sorted) {
+                for (from, to) in self.moves.drain(..) {
+                    if from < to {
+                        list[from..=to].rotate_left(1);
+                    } else {
+                        list[to..=from].rotate_right(1);
+                    }
+                }
+                return sorted.clone();
+            }
         }
+        self.moves.clear();
         if self.dirty {
             self.sort_tree(ROOT);
             self.dirty = false;
