@@ -674,7 +674,8 @@ impl Sorter for DrfSorter {
         // children, which the sorted list can follow without being rebuilt.
         let follow = !self.dirty && self.flat && self.nodes[leaf].kind == Kind::ActiveLeaf && self.sorted.is_some();
         // (An inactive client of a flat tree moves nothing that is sorted.)
-        if !follow && !(self.flat && self.nodes[leaf].kind == Kind::InactiveLeaf) {
+        let unmoved = self.flat && self.nodes[leaf].kind == Kind::InactiveLeaf;
+        if !(follow || unmoved) {
             self.sorted = None;
         }
         let quantities = plain_quantities(resources);
