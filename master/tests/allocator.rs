@@ -1743,3 +1743,58 @@ async fn consumed_quota_metrics_follow_tasks_and_reservations() {
     assert_eq!(consumed(&t.metrics().await, "cpus"), None);
     assert!(allocation.resources[QUOTA_ROLE].contains_key(&sid(&agent)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_agents_are_offered_again_once_anything_relevant_changes() {
+    // Runs with nothing new for an agent skip asking frameworks that refused it; each of
+    // these changes must still bring the offer back.
+    let mut t = Fixture::new().await;
+    let agent = t.slave_info("cpus:2;mem:1024");
+    t.add_slave(&agent, HashMap::new());
+    let f1 = t.framework_info(&["role1"], &[]);
+    let f2 = t.framework_info(&["role1"], &[]);
+    t.add_framework(&f1);
+    let offer = |t: &Fixture, f: &FrameworkInfo, seconds: f64| {
+        t.allocator.recover_resources(fid(f), sid(&agent), allocated(&total(&agent), "role1"), refuse(seconds), false);
+    };
+    assert_eq!(t.next().await, expected(&f1, "role1", &agent, &total(&agent)));
+    offer(&t, &f1, 1000.0);
+    t.add_framework(&f2);
+    assert_eq!(t.next().await, expected(&f2, "role1", &agent, &total(&agent)));
+    offer(&t, &f2, 10.0);
+    for _ in 0..3 {
+        t.tick().await;
+        t.expect_none().await;
+    }
+
+    // A new framework in the role.
+    let f3 = t.framework_info(&["role1"], &[]);
+    t.add_framework(&f3);
+    assert_eq!(t.next().await, expected(&f3, "role1", &agent, &total(&agent)));
+    offer(&t, &f3, 1000.0);
+    t.tick().await;
+    t.expect_none().await;
+
+    // A revive.
+    t.allocator.revive_offers(fid(&f1), BTreeSet::new());
+    assert_eq!(t.next().await, expected(&f1, "role1", &agent, &total(&agent)));
+    offer(&t, &f1, 1000.0);
+    t.tick().await;
+    t.expect_none().await;
+
+    // A filter expiring: f2's 10 s, taken at about 4 s.
+    for _ in 0..5 {
+        t.tick().await;
+    }
+    assert_eq!(t.next().await, expected(&f2, "role1", &agent, &total(&agent)));
+    offer(&t, &f2, 1000.0);
+    t.tick().await;
+    t.expect_none().await;
+
+    // The agent's attributes changing (its filters go).
+    let mut changed = agent.clone();
+    changed.attributes = Attributes::parse("rack:1").unwrap().to_vec();
+    t.allocator.update_slave(sid(&agent), changed, None, None);
+    let allocation = t.next().await;
+    assert_eq!(allocation.resources["role1"][&sid(&agent)], allocated(&total(&agent), "role1"));
+}

@@ -1001,6 +1001,9 @@ enum Op {
 /// A small universe of nested names, so clients are often parents of one another.
 const NAMES: [&str; 8] = ["a", "a/b", "a/b/c", "a/d", "e", "e/f", "g/h", "g"];
 
+/// Clients of a flat sorter (no internal nodes but the root).
+const FLAT: [&str; 6] = ["f0", "f1", "f2", "f3", "f4", "f5"];
+
 fn op() -> impl Strategy<Value = Op> {
     let name = 0..NAMES.len();
     prop_oneof![
@@ -1150,6 +1153,36 @@ proptest! {
                 }
             }
         }
+    }
+
+    /// In a flat sorter the shared sorted list follows the clients' moves as allocations
+    /// come in, whether the previous list is still held (it is then rebuilt) or not (it is
+    /// then updated in place), and equals the order of a sorter built afresh.
+    #[test]
+    fn flat_sorted_list_follows_allocations(
+        allocations in proptest::collection::vec((0..FLAT.len(), 1..30u32, any::<bool>()), 1..60),
+        inactive in 0..FLAT.len(),
+    ) {
+        let slave = agent("agentId");
+        let active: HashSet<&str> = FLAT.iter().copied().filter(|c| *c != FLAT[inactive]).collect();
+        let mut sorter = rebuilt(&active, &FLAT, &[], &[]);
+        let mut done: Vec<(String, Resources)> = Vec::new();
+        let mut held = Some(sorter.sort_clients());
+        for (n, amount, keep) in allocations {
+            if !keep {
+                held = None;
+            }
+            let res = r(&format!("cpus:{};mem:{}", f64::from(amount) / 10.0, amount * 7));
+            sorter.allocated(FLAT[n], &slave, &res).unwrap();
+            done.push((FLAT[n].to_owned(), res));
+            let got = sorter.sort_clients();
+            let reference = rebuilt(&active, &FLAT, &done, &[]).sort();
+            prop_assert_eq!(got.iter().map(|c| c.to_string()).collect::<Vec<_>>(), reference);
+            if keep {
+                held = Some(got);
+            }
+        }
+        drop(held);
     }
 
     /// The order kept up to date by `allocated` on a clean tree equals the order of a

@@ -180,6 +180,10 @@ pub fn disk_eq(left: &DiskInfo, right: &DiskInfo) -> bool {
 /// Everything but the value: name, type, allocation, reservations, disk, revocable,
 /// provider and shared.
 fn same_metadata(left: &Resource, right: &Resource) -> bool {
+    // Entries share their resources, so the same one often meets itself.
+    if std::ptr::eq(left, right) {
+        return true;
+    }
     left.name == right.name
         && left.r#type == right.r#type
         && left.allocation_info == right.allocation_info
@@ -197,6 +201,9 @@ fn scalar_of(resource: &Resource) -> Scalar {
 
 /// Mesos equality of two resources: same metadata and Mesos-equal values (C++ `operator==`).
 pub fn resource_eq(left: &Resource, right: &Resource) -> bool {
+    if std::ptr::eq(left, right) {
+        return true;
+    }
     if !same_metadata(left, right) {
         return false;
     }

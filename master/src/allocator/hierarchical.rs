@@ -20,6 +20,13 @@
 //! unreserved non-revocable resources offered or allocated, subroles included; only
 //! top-level roles may have quota, as the master enforces.
 //!
+//! The offers are C++'s; the work is not always. Per agent and role, what may be offered is
+//! worked out once per set of framework capabilities rather than per framework; a refused-offer
+//! filter remembers its answer while the agent's available resources stay the same; and an
+//! agent whose role's frameworks were offered nothing is not asked about again until the
+//! agent, the role's frameworks or anything else relevant changes (any call but recovering
+//! resources, or a filter expiring). Frameworks declining an agent for long cost nothing.
+//!
 //! Not here yet (see ARCHITECTURE.md): recovery after failover (`recover`, pause until
 //! agents re-register), maintenance and inverse offers (`updateUnavailability`,
 //! `updateInverseOffer`, `getInverseOfferStatuses`), resource providers
@@ -30,12 +37,12 @@
 //! handing back resources that were never offered) are an [`AllocatorError`], logged at
 //! `warn` with the state left unchanged.
 
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use libprocess::{Context, Libprocess, Process, SpawnError, Time, PID};
@@ -250,6 +257,19 @@ struct Slave {
     /// Recently refused resources, so that the many filters refusing the same resources on
     /// this agent share one copy of them.
     refusals: Vec<Resources>,
+    /// Roles whose frameworks the second stage offered nothing from this agent, and when:
+    /// until the agent, the role's frameworks or anything else changes, asking them again
+    /// gives the same answer (see `offer_to_role`).
+    quiet: FastMap<Arc<str>, Quiet>,
+}
+
+/// When a role's frameworks were last offered nothing from an agent: the agent's
+/// generation, the role's framework sorter membership, and the allocator's epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Quiet {
+    generation: u64,
+    membership: u64,
+    epoch: u64,
 }
 
 impl Slave {
@@ -280,6 +300,7 @@ impl Slave {
             available: Resources::new(),
             generation: 0,
             refusals: Vec::new(),
+            quiet: FastMap::default(),
         };
         slave.update_available();
         slave
@@ -428,6 +449,8 @@ pub struct HierarchicalAllocatorProcess {
     next_filter_id: u64,
     /// Registered when the actor starts, removed when it ends.
     metrics: Option<Metrics>,
+    /// Advanced by [`HierarchicalAllocatorProcess::changed`].
+    epoch: u64,
 }
 
 impl Process for HierarchicalAllocatorProcess {
@@ -448,6 +471,13 @@ impl Process for HierarchicalAllocatorProcess {
 type Outcome = Result<(), AllocatorError>;
 
 impl HierarchicalAllocatorProcess {
+    /// Marks that something other than an agent's available resources or a sorter's
+    /// membership changed, which may let an offer through where there was none: the
+    /// memories of agents with nothing for a role ([`Slave::quiet`]) are forgotten.
+    fn changed(&mut self) {
+        self.epoch += 1;
+    }
+
     fn check_initialized(&self) -> Outcome {
         if self.initialized {
             Ok(())
@@ -520,6 +550,7 @@ impl HierarchicalAllocatorProcess {
         options: FrameworkOptions,
     ) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         if self.frameworks.contains_key(&framework_id.value) {
             return Err(AllocatorError::FrameworkExists(framework_id.value));
         }
@@ -573,6 +604,7 @@ impl HierarchicalAllocatorProcess {
     /// C++ `removeFramework`: frees everything offered or allocated to the framework.
     pub fn remove_framework(&mut self, _ctx: &mut Context<Self>, framework_id: FrameworkId) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         self.framework(&framework_id)?;
         let held: Vec<(SlaveId, Resources)> = self
             .slaves
@@ -599,6 +631,7 @@ impl HierarchicalAllocatorProcess {
     /// C++ `activateFramework`: offers again in every role not suppressed.
     pub fn activate_framework(&mut self, ctx: &mut Context<Self>, framework_id: FrameworkId) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         let framework = self.framework_mut(&framework_id)?;
         framework.active = true;
         let roles: Vec<String> = framework.roles.difference(&framework.suppressed_roles).cloned().collect();
@@ -614,6 +647,7 @@ impl HierarchicalAllocatorProcess {
     /// are dropped.
     pub fn deactivate_framework(&mut self, _ctx: &mut Context<Self>, framework_id: FrameworkId) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         let roles: Vec<String> = self.framework(&framework_id)?.roles.iter().cloned().collect();
         for role in roles {
             self.framework_sorter(&role)?.deactivate(&framework_id.value)?;
@@ -634,6 +668,7 @@ impl HierarchicalAllocatorProcess {
         options: FrameworkOptions,
     ) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         let framework = self.framework(&framework_id)?;
         let old_roles = framework.roles.clone();
         let new_roles = framework_roles(&info);
@@ -680,6 +715,7 @@ impl HierarchicalAllocatorProcess {
         used: HashMap<FrameworkId, Resources>,
     ) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         if self.slaves.contains_key(&slave_id) {
             return Err(AllocatorError::SlaveExists(slave_id.value));
         }
@@ -717,6 +753,7 @@ impl HierarchicalAllocatorProcess {
     /// C++ `removeSlave`: forgets the agent and every filter for it.
     pub fn remove_slave(&mut self, _ctx: &mut Context<Self>, slave_id: SlaveId) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         let slave = self.slave(&slave_id)?;
         let held: Vec<(FrameworkId, Resources)> =
             slave.offered_or_allocated.iter().map(|(f, r)| (f.clone(), r.clone())).collect();
@@ -756,6 +793,7 @@ impl HierarchicalAllocatorProcess {
         capabilities: Option<Vec<slave_info::Capability>>,
     ) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         if info.id.as_ref() != Some(&slave_id) {
             return Err(AllocatorError::IdMismatch {
                 given: slave_id.value,
@@ -797,6 +835,7 @@ impl HierarchicalAllocatorProcess {
     /// C++ `activateSlave`.
     pub fn activate_slave(&mut self, _ctx: &mut Context<Self>, slave_id: SlaveId) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         self.slaves.get_mut(&slave_id).ok_or_else(|| AllocatorError::UnknownSlave(slave_id.value.clone()))?.activated =
             true;
         tracing::info!(agent = %slave_id.value, "agent reactivated");
@@ -806,6 +845,7 @@ impl HierarchicalAllocatorProcess {
     /// C++ `deactivateSlave`: no offers from it until it is activated again.
     pub fn deactivate_slave(&mut self, _ctx: &mut Context<Self>, slave_id: SlaveId) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         self.slaves.get_mut(&slave_id).ok_or_else(|| AllocatorError::UnknownSlave(slave_id.value.clone()))?.activated =
             false;
         tracing::info!(agent = %slave_id.value, "agent deactivated");
@@ -816,6 +856,7 @@ impl HierarchicalAllocatorProcess {
     /// is listed.
     pub fn update_whitelist(&mut self, _ctx: &mut Context<Self>, whitelist: Option<HashSet<String>>) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         match &whitelist {
             Some(list) if list.is_empty() => tracing::warn!("whitelist is empty, no offers will be made"),
             Some(_) => tracing::info!("updated agent whitelist"),
@@ -845,6 +886,7 @@ impl HierarchicalAllocatorProcess {
         updated: Resources,
     ) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         self.framework(&framework_id)?;
         let role = single_role(&offered)?;
         if single_role(&updated)? != role {
@@ -975,6 +1017,8 @@ impl HierarchicalAllocatorProcess {
     /// C++ `_expire`: removes a filter unless it is gone already (revive, deactivation,
     /// removal).
     fn expire_filter(&mut self, framework_id: &FrameworkId, role: &str, slave_id: &SlaveId, id: u64) {
+        // A filter going away may let an offer through that was refused.
+        self.changed();
         let Some(framework) = self.frameworks.get_mut(&framework_id.value) else { return };
         let Some(role_filters) = framework.offer_filters.get_mut(role) else { return };
         let Some(agent_filters) = role_filters.get_mut(slave_id) else { return };
@@ -995,6 +1039,7 @@ impl HierarchicalAllocatorProcess {
         roles: BTreeSet<String>,
     ) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         let framework = self.framework(&framework_id)?;
         let roles = if roles.is_empty() { framework.roles.clone() } else { roles };
         self.suppress_roles(&framework_id, &roles)
@@ -1019,6 +1064,7 @@ impl HierarchicalAllocatorProcess {
         roles: BTreeSet<String>,
     ) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         let framework = self.framework(&framework_id)?;
         let roles = if roles.is_empty() { framework.roles.clone() } else { roles };
         self.revive_roles(&framework_id, &roles)?;
@@ -1053,6 +1099,7 @@ impl HierarchicalAllocatorProcess {
     /// C++ `updateWeights`. No allocation is triggered; the next run sees the weights.
     pub fn update_weights(&mut self, _ctx: &mut Context<Self>, weights: Vec<WeightInfo>) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         if let Some(w) = weights.iter().find(|w| w.role.is_none()) {
             return Err(AllocatorError::WeightWithoutRole(w.weight));
         }
@@ -1068,6 +1115,7 @@ impl HierarchicalAllocatorProcess {
     /// may have quota.
     pub fn update_quota(&mut self, _ctx: &mut Context<Self>, role: String, quota: Quota) -> Outcome {
         self.check_initialized()?;
+        self.changed();
         if role.contains('/') || res::validate_role(&role).is_err() {
             return Err(AllocatorError::InvalidQuotaRole(role));
         }
@@ -1261,6 +1309,27 @@ impl HierarchicalAllocatorProcess {
         }
         let Some(framework_sorter) = self.framework_sorters.get_mut(role) else { return };
         let order = framework_sorter.sort_clients();
+        // An agent left as it was, with the same frameworks asked in the same circumstances,
+        // gets the same answers: frameworks that refused it (say, declining for long) are
+        // not asked again and again. The circumstances: the second stage, no quota cut (no
+        // limits, no headroom to hold back), no shared resources offered from it this run.
+        let stamp = (stage == Stage::Everyone
+            && quota.limits.is_empty()
+            && run.required_headroom.is_empty()
+            && !run.offered_shared.contains_key(slave_id))
+        .then(|| self.slaves.get(slave_id))
+        .flatten()
+        .map(|slave| Quiet {
+            generation: slave.generation,
+            membership: framework_sorter.membership(),
+            epoch: self.epoch,
+        });
+        if let Some(stamp) = stamp {
+            if self.slaves.get(slave_id).and_then(|s| s.quiet.get(role)) == Some(&stamp) {
+                return;
+            }
+        }
+        let mut offered = false;
         let mut unsatisfied = match stage {
             Stage::Guarantees => &quota.guarantees - run.consumed_quota.get(role).unwrap_or(&ResourceQuantities::new()),
             Stage::Everyone => ResourceQuantities::new(),
@@ -1360,6 +1429,12 @@ impl HierarchicalAllocatorProcess {
                 None => {
                     by_agent.insert(slave_id.clone(), to_offer);
                 }
+            }
+            offered = true;
+        }
+        if let (Some(stamp), false) = (stamp, offered) {
+            if let Some(slave) = self.slaves.get_mut(slave_id) {
+                slave.quiet.insert(Arc::from(role), stamp);
             }
         }
     }
@@ -1519,13 +1594,13 @@ impl HierarchicalAllocatorProcess {
         framework_id: &FrameworkId,
         allocated: &Resources,
     ) -> Outcome {
-        for (role, allocation) in by_allocation_role(allocated)? {
-            if !self.is_framework_tracked_under_role(framework_id, &role) {
-                self.track_framework_under_role(framework_id, &role)?;
+        for (role, allocation) in by_allocation_role(allocated)?.iter() {
+            if !self.is_framework_tracked_under_role(framework_id, role) {
+                self.track_framework_under_role(framework_id, role)?;
             }
-            self.role_tree.track_offered_or_allocated(slave_id, &allocation)?;
-            self.role_sorter.allocated(&role, slave_id, &allocation)?;
-            self.framework_sorter(&role)?.allocated(&framework_id.value, slave_id, &allocation)?;
+            self.role_tree.track_offered_or_allocated(slave_id, allocation)?;
+            self.role_sorter.allocated(role, slave_id, allocation)?;
+            self.framework_sorter(role)?.allocated(&framework_id.value, slave_id, allocation)?;
         }
         Ok(())
     }
@@ -1537,12 +1612,12 @@ impl HierarchicalAllocatorProcess {
         framework_id: &FrameworkId,
         allocated: &Resources,
     ) -> Outcome {
-        for (role, allocation) in by_allocation_role(allocated)? {
-            self.framework_sorter(&role)?.unallocated(&framework_id.value, slave_id, &allocation)?;
-            self.role_sorter.unallocated(&role, slave_id, &allocation)?;
-            self.role_tree.untrack_offered_or_allocated(slave_id, &allocation)?;
-            if !self.framework(framework_id)?.roles.contains(&role) {
-                self.try_untrack_framework_under_role(framework_id, &role)?;
+        for (role, allocation) in by_allocation_role(allocated)?.iter() {
+            self.framework_sorter(role)?.unallocated(&framework_id.value, slave_id, allocation)?;
+            self.role_sorter.unallocated(role, slave_id, allocation)?;
+            self.role_tree.untrack_offered_or_allocated(slave_id, allocation)?;
+            if !self.framework(framework_id)?.roles.contains(role) {
+                self.try_untrack_framework_under_role(framework_id, role)?;
             }
         }
         Ok(())
@@ -1788,13 +1863,34 @@ pub(crate) fn sole_allocation_role(resources: &Resources) -> Option<&str> {
     roles.all(|role| role == Some(first)).then_some(first)
 }
 
-/// `resources` split by allocation role.
-fn by_allocation_role(resources: &Resources) -> Result<Vec<(String, Cow<'_, Resources>)>, AllocatorError> {
-    if let Some(role) = sole_allocation_role(resources) {
-        return Ok(vec![(role.to_owned(), Cow::Borrowed(resources))]);
+/// Resources split by allocation role, without copies in the usual case of one role.
+pub(crate) enum RoleParts<'r> {
+    One(&'r str, &'r Resources),
+    Many(BTreeMap<String, Resources>),
+}
+
+impl<'r> RoleParts<'r> {
+    /// Fails if a resource carries no allocation role.
+    pub(crate) fn of(resources: &'r Resources) -> Result<RoleParts<'r>, res::ResourcesError> {
+        match sole_allocation_role(resources) {
+            Some(role) => Ok(RoleParts::One(role, resources)),
+            None => resources.allocations().map(RoleParts::Many),
+        }
     }
-    let allocations = resources.allocations().map_err(|_| AllocatorError::NotSingleRole(resources.to_string()))?;
-    Ok(allocations.into_iter().map(|(role, part)| (role, Cow::Owned(part))).collect())
+
+    /// The `(role, resources)` parts.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Resources)> + '_ {
+        let (one, many) = match self {
+            RoleParts::One(role, resources) => (Some((*role, *resources)), None),
+            RoleParts::Many(parts) => (None, Some(parts.iter().map(|(role, part)| (role.as_str(), part)))),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+}
+
+/// `resources` split by allocation role.
+fn by_allocation_role(resources: &Resources) -> Result<RoleParts<'_>, AllocatorError> {
+    RoleParts::of(resources).map_err(|_| AllocatorError::NotSingleRole(resources.to_string()))
 }
 
 /// The one role `resources` are allocated to.

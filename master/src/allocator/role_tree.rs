@@ -13,7 +13,6 @@
 //! Divergence: C++ also reports the root's consumed quota, which publishes metrics with an
 //! empty role name (`quota/roles//resources/...`); the root is not reported here.
 
-use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -25,7 +24,7 @@ use crate::constants::DEFAULT_QUOTA;
 use crate::quota::Quota;
 use crate::resource_quantities::ResourceQuantities;
 
-use super::hierarchical::sole_allocation_role;
+use super::hierarchical::RoleParts;
 use super::sorter::drf::DEFAULT_WEIGHT;
 use super::FastMap;
 
@@ -417,51 +416,42 @@ impl RoleTree {
     }
 
     /// Splits allocated resources by allocation role, checking every role is tracked.
-    fn by_allocation_role<'r>(
-        &self,
-        resources: &'r Resources,
-    ) -> Result<Vec<(String, Cow<'r, Resources>)>, RoleTreeError> {
-        let parts: Vec<(String, Cow<'r, Resources>)> = match sole_allocation_role(resources) {
-            Some(role) => vec![(role.to_owned(), Cow::Borrowed(resources))],
-            None => resources
-                .allocations()
-                .map_err(|_| RoleTreeError::NotTracked { role: String::new(), resources: resources.to_string() })?
-                .into_iter()
-                .map(|(role, part)| (role, Cow::Owned(part)))
-                .collect(),
-        };
-        if let Some((role, _)) = parts.iter().find(|(role, _)| !self.roles.contains_key(role)) {
-            return Err(RoleTreeError::UnknownRole(role.clone()));
+    fn by_allocation_role<'r>(&self, resources: &'r Resources) -> Result<RoleParts<'r>, RoleTreeError> {
+        let parts = RoleParts::of(resources)
+            .map_err(|_| RoleTreeError::NotTracked { role: String::new(), resources: resources.to_string() })?;
+        if let Some((role, _)) = parts.iter().find(|(role, _)| !self.roles.contains_key(*role)) {
+            return Err(RoleTreeError::UnknownRole(role.to_owned()));
         }
         Ok(parts)
     }
 
     /// Records unreserved non-revocable scalars as used by tasks (C++ `trackAllocated`).
     pub fn track_allocated(&mut self, agent: &SlaveId, resources: &Resources) -> Result<(), RoleTreeError> {
-        for (role, part) in self.by_allocation_role(resources)? {
-            let parts = ScalarParts::of(&part, is_unreserved_non_revocable);
+        for (role, part) in self.by_allocation_role(resources)?.iter() {
+            let parts = ScalarParts::of(part, is_unreserved_non_revocable);
             if parts.is_empty() {
                 continue;
             }
-            self.for_chain(&role, |node| node.allocated_unreserved_non_revocable.add(agent, &parts));
-            self.report_consumed(&role);
+            self.for_chain(role, |node| node.allocated_unreserved_non_revocable.add(agent, &parts));
+            self.report_consumed(role);
         }
         Ok(())
     }
 
     /// The reverse of [`Self::track_allocated`].
     pub fn untrack_allocated(&mut self, agent: &SlaveId, resources: &Resources) -> Result<(), RoleTreeError> {
+        let split = self.by_allocation_role(resources)?;
         let mut all = Vec::new();
-        for (role, part) in self.by_allocation_role(resources)? {
-            let parts = ScalarParts::of(&part, is_unreserved_non_revocable);
-            if !self.roles.get(&role).is_some_and(|r| r.allocated_unreserved_non_revocable.holds(agent, &parts)) {
-                return Err(RoleTreeError::NotTracked { role, resources: part.to_string() });
+        for (role, part) in split.iter() {
+            let parts = ScalarParts::of(part, is_unreserved_non_revocable);
+            if !self.roles.get(role).is_some_and(|r| r.allocated_unreserved_non_revocable.holds(agent, &parts)) {
+                return Err(RoleTreeError::NotTracked { role: role.to_owned(), resources: part.to_string() });
             }
             all.push((role, parts));
         }
         for (role, parts) in all.into_iter().filter(|(_, parts)| !parts.is_empty()) {
-            self.for_chain(&role, |node| node.allocated_unreserved_non_revocable.subtract(agent, &parts));
-            self.report_consumed(&role);
+            self.for_chain(role, |node| node.allocated_unreserved_non_revocable.subtract(agent, &parts));
+            self.report_consumed(role);
         }
         Ok(())
     }
@@ -503,10 +493,10 @@ impl RoleTree {
     /// Records resources offered or allocated, by allocation role (C++
     /// `trackOfferedOrAllocated`).
     pub fn track_offered_or_allocated(&mut self, agent: &SlaveId, resources: &Resources) -> Result<(), RoleTreeError> {
-        for (role, part) in self.by_allocation_role(resources)? {
-            let reserved = ScalarParts::of(&part, |r| mesos::resources::is_reserved(r, None));
-            let unreserved = ScalarParts::of(&part, is_unreserved_non_revocable);
-            self.for_chain(&role, |node| {
+        for (role, part) in self.by_allocation_role(resources)?.iter() {
+            let reserved = ScalarParts::of(part, |r| mesos::resources::is_reserved(r, None));
+            let unreserved = ScalarParts::of(part, is_unreserved_non_revocable);
+            self.for_chain(role, |node| {
                 node.offered_or_allocated_reserved.add(agent, &reserved);
                 node.offered_or_allocated_unreserved_non_revocable.add(agent, &unreserved);
             });
@@ -520,21 +510,22 @@ impl RoleTree {
         agent: &SlaveId,
         resources: &Resources,
     ) -> Result<(), RoleTreeError> {
+        let split = self.by_allocation_role(resources)?;
         let mut all = Vec::new();
-        for (role, part) in self.by_allocation_role(resources)? {
-            let reserved = ScalarParts::of(&part, |r| mesos::resources::is_reserved(r, None));
-            let unreserved = ScalarParts::of(&part, is_unreserved_non_revocable);
-            let held = self.roles.get(&role).is_some_and(|r| {
+        for (role, part) in split.iter() {
+            let reserved = ScalarParts::of(part, |r| mesos::resources::is_reserved(r, None));
+            let unreserved = ScalarParts::of(part, is_unreserved_non_revocable);
+            let held = self.roles.get(role).is_some_and(|r| {
                 r.offered_or_allocated_reserved.holds(agent, &reserved)
                     && r.offered_or_allocated_unreserved_non_revocable.holds(agent, &unreserved)
             });
             if !held {
-                return Err(RoleTreeError::NotTracked { role, resources: part.to_string() });
+                return Err(RoleTreeError::NotTracked { role: role.to_owned(), resources: part.to_string() });
             }
             all.push((role, reserved, unreserved));
         }
         for (role, reserved, unreserved) in all {
-            self.for_chain(&role, |node| {
+            self.for_chain(role, |node| {
                 node.offered_or_allocated_reserved.subtract(agent, &reserved);
                 node.offered_or_allocated_unreserved_non_revocable.subtract(agent, &unreserved);
             });

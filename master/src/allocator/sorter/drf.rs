@@ -40,6 +40,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
 use mesos::proto::SlaveId;
@@ -234,11 +235,26 @@ pub struct DrfSorter {
     /// The positive pool totals of the names that count toward shares, sorted by name:
     /// `totals` minus the exclusions, as `f64`, kept up to date to make shares cheap.
     share_totals: Vec<(String, f64)>,
-    /// The last `sort_clients` answer, until anything changes.
+    /// The last `sort_clients` answer, until anything changes but a client's position in a
+    /// flat tree (see `moves`).
     sorted: Option<Arc<[Arc<str>]>>,
+    /// Moves `(from, to)` of clients in the root's children since `sorted` was made; they
+    /// are the same in `sorted` while the root has only leaves (`flat`).
+    moves: Vec<(usize, usize)>,
+    /// Whether every child of the root is a leaf.
+    flat: bool,
     /// Whether clients keep their resources per agent (see
     /// [`DrfSorter::without_client_resources`]).
     client_resources: bool,
+    /// Changes whenever the set of clients or of active ones does; unique across sorters.
+    membership: u64,
+}
+
+/// Source of [`DrfSorter::membership`] values.
+static MEMBERSHIPS: AtomicU64 = AtomicU64::new(1);
+
+fn next_membership() -> u64 {
+    MEMBERSHIPS.fetch_add(1, AtomicOrdering::Relaxed)
 }
 
 impl Default for DrfSorter {
@@ -273,8 +289,18 @@ impl DrfSorter {
             agent_totals: FastMap::default(),
             share_totals: Vec::new(),
             sorted: None,
+            moves: Vec::new(),
+            flat: true,
             client_resources: true,
+            membership: next_membership(),
         }
+    }
+
+    /// A value that changes whenever clients are added or removed, or activated or
+    /// deactivated, and that no other sorter ever has: who may be offered to is the same
+    /// while it is.
+    pub fn membership(&self) -> u64 {
+        self.membership
     }
 
     /// A sorter that keeps no per-agent resources for its clients, only what shares need
@@ -464,10 +490,13 @@ impl DrfSorter {
     }
 
     /// Moves `id` within its parent's active prefix to where its (fresh) share puts it.
-    fn bubble(&mut self, id: NodeId) {
-        let Some(parent) = self.nodes[id].parent else { return };
+    /// Moves `id` into place among its siblings; where from and to, if it moved.
+    fn bubble(&mut self, id: NodeId) -> Option<(usize, usize)> {
+        let parent = self.nodes[id].parent?;
         let mut children = std::mem::take(&mut self.nodes[parent].children);
-        if let Some(mut i) = children.iter().position(|&c| c == id) {
+        let mut moved = None;
+        if let Some(from) = children.iter().position(|&c| c == id) {
+            let mut i = from;
             while i > 0 && self.compare(id, children[i - 1]) == Ordering::Less {
                 children.swap(i, i - 1);
                 i -= 1;
@@ -479,8 +508,14 @@ impl DrfSorter {
                 children.swap(i, i + 1);
                 i += 1;
             }
+            moved = (i != from).then_some((from, i));
         }
         self.nodes[parent].children = children;
+        moved
+    }
+
+    fn refresh_flat(&mut self) {
+        self.flat = self.nodes[ROOT].children.iter().all(|&c| self.nodes[c].is_leaf());
     }
 
     fn collect_active(&self, node: NodeId, out: &mut Vec<Arc<str>>) {
@@ -505,6 +540,7 @@ impl DrfSorter {
 impl Sorter for DrfSorter {
     fn add(&mut self, client: &str) -> Result<(), SorterError> {
         self.sorted = None;
+        self.membership = next_membership();
         let tokens: Vec<&str> = client.split('/').collect();
         if tokens.iter().any(|t| t.is_empty() || *t == VIRTUAL_LEAF) {
             return Err(SorterError::InvalidClientPath(client.to_owned()));
@@ -555,11 +591,13 @@ impl Sorter for DrfSorter {
         }
         self.clients.insert(client.to_owned(), current);
         self.dirty = true;
+        self.refresh_flat();
         Ok(())
     }
 
     fn remove(&mut self, client: &str) -> Result<(), SorterError> {
         self.sorted = None;
+        self.membership = next_membership();
         let mut current = self.find(client)?;
         self.clients.remove(client);
         let leaf_allocation = std::mem::take(&mut self.nodes[current].allocation);
@@ -588,11 +626,13 @@ impl Sorter for DrfSorter {
             current = parent;
         }
         self.dirty = true;
+        self.refresh_flat();
         Ok(())
     }
 
     fn activate(&mut self, client: &str) -> Result<(), SorterError> {
         self.sorted = None;
+        self.membership = next_membership();
         let id = self.find(client)?;
         if self.nodes[id].kind == Kind::InactiveLeaf {
             self.nodes[id].kind = Kind::ActiveLeaf;
@@ -605,6 +645,7 @@ impl Sorter for DrfSorter {
 
     fn deactivate(&mut self, client: &str) -> Result<(), SorterError> {
         self.sorted = None;
+        self.membership = next_membership();
         let id = self.find(client)?;
         if self.nodes[id].kind == Kind::ActiveLeaf {
             // Moving it behind the active prefix leaves that prefix sorted.
@@ -628,8 +669,15 @@ impl Sorter for DrfSorter {
     }
 
     fn allocated(&mut self, client: &str, agent: &SlaveId, resources: &Resources) -> Result<(), SorterError> {
-        self.sorted = None;
         let leaf = self.find(client)?;
+        // In a flat, clean tree the order changes by the client's move among the root's
+        // children, which the sorted list can follow without being rebuilt.
+        let follow = !self.dirty && self.flat && self.nodes[leaf].kind == Kind::ActiveLeaf && self.sorted.is_some();
+        // (An inactive client of a flat tree moves nothing that is sorted.)
+        let unmoved = self.flat && self.nodes[leaf].kind == Kind::InactiveLeaf;
+        if !(follow || unmoved) {
+            self.sorted = None;
+        }
         let quantities = plain_quantities(resources);
         // The leaf, then each ancestor up to the root.
         let mut next = Some(leaf);
@@ -642,7 +690,12 @@ impl Sorter for DrfSorter {
             if id != ROOT && !self.dirty && self.nodes[id].kind != Kind::InactiveLeaf {
                 let share = self.calculate_share(id);
                 self.nodes[id].share = share;
-                self.bubble(id);
+                let moved = self.bubble(id);
+                if follow && id == leaf {
+                    if let Some(moved) = moved {
+                        self.moves.push(moved);
+                    }
+                }
             }
         }
         Ok(())
@@ -734,9 +787,23 @@ impl Sorter for DrfSorter {
     }
 
     fn sort_clients(&mut self) -> Arc<[Arc<str>]> {
-        if let Some(sorted) = &self.sorted {
-            return sorted.clone();
+        if let Some(sorted) = &mut self.sorted {
+            if self.moves.is_empty() {
+                return sorted.clone();
+            }
+            // Nobody else holds the list: apply the clients' moves to it in place.
+            if let Some(list) = Arc::get_mut(sorted) {
+                for (from, to) in self.moves.drain(..) {
+                    if from < to {
+                        list[from..=to].rotate_left(1);
+                    } else {
+                        list[to..=from].rotate_right(1);
+                    }
+                }
+                return sorted.clone();
+            }
         }
+        self.moves.clear();
         if self.dirty {
             self.sort_tree(ROOT);
             self.dirty = false;
