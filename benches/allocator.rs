@@ -224,12 +224,16 @@ async fn timed_settle(lp: &Libprocess, advance: Option<Duration>) -> Duration {
     watch.elapsed()
 }
 
-/// Frameworks with a fixed amount of work decline everything further, for (practically)
-/// ever; each round is one allocation run that must skip the refused agents.
-async fn decline_offers(lp: Libprocess, settings: Settings, agent_count: usize, framework_count: usize) {
-    println!("Using {agent_count} agents and {framework_count} frameworks");
-    let (allocator, offers, interval) = allocator(&lp);
-
+/// Adds `framework_count` frameworks in role `*`, then `agent_count` agents of
+/// `cpus:24;mem:4096;disk:4096;ports:[31000-32000]` each already running `used` plus
+/// fragmented ports for one of the frameworks (round robin), printing the C++ lines.
+async fn add_frameworks_and_agents(
+    lp: &Libprocess,
+    allocator: &Allocator,
+    framework_count: usize,
+    agent_count: usize,
+    used: &str,
+) -> Vec<FrameworkInfo> {
     let watch = Instant::now();
     let frameworks: Vec<FrameworkInfo> = (0..framework_count).map(|i| framework_info(i + 1, "*")).collect();
     for framework in &frameworks {
@@ -239,9 +243,8 @@ async fn decline_offers(lp: Libprocess, settings: Settings, agent_count: usize, 
     lp.settle().await;
     println!("Added {framework_count} frameworks in {}", format(watch.elapsed()));
 
-    // 16 tasks on each agent, one cpu and a port each.
     let agent_resources = parse("cpus:24;mem:4096;disk:4096;ports:[31000-32000]");
-    let mut used = &parse("cpus:16;mem:2014;disk:1024") + &fragmented_ports();
+    let mut used = &parse(used) + &fragmented_ports();
     used.allocate("*");
     let watch = Instant::now();
     for i in 0..agent_count {
@@ -258,6 +261,17 @@ async fn decline_offers(lp: Libprocess, settings: Settings, agent_count: usize, 
     }
     lp.settle().await;
     println!("Added {agent_count} agents in {}", format(watch.elapsed()));
+    frameworks
+}
+
+/// Frameworks with a fixed amount of work decline everything further, for (practically)
+/// ever; each round is one allocation run that must skip the refused agents.
+async fn decline_offers(lp: Libprocess, settings: Settings, agent_count: usize, framework_count: usize) {
+    println!("Using {agent_count} agents and {framework_count} frameworks");
+    let (allocator, offers, interval) = allocator(&lp);
+
+    // 16 tasks on each agent, one cpu and a port each.
+    add_frameworks_and_agents(&lp, &allocator, framework_count, agent_count, "cpus:16;mem:2014;disk:1024").await;
 
     let rounds = settings.rounds.map_or(framework_count * 2, |cap| cap.min(framework_count * 2));
     let forever = Filters { refuse_seconds: Some(f64::from(i32::MAX)) };
@@ -295,33 +309,8 @@ async fn suppress_offers(lp: Libprocess, agent_count: usize, framework_count: us
     println!("Using {agent_count} agents and {framework_count} frameworks");
     let (allocator, offers, interval) = allocator(&lp);
 
-    let watch = Instant::now();
-    let frameworks: Vec<FrameworkInfo> = (0..framework_count).map(|i| framework_info(i + 1, "*")).collect();
-    for framework in &frameworks {
-        let id = framework.id.clone().unwrap_or_default();
-        allocator.add_framework(id, framework.clone(), HashMap::new(), true, Default::default());
-    }
-    lp.settle().await;
-    println!("Added {framework_count} frameworks in {}", format(watch.elapsed()));
-
-    let agent_resources = parse("cpus:24;mem:4096;disk:4096;ports:[31000-32000]");
-    let mut used = &parse("cpus:16;mem:1024;disk:1024") + &fragmented_ports();
-    used.allocate("*");
-    let watch = Instant::now();
-    for i in 0..agent_count {
-        let agent = slave_info(format!("agent{}", i + 1), &agent_resources);
-        let id = agent.id.clone().unwrap_or_default();
-        let framework = frameworks[i % framework_count].id.clone().unwrap_or_default();
-        allocator.add_slave(
-            id,
-            agent,
-            agent_capabilities(),
-            agent_resources.clone(),
-            HashMap::from([(framework, used.clone())]),
-        );
-    }
-    lp.settle().await;
-    println!("Added {agent_count} agents in {}", format(watch.elapsed()));
+    let frameworks =
+        add_frameworks_and_agents(&lp, &allocator, framework_count, agent_count, "cpus:16;mem:1024;disk:1024").await;
 
     // As in C++, `framework_count % 5` frameworks are never suppressed.
     let allocations = 5;
