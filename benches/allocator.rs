@@ -15,6 +15,10 @@
 //! interval followed by a settle, timed together as in C++. `DeclineOffers` and
 //! `SuppressOffers` also print the mean time of a round, which C++ leaves to the reader.
 
+/// As in the `mesos-master` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;

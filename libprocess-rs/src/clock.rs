@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::{Add, Sub};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -77,6 +77,11 @@ pub(crate) struct Work {
     /// For threads whose thread-locals are already torn down (thread exit); it has many
     /// writers, so it takes atomic read-modify-writes.
     shared: Shard,
+    /// How many `settle` calls wait on `finished`; while none do, finishing work costs one
+    /// relaxed load more.
+    settlers: AtomicUsize,
+    /// Woken when work finishes while somebody settles.
+    finished: Notify,
 }
 
 #[derive(Default)]
@@ -101,7 +106,13 @@ thread_local! {
 impl Default for Work {
     fn default() -> Work {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        Work { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), shards: Mutex::new(Vec::new()), shared: Shard::default() }
+        Work {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            shards: Mutex::new(Vec::new()),
+            shared: Shard::default(),
+            settlers: AtomicUsize::new(0),
+            finished: Notify::new(),
+        }
     }
 }
 
@@ -131,6 +142,22 @@ impl Work {
 
     pub(crate) fn done(&self, n: u64) {
         self.bump(n, |shard| &shard.done);
+        if self.settlers.load(Ordering::Relaxed) > 0 {
+            self.finished.notify_waiters();
+        }
+    }
+
+    /// Waits until some work finishes, or `at_most` passed (a finish that races with the
+    /// registration is caught by the caller's next look).
+    async fn finish_or(&self, at_most: Duration) {
+        let finished = self.finished.notified();
+        tokio::pin!(finished);
+        finished.as_mut().enable();
+        self.settlers.fetch_add(1, Ordering::SeqCst);
+        if !self.quiescent() {
+            let _ = tokio::time::timeout(at_most, finished).await;
+        }
+        self.settlers.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// Whether there was a moment, during this call, with no queued or running event.
@@ -316,12 +343,13 @@ impl Clock {
             if self.inner.work.quiescent() && !self.timers_due() {
                 return;
             }
-            // Busy work usually finishes within a few scheduler turns; only then back off.
+            // Busy work usually finishes within a few scheduler turns; longer work wakes
+            // this up when an event is done (C++ `ProcessManager::settle` spins instead).
             spins += 1;
             if spins < 64 {
                 tokio::task::yield_now().await;
             } else {
-                tokio::time::sleep(Duration::from_millis(1)).await;
+                self.inner.work.finish_or(Duration::from_millis(1)).await;
             }
         }
     }

@@ -15,6 +15,7 @@
 
 use std::borrow::Cow;
 
+use crate::buffers::BufferPool;
 use crate::json::{JsonEnum, Writer};
 use crate::proto::value::{Ranges, Scalar, Set, Type};
 use crate::proto::{
@@ -436,7 +437,7 @@ pub fn write_task_array(w: &mut Writer, tasks: &[&Task]) {
             let helpers: Vec<_> = parts
                 .map(|part| {
                     let helper = std::thread::Builder::new().spawn_scoped(scope, move || {
-                        let mut writer = Writer::with_buffer(String::with_capacity(part.len() * 512), v1);
+                        let mut writer = Writer::with_buffer(PARTS.take(part.len() * 512), v1);
                         write_task_run(&mut writer, part);
                         writer.into_string()
                     });
@@ -451,6 +452,7 @@ pub fn write_task_array(w: &mut Writer, tasks: &[&Task]) {
                         if !text.is_empty() {
                             w.raw(&text);
                         }
+                        PARTS.give(text);
                     }
                     None => write_task_run(w, part),
                 }
@@ -459,6 +461,10 @@ pub fn write_task_array(w: &mut Writer, tasks: &[&Task]) {
     }
     w.end_array();
 }
+
+/// The buffers the helper threads of [`write_task_array`] write into, kept for the next
+/// long array (see [`crate::buffers`]).
+static PARTS: BufferPool = BufferPool::new(8);
 
 /// The number of cores this process may use, asked once.
 fn cores() -> usize {

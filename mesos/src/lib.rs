@@ -89,6 +89,7 @@ mod json_impls {
 }
 
 pub mod attributes;
+pub mod buffers;
 pub mod bytes;
 pub mod flags;
 pub mod http;

@@ -129,6 +129,13 @@ impl Response {
         Response::json_text(text, jsonp)
     }
 
+    /// `200 OK` with already-serialized JSON text as `application/json` (no JSONP).
+    pub fn json_text_bytes(text: Bytes) -> Response {
+        let mut response = Response::ok(text);
+        response.headers.set("Content-Type", "application/json");
+        response
+    }
+
     /// Like [`Response::json`] for already-serialized JSON text.
     pub fn json_text(text: String, jsonp: Option<&str>) -> Response {
         let mut response;
