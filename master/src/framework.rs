@@ -4,6 +4,8 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use libprocess::UPID;
+use mesos::http::write_task;
+use mesos::json::Writer;
 use mesos::proto::framework_info::capability::Type as Capability;
 use mesos::proto::scheduler::call::Type as CallType;
 use mesos::proto::scheduler::Call;
@@ -43,6 +45,25 @@ pub enum FrameworkError {
     IdMismatch,
 }
 
+/// A task the master removed (C++ keeps the `Task` in `Framework::completedTasks`). It never
+/// changes again, so its JSON for the GET endpoints is written once, here, and copied into
+/// each document after: a framework's completed tasks can be half of a large
+/// `/master/state`, and copying them is several times faster than writing them anew.
+#[derive(Debug)]
+pub(crate) struct CompletedTask {
+    pub(crate) task: Task,
+    /// `mesos::http::write_task` of `task`.
+    pub(crate) json: Box<str>,
+}
+
+impl CompletedTask {
+    pub(crate) fn new(task: Task) -> CompletedTask {
+        let mut w = Writer::new();
+        write_task(&mut w, &task);
+        CompletedTask { task, json: w.into_string().into_boxed_str() }
+    }
+}
+
 /// A framework as the master tracks it (C++ `Framework` in `master.hpp`, bookkeeping in
 /// `framework.cpp`). Only PID (v0 driver) frameworks exist so far. A framework the master
 /// learnt of from a reregistering agent, and that has not subscribed since, is `recovered`:
@@ -68,7 +89,7 @@ pub(crate) struct Framework {
     /// terminal but unacknowledged ones included (C++ `Framework::tasks`).
     pub(crate) tasks: HashMap<TaskId, Task>,
     /// Removed tasks, oldest first, at most `--max_completed_tasks_per_framework`.
-    pub(crate) completed_tasks: VecDeque<Task>,
+    pub(crate) completed_tasks: VecDeque<CompletedTask>,
     /// Tasks on unreachable agents, oldest first, at most
     /// `--max_unreachable_tasks_per_framework` (C++ `unreachableTasks`).
     pub(crate) unreachable_tasks: VecDeque<Task>,
@@ -172,7 +193,7 @@ impl Framework {
         if self.completed_tasks.len() >= limit {
             self.completed_tasks.pop_front();
         }
-        self.completed_tasks.push_back(task);
+        self.completed_tasks.push_back(CompletedTask::new(task));
     }
 
     /// C++ `Framework::addUnreachableTask`, bounded as C++'s `BoundedHashMap`.

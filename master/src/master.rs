@@ -334,6 +334,9 @@ pub struct Master {
     /// When the master started, in seconds since the epoch (C++ `startTime`); set in
     /// `initialize`.
     start_time: f64,
+    /// When this master became the leader (C++ `electedTime`); the standalone contender
+    /// elects it as it starts.
+    elected_time: Option<f64>,
     metrics: MasterMetrics,
 }
 
@@ -529,6 +532,7 @@ impl Process for Master {
     /// once) recovery.
     fn initialize(&mut self, ctx: &mut Context<Self>) {
         self.start_time = now_secs(ctx);
+        self.elected_time = Some(self.start_time);
         self.metrics = MasterMetrics::register(ctx.libprocess(), ctx.pid());
         ctx.install_protobuf(Master::receive_call);
         ctx.install_protobuf(Master::register_framework);
@@ -608,6 +612,7 @@ impl Master {
             next_framework_id: 0,
             next_offer_id: 0,
             start_time: 0.0,
+            elected_time: None,
             metrics: MasterMetrics::detached(),
         }
     }
@@ -1079,7 +1084,7 @@ impl Master {
             }
             if report.announce.is_some() {
                 framework.take_unreachable_task(&task.task_id);
-                framework.completed_tasks.retain(|t| t.task_id != task.task_id);
+                framework.completed_tasks.retain(|completed| completed.task.task_id != task.task_id);
             }
             let connected = framework.connected;
             if let Some(message) = report.announce {

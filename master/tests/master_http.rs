@@ -447,6 +447,10 @@ async fn state_follows_an_agent_a_framework_and_a_task_through_its_life() {
     assert_eq!(completed["state"], "TASK_FINISHED");
     let states: Vec<&Value> = completed["statuses"].as_array().unwrap().iter().map(|s| &s["state"]).collect();
     assert_eq!(states, [&Value::from("TASK_RUNNING"), &Value::from("TASK_FINISHED")]);
+    // Its JSON is written once, on completion, and has every key the live task had.
+    let keys = |value: &Value| value.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+    assert_eq!(keys(completed), keys(task));
+    assert_eq!(completed["resources"], task["resources"]);
     assert_eq!(standard(&framework["used_resources"]), [0.0; 4]);
     assert_eq!(standard(&state["slaves"][0]["used_resources"]), [0.0; 4]);
 }

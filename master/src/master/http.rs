@@ -8,7 +8,8 @@
 //! ([`write_task_array`]), the master waiting for them.
 //!
 //! This master is standalone, so it is always the leader: no endpoint redirects, and
-//! `start_time` and `elected_time` are the instant the routes were installed.
+//! `elected_time` is the instant it started (C++ sets it when the contender elects it,
+//! which standalone is at once).
 //!
 //! Not done yet: authentication and authorization (everything is visible, as C++ without an
 //! authorizer), `drain_info` and deactivation of agents (no maintenance), quota (no quota:
@@ -33,24 +34,13 @@ use mesos::proto::slave_info::capability::Type as AgentCapability;
 use mesos::proto::{Resource, Task, TaskState};
 use mesos::resources::{convert_resource_format, is_strict_subrole_of, reservation_role, ResourceFormat, Resources};
 
-use super::{now_secs, Master, MasterHandle, Slave, PROCESS_ID};
+use super::{Master, MasterHandle, Slave, PROCESS_ID};
 use crate::constants::{DEFAULT_WEIGHT, TASK_LIMIT};
 use crate::framework::{self, Framework};
 use crate::resource_quantities::ResourceQuantities;
 
-/// When this master started and became leader (C++ `startTime`, `electedTime`), in seconds.
-#[derive(Clone, Copy, Debug)]
-struct Times {
-    start: f64,
-    elected: f64,
-}
-
 /// Installs the HTTP routes, in C++'s order (the route part of `Master::initialize`).
 pub(super) fn install_routes(ctx: &mut Context<Master>) {
-    let now = now_secs(ctx);
-    // The standalone contender elects this master as soon as it starts.
-    let times = Times { start: now, elected: now };
-
     ctx.route("/frameworks", FRAMEWORKS_HELP, |master, _ctx, request: Request| {
         let text = render(0, |w| master.write_frameworks(w, request.url.query.get("framework_id")));
         json(&request, text)
@@ -76,7 +66,7 @@ pub(super) fn install_routes(ctx: &mut Context<Master>) {
     });
     ctx.route("/state", STATE_HELP, move |master, ctx, request: Request| {
         let pid = ctx.upid().to_string();
-        let text = render(master.state_size_bound(), |w| master.write_state(w, &pid, times));
+        let text = render(master.state_size_bound(), |w| master.write_state(w, &pid));
         json(&request, text)
     });
     ctx.route("/state-summary", STATE_SUMMARY_HELP, |master, _ctx, request: Request| {
@@ -92,14 +82,13 @@ pub(super) fn install_routes(ctx: &mut Context<Master>) {
 
 impl MasterHandle {
     /// Renders `/master/state` inside the master and returns its size in bytes: for the
-    /// benchmark that times the JSON generation without HTTP. Not an API: start and election
-    /// times are written as zero, and the document is dropped.
+    /// benchmark that times the JSON generation without HTTP. Not an API: the document is
+    /// dropped.
     #[doc(hidden)]
     pub fn render_state_for_benchmark(&self) -> Future<usize> {
         self.pid.dispatch(move |master, ctx| {
             let pid = ctx.upid().to_string();
-            let times = Times { start: 0.0, elected: 0.0 };
-            let text = render(master.state_size_bound(), |w| master.write_state(w, &pid, times));
+            let text = render(master.state_size_bound(), |w| master.write_state(w, &pid));
             let size = text.len();
             DOCUMENTS.give(text);
             size
@@ -245,7 +234,8 @@ impl TaskCounts {
 
 /// The tasks a framework knows of: active, unreachable, then completed.
 fn all_tasks(framework: &Framework) -> impl Iterator<Item = &Task> + '_ {
-    framework.tasks.values().chain(framework.unreachable_tasks.iter()).chain(framework.completed_tasks.iter())
+    let completed = framework.completed_tasks.iter().map(|completed| &completed.task);
+    framework.tasks.values().chain(framework.unreachable_tasks.iter()).chain(completed)
 }
 
 /// Whether `resource` is allocated to `role` or one of its subroles (C++
@@ -332,13 +322,15 @@ impl Master {
     }
 
     /// `/master/state` (C++ `ReadOnlyHandler::state`).
-    fn write_state(&self, w: &mut Writer, pid: &str, times: Times) {
+    fn write_state(&self, w: &mut Writer, pid: &str) {
         w.begin_object();
         mesos::version::write_version_fields(w);
         w.key_ident("start_time");
-        w.f64(times.start);
-        w.key_ident("elected_time");
-        w.f64(times.elected);
+        w.f64(self.start_time);
+        if let Some(elected) = self.elected_time {
+            w.key_ident("elected_time");
+            w.f64(elected);
+        }
         w.key_ident("id");
         w.str(&self.info.id);
         w.key_ident("pid");
@@ -547,7 +539,11 @@ impl Master {
         w.key_ident("unreachable_tasks");
         write_task_array(w, &framework.unreachable_tasks.iter().collect::<Vec<_>>());
         w.key_ident("completed_tasks");
-        write_task_array(w, &framework.completed_tasks.iter().collect::<Vec<_>>());
+        w.begin_array();
+        for completed in &framework.completed_tasks {
+            w.raw(&completed.json);
+        }
+        w.end_array();
         w.key_ident("offers");
         w.begin_array();
         for offer in framework.offers.iter().filter_map(|id| self.offers.get(id)) {
