@@ -1,103 +1,27 @@
 //! The master's agent flow driven end to end on a paused clock: the real master, allocator and registrar (in-memory storage) in one instance, and fake agents played by libprocess processes; registration, retries, health checking and unreachability, reregistration, disconnection, unregistration, version and input checks, recovery; upstream `MasterTest.{IgnoreOldAgentRegistration,IgnoreOldAgentReregistration}` and `PartitionTest.PartitionedSlaveReregistration` (agent part) ported by name.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use libprocess::{Config, Context, Future, Libprocess, Message, Process, Promise, PID, UPID};
-use master::allocator::Allocator;
-use master::flags::MasterFlags;
-use master::master::{master_info, Master, MasterHandle, Version};
+use common::{agent_info, flags, instance, within, Cluster, Fake};
+use libprocess::{Future, Message, Promise};
+use master::master::{master_info, Version};
 use master::registrar::Registrar;
 use master::registry_operations::Operation;
 use mesos::internal::{
-    PingSlaveMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage, ShutdownMessage,
-    SlaveRegisteredMessage, SlaveReregisteredMessage, UnregisterSlaveMessage,
+    RegisterSlaveMessage, ReregisterSlaveMessage, ShutdownMessage, SlaveRegisteredMessage, UnregisterSlaveMessage,
 };
 use mesos::proto::{SlaveId, SlaveInfo, TimeInfo};
-use mesos::resources::Resources;
 use mesos::state::{Entry, InMemoryStorage, State, Storage, StorageFuture, Uuid};
 
-const WAIT: Duration = Duration::from_secs(10);
 const PING_TIMEOUT: Duration = Duration::from_secs(15);
 
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("timed out")
-}
-
-fn flags() -> MasterFlags {
-    let loaded = MasterFlags::load(&["mesos-master", "--registry=in_memory"], Some(Vec::new())).expect("flags load");
-    (*loaded.flags).clone()
-}
-
-/// What a fake agent heard from the master.
-#[derive(Clone, Default)]
-struct Heard {
-    registered: Arc<Mutex<Vec<SlaveRegisteredMessage>>>,
-    reregistered: Arc<Mutex<Vec<SlaveReregisteredMessage>>>,
-    shutdowns: Arc<Mutex<Vec<ShutdownMessage>>>,
-    pings: Arc<Mutex<Vec<(UPID, bool)>>>,
-}
-
-/// Plays an agent: records what the master says, answers pings while `answer` is set.
-#[derive(Clone)]
-struct FakeAgent {
-    heard: Heard,
-    answer: Arc<AtomicBool>,
-}
-
-impl Process for FakeAgent {
-    fn initialize(&mut self, ctx: &mut Context<Self>) {
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: SlaveRegisteredMessage| {
-            this.heard.registered.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: SlaveReregisteredMessage| {
-            this.heard.reregistered.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ShutdownMessage| {
-            this.heard.shutdowns.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, ctx, from, ping: PingSlaveMessage| {
-            this.heard.pings.lock().unwrap().push((from.clone(), ping.connected));
-            if this.answer.load(Ordering::SeqCst) {
-                ctx.send_protobuf(from, &PongSlaveMessage {});
-            }
-        });
-    }
-}
-
-struct Agent {
-    pid: PID<FakeAgent>,
-    heard: Heard,
-    answer: Arc<AtomicBool>,
-}
-
-impl Agent {
-    fn registered(&self) -> Vec<SlaveRegisteredMessage> {
-        self.heard.registered.lock().unwrap().clone()
-    }
-    fn reregistered(&self) -> Vec<SlaveReregisteredMessage> {
-        self.heard.reregistered.lock().unwrap().clone()
-    }
-    fn shutdowns(&self) -> Vec<ShutdownMessage> {
-        self.heard.shutdowns.lock().unwrap().clone()
-    }
-    fn upid(&self) -> &UPID {
-        self.pid.upid()
-    }
-}
-
-struct Cluster {
-    lp: Libprocess,
-    master: MasterHandle,
-    master_pid: UPID,
-    master_id: String,
-}
-
 fn slave_info(hostname: &str) -> SlaveInfo {
-    let resources = Resources::parse("cpus:2;mem:1024", "*").expect("resources parse");
-    SlaveInfo { hostname: hostname.into(), resources: resources.to_vec(), checkpoint: Some(true), ..Default::default() }
+    SlaveInfo { checkpoint: Some(true), ..agent_info(hostname, "cpus:2;mem:1024") }
 }
 
 fn register_message(version: &str) -> RegisterSlaveMessage {
@@ -110,82 +34,35 @@ fn reregister_message(id: &SlaveId, version: &str) -> ReregisterSlaveMessage {
     ReregisterSlaveMessage { slave, version: Some(version.into()), ..Default::default() }
 }
 
-async fn instance() -> Libprocess {
-    let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
-    let lp = Libprocess::initialize(config).await.expect("libprocess starts");
-    lp.clock().pause();
-    lp
-}
-
 /// Starts allocator, registrar and master over `state` without waiting for recovery.
-async fn start_over(lp: &Libprocess, state: State) -> Cluster {
-    start_with(lp, state, flags()).await
-}
-
-async fn start_with(lp: &Libprocess, state: State, flags: MasterFlags) -> Cluster {
-    let allocator = Allocator::create(lp).expect("allocator spawns");
-    let registrar = Registrar::new(lp, flags.registrar_flags(), state).expect("registrar spawns");
-    let info = master_info(lp.address(), &flags);
-    let master_id = info.id.clone();
-    let master = Master::spawn(lp, Master::new(flags, allocator, registrar, info)).expect("master spawns");
-    let master_pid = master.pid().upid().clone();
-    Cluster { lp: lp.clone(), master, master_pid, master_id }
-}
-
-async fn start() -> Cluster {
-    let lp = instance().await;
-    let cluster = start_over(&lp, State::new(Arc::new(InMemoryStorage::new()))).await;
-    within(cluster.lp.settle()).await;
-    assert!(within(cluster.master.recovered()).await.unwrap());
-    cluster
+fn start_over(lp: &libprocess::Libprocess, state: State) -> Cluster {
+    Cluster::over(lp, state, flags(&[]))
 }
 
 impl Cluster {
-    fn agent(&self) -> Agent {
-        let heard = Heard::default();
-        let answer = Arc::new(AtomicBool::new(true));
-        let agent = FakeAgent { heard: heard.clone(), answer: answer.clone() };
-        let pid = self.lp.spawn(libprocess::id::generate("slave"), agent).expect("agent spawns");
-        Agent { pid, heard, answer }
-    }
-
-    fn send<M: libprocess::ProtobufMessage>(&self, agent: &Agent, message: &M) {
-        self.lp.post_protobuf(agent.upid(), &self.master_pid, message);
-    }
-
-    async fn settle(&self) {
-        within(self.lp.settle()).await;
-    }
-
-    async fn step(&self, d: Duration) {
-        self.lp.clock().advance(d);
-        self.settle().await;
-    }
-
-    async fn agents(&self) -> Vec<master::master::AgentSnapshot> {
-        within(self.master.agents()).await.unwrap()
-    }
-
-    async fn unreachable(&self) -> Vec<SlaveId> {
-        within(self.master.unreachable()).await.unwrap()
+    /// A fake agent that answers pings until a test clears its `answer`.
+    fn agent(&self) -> Fake {
+        let agent = self.spawn(&libprocess::id::generate("slave"));
+        agent.answer.store(true, Ordering::SeqCst);
+        agent
     }
 
     /// Registers `agent` and returns its id.
-    async fn register(&self, agent: &Agent) -> SlaveId {
+    async fn register(&self, agent: &Fake) -> SlaveId {
         self.send(agent, &register_message("1.12.0"));
         self.settle().await;
-        agent.registered().last().expect("registered").slave_id.clone()
+        agent.agent_registered().last().expect("registered").slave_id.clone()
     }
 }
 
 #[tokio::test]
 async fn first_registration_gets_an_id_in_the_master_format() {
-    let cluster = start().await;
+    let cluster = Cluster::start().await;
     let agent = cluster.agent();
     let id = cluster.register(&agent).await;
 
     assert_eq!(id.value, format!("{}-S0", cluster.master_id));
-    let registered = agent.registered();
+    let registered = agent.agent_registered();
     assert_eq!(registered.len(), 1);
     let connection = registered[0].connection.expect("connection");
     assert_eq!(connection.total_ping_timeout_seconds, Some(75.0));
@@ -209,7 +86,7 @@ async fn first_registration_gets_an_id_in_the_master_format() {
 
 #[tokio::test]
 async fn master_info_has_the_upstream_layout() {
-    let cluster = start().await;
+    let cluster = Cluster::start().await;
     let info = within(cluster.master.info()).await.unwrap();
     assert_eq!(info.ip, u32::from_ne_bytes([127, 0, 0, 1]));
     assert_eq!(info.ip, 16_777_343);
@@ -221,17 +98,17 @@ async fn master_info_has_the_upstream_layout() {
 
 #[tokio::test]
 async fn lost_acknowledgement_then_retry_gets_the_same_id() {
-    let cluster = start().await;
+    let cluster = Cluster::start().await;
     let agent = cluster.agent();
     let dropped = cluster.lp.filters().drop_protobuf::<SlaveRegisteredMessage>(None, Some(agent.upid()));
     cluster.send(&agent, &register_message("1.12.0"));
     cluster.settle().await;
     let first = within(dropped).await.expect("first acknowledgement dropped");
-    assert!(agent.registered().is_empty());
+    assert!(agent.agent_registered().is_empty());
 
     cluster.send(&agent, &register_message("1.12.0"));
     cluster.settle().await;
-    let registered = agent.registered();
+    let registered = agent.agent_registered();
     assert_eq!(registered.len(), 1);
     assert_eq!(registered[0].slave_id, first.slave_id);
     assert_eq!(cluster.agents().await.len(), 1);
@@ -239,12 +116,12 @@ async fn lost_acknowledgement_then_retry_gets_the_same_id() {
 
 #[tokio::test]
 async fn retry_while_admission_is_in_flight_is_ignored() {
-    let cluster = start().await;
+    let cluster = Cluster::start().await;
     let agent = cluster.agent();
     cluster.send(&agent, &register_message("1.12.0"));
     cluster.send(&agent, &register_message("1.12.0"));
     cluster.settle().await;
-    assert_eq!(agent.registered().len(), 1);
+    assert_eq!(agent.agent_registered().len(), 1);
     assert_eq!(cluster.agents().await.len(), 1);
 }
 
@@ -253,7 +130,7 @@ async fn retry_while_admission_is_in_flight_is_ignored() {
 /// back in when it reregisters.
 #[tokio::test]
 async fn partitioned_slave_reregistration() {
-    let cluster = start().await;
+    let cluster = Cluster::start().await;
     let agent = cluster.agent();
     // Partitioned from the start: not even the first ping is answered.
     agent.answer.store(false, Ordering::SeqCst);
@@ -276,7 +153,7 @@ async fn partitioned_slave_reregistration() {
     agent.answer.store(true, Ordering::SeqCst);
     cluster.send(&agent, &reregister_message(&id, "1.12.0"));
     cluster.settle().await;
-    let reregistered = agent.reregistered();
+    let reregistered = agent.agent_reregistered();
     assert_eq!(reregistered.len(), 1);
     assert_eq!(reregistered[0].slave_id, id);
     assert!(cluster.unreachable().await.is_empty());
@@ -293,12 +170,12 @@ async fn partitioned_slave_reregistration() {
 
 #[tokio::test]
 async fn known_agent_reregistration_gets_slave_reregistered() {
-    let cluster = start().await;
+    let cluster = Cluster::start().await;
     let agent = cluster.agent();
     let id = cluster.register(&agent).await;
     cluster.send(&agent, &reregister_message(&id, "1.12.0"));
     cluster.settle().await;
-    let reregistered = agent.reregistered();
+    let reregistered = agent.agent_reregistered();
     assert_eq!(reregistered.len(), 1);
     assert_eq!(reregistered[0].slave_id, id);
     assert_eq!(reregistered[0].connection.unwrap().total_ping_timeout_seconds, Some(75.0));
@@ -307,7 +184,7 @@ async fn known_agent_reregistration_gets_slave_reregistered() {
 
 #[tokio::test]
 async fn disconnected_agent_reregisters_from_a_new_pid() {
-    let cluster = start().await;
+    let cluster = Cluster::start().await;
     let old = cluster.agent();
     let id = cluster.register(&old).await;
 
@@ -320,7 +197,7 @@ async fn disconnected_agent_reregisters_from_a_new_pid() {
     let new = cluster.agent();
     cluster.send(&new, &reregister_message(&id, "1.12.0"));
     cluster.settle().await;
-    assert_eq!(new.reregistered().len(), 1);
+    assert_eq!(new.agent_reregistered().len(), 1);
     let agents = cluster.agents().await;
     assert_eq!(agents.len(), 1);
     assert_eq!(&agents[0].pid, new.upid());
@@ -332,9 +209,9 @@ async fn disconnected_agent_reregisters_from_a_new_pid() {
 #[tokio::test]
 async fn disconnected_agent_is_unreachable_after_the_reregister_timeout() {
     let lp = instance().await;
-    let mut flags = flags();
+    let mut flags = flags(&[]);
     flags.max_agent_ping_timeouts = 1000;
-    let cluster = start_with(&lp, State::new(Arc::new(InMemoryStorage::new())), flags).await;
+    let cluster = Cluster::over(&lp, State::new(Arc::new(InMemoryStorage::new())), flags);
     cluster.settle().await;
     let agent = cluster.agent();
     let id = cluster.register(&agent).await;
@@ -355,14 +232,14 @@ async fn disconnected_agent_is_unreachable_after_the_reregister_timeout() {
 
 #[tokio::test]
 async fn reregistration_from_another_hostname_is_shut_down() {
-    let cluster = start().await;
+    let cluster = Cluster::start().await;
     let agent = cluster.agent();
     let id = cluster.register(&agent).await;
     let mut message = reregister_message(&id, "1.12.0");
     message.slave.hostname = "elsewhere".into();
     cluster.send(&agent, &message);
     cluster.settle().await;
-    assert!(agent.reregistered().is_empty());
+    assert!(agent.agent_reregistered().is_empty());
     assert_eq!(
         agent.shutdowns(),
         vec![ShutdownMessage { message: Some("Agent attempted to reregister with different IP / hostname".into()) }]
@@ -371,7 +248,7 @@ async fn reregistration_from_another_hostname_is_shut_down() {
 
 #[tokio::test]
 async fn unregister_removes_the_agent() {
-    let cluster = start().await;
+    let cluster = Cluster::start().await;
     let agent = cluster.agent();
     let id = cluster.register(&agent).await;
 
@@ -395,14 +272,14 @@ async fn unregister_removes_the_agent() {
 /// Upstream `MasterTest.IgnoreOldAgentRegistration`.
 #[tokio::test]
 async fn ignore_old_agent_registration() {
-    let cluster = start().await;
+    let cluster = Cluster::start().await;
     let agent = cluster.agent();
     for version in ["0.28.0", "1.0.0-rc1", "bogus", ""] {
         cluster.send(&agent, &register_message(version));
     }
     cluster.send(&agent, &RegisterSlaveMessage { version: None, ..register_message("") });
     cluster.settle().await;
-    assert!(agent.registered().is_empty());
+    assert!(agent.agent_registered().is_empty());
     assert!(agent.shutdowns().is_empty(), "the agent is ignored, not shut down");
     assert!(cluster.agents().await.is_empty());
 
@@ -413,20 +290,20 @@ async fn ignore_old_agent_registration() {
 /// Upstream `MasterTest.IgnoreOldAgentReregistration`.
 #[tokio::test]
 async fn ignore_old_agent_reregistration() {
-    let cluster = start().await;
+    let cluster = Cluster::start().await;
     let agent = cluster.agent();
     let id = cluster.register(&agent).await;
     cluster.send(&agent, &reregister_message(&id, "0.28.0"));
     cluster.settle().await;
-    assert!(agent.reregistered().is_empty());
+    assert!(agent.agent_reregistered().is_empty());
     cluster.send(&agent, &reregister_message(&id, "1.0.0"));
     cluster.settle().await;
-    assert_eq!(agent.reregistered().len(), 1);
+    assert_eq!(agent.agent_reregistered().len(), 1);
 }
 
 #[tokio::test]
 async fn undecodable_registration_is_dropped() {
-    let cluster = start().await;
+    let cluster = Cluster::start().await;
     let agent = cluster.agent();
     for body in [&b"\xff\xff\xff"[..], b"", b"\x0a\x02\x0a"] {
         cluster.lp.send(Message {
@@ -437,14 +314,14 @@ async fn undecodable_registration_is_dropped() {
         });
     }
     cluster.settle().await;
-    assert!(agent.registered().is_empty());
+    assert!(agent.agent_registered().is_empty());
     assert!(cluster.lp.is_running("master"));
     cluster.register(&agent).await;
 }
 
 #[tokio::test]
 async fn invalid_resources_are_dropped() {
-    let cluster = start().await;
+    let cluster = Cluster::start().await;
     let agent = cluster.agent();
     let mut message = register_message("1.12.0");
     message.slave.resources[0].name = String::new();
@@ -454,7 +331,7 @@ async fn invalid_resources_are_dropped() {
     message.checkpointed_resources = message.slave.resources.clone();
     cluster.send(&agent, &message);
     cluster.settle().await;
-    assert!(agent.registered().is_empty());
+    assert!(agent.agent_registered().is_empty());
     assert!(cluster.agents().await.is_empty());
 }
 
@@ -492,19 +369,19 @@ async fn registration_before_recovery_is_ignored() {
     let lp = instance().await;
     let gate = Promise::new();
     let storage = Gated { inner: Arc::new(InMemoryStorage::new()), gate: Mutex::new(Some(gate.future())) };
-    let cluster = start_over(&lp, State::new(Arc::new(storage))).await;
+    let cluster = start_over(&lp, State::new(Arc::new(storage)));
     cluster.settle().await;
     assert!(!within(cluster.master.recovered()).await.unwrap());
 
     let agent = cluster.agent();
     cluster.send(&agent, &register_message("1.12.0"));
     cluster.settle().await;
-    assert!(agent.registered().is_empty());
+    assert!(agent.agent_registered().is_empty());
 
     gate.set(());
     cluster.settle().await;
     assert!(within(cluster.master.recovered()).await.unwrap());
-    assert!(agent.registered().is_empty(), "the early message was dropped, not queued");
+    assert!(agent.agent_registered().is_empty(), "the early message was dropped, not queued");
     assert!(cluster.agents().await.is_empty());
     cluster.register(&agent).await;
 }
@@ -518,8 +395,8 @@ async fn recovered_agent_reregisters_and_gone_agent_is_shut_down() {
     let recovered_id = SlaveId { value: "previous-S0".into() };
     let gone_id = SlaveId { value: "previous-S1".into() };
     {
-        let previous = Registrar::new(&lp, flags().registrar_flags(), state.clone()).unwrap();
-        let earlier = master_info(lp.address(), &flags());
+        let previous = Registrar::new(&lp, flags(&[]).registrar_flags(), state.clone()).unwrap();
+        let earlier = master_info(lp.address(), &flags(&[]));
         let recovered = previous.recover(earlier);
         within(lp.settle()).await;
         within(recovered).await.unwrap();
@@ -535,7 +412,7 @@ async fn recovered_agent_reregisters_and_gone_agent_is_shut_down() {
         within(lp.settle()).await;
         assert!(within(gone).await.unwrap());
     }
-    let cluster = start_over(&lp, state).await;
+    let cluster = start_over(&lp, state);
     cluster.settle().await;
     assert!(within(cluster.master.recovered()).await.unwrap());
     assert!(cluster.agents().await.is_empty(), "recovered agents wait for reregistration");
@@ -543,13 +420,13 @@ async fn recovered_agent_reregisters_and_gone_agent_is_shut_down() {
     let agent = cluster.agent();
     cluster.send(&agent, &reregister_message(&recovered_id, "1.12.0"));
     cluster.settle().await;
-    assert_eq!(agent.reregistered().len(), 1);
+    assert_eq!(agent.agent_reregistered().len(), 1);
     assert_eq!(cluster.agents().await[0].id, recovered_id);
 
     let gone = cluster.agent();
     cluster.send(&gone, &reregister_message(&gone_id, "1.12.0"));
     cluster.settle().await;
-    assert!(gone.reregistered().is_empty());
+    assert!(gone.agent_reregistered().is_empty());
     assert_eq!(gone.shutdowns(), vec![ShutdownMessage { message: Some("Agent has been marked gone".into()) }]);
 }
 
@@ -569,18 +446,13 @@ async fn stored_weights(state: &State) -> Vec<(String, f64)> {
 async fn weights_flag_is_stored_once_and_registry_weights_win() {
     let lp = instance().await;
     let state = State::new(Arc::new(InMemoryStorage::new()));
-    let with_weights = |weights: &str| {
-        let argv = ["mesos-master", "--registry=in_memory", weights];
-        (*MasterFlags::load(&argv, Some(Vec::new())).expect("flags load").flags).clone()
-    };
-
-    let first = start_with(&lp, state.clone(), with_weights("--weights=web=2,ops=0.5")).await;
+    let first = Cluster::over(&lp, state.clone(), flags(&["--weights=web=2,ops=0.5"]));
     first.settle().await;
     assert!(within(first.master.recovered()).await.unwrap());
     assert_eq!(stored_weights(&state).await, vec![("ops".to_string(), 0.5), ("web".to_string(), 2.0)]);
     within(first.master.terminate()).await.unwrap();
 
-    let second = start_with(&lp, state.clone(), with_weights("--weights=web=3")).await;
+    let second = Cluster::over(&lp, state.clone(), flags(&["--weights=web=3"]));
     second.settle().await;
     assert!(within(second.master.recovered()).await.unwrap());
     assert_eq!(stored_weights(&state).await, vec![("ops".to_string(), 0.5), ("web".to_string(), 2.0)]);

@@ -4,34 +4,30 @@
 //! bounded by a generous timeout that only turns a hang into a failure. A failed test kills
 //! its child and prints the child's stderr.
 
+mod common;
+
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::{acknowledge, agent_capabilities, agent_info, agent_update, framework_info, subscribe_call};
 use libprocess::{Config, Context, Libprocess, Process, ProtobufMessage, PID, UPID};
 use master::main_support::REGISTRY_DIRECTORY;
 use master::registrar::REGISTRY;
 use mesos::internal::{
     FrameworkRegisteredMessage, PingSlaveMessage, PongSlaveMessage, RegisterSlaveMessage, Registry,
     ReregisterSlaveMessage, ResourceOffersMessage, RunTaskMessage, SlaveRegisteredMessage, SlaveReregisteredMessage,
-    StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
+    StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
 };
-use mesos::proto::framework_info::capability::Type as FrameworkCapabilityType;
-use mesos::proto::framework_info::Capability as FrameworkCapability;
 use mesos::proto::offer::operation::{Launch, Type as OperationType};
 use mesos::proto::offer::Operation;
-use mesos::proto::scheduler::call::{Accept, Acknowledge, Subscribe, Type as CallType};
+use mesos::proto::scheduler::call::{Accept, Type as CallType};
 use mesos::proto::scheduler::Call;
-use mesos::proto::slave_info::capability::Type as AgentCapabilityType;
-use mesos::proto::slave_info::Capability as AgentCapability;
-use mesos::proto::task_status::Source;
-use mesos::proto::{
-    CommandInfo, FrameworkId, FrameworkInfo, Offer, SlaveId, SlaveInfo, TaskId, TaskInfo, TaskState, TaskStatus,
-};
+use mesos::proto::{CommandInfo, FrameworkId, FrameworkInfo, Offer, SlaveId, TaskId, TaskInfo, TaskState};
 use mesos::resources::Resources;
-use mesos::state::{DirectoryStorage, State, Uuid};
+use mesos::state::{DirectoryStorage, State};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, Notify};
@@ -301,19 +297,10 @@ async fn test_instance() -> Libprocess {
     Libprocess::initialize(config).await.expect("the test's libprocess starts")
 }
 
-fn agent_info() -> SlaveInfo {
-    let resources = Resources::parse("cpus:2;mem:1024", "*").expect("resources parse");
-    SlaveInfo { hostname: "e2e-agent".into(), resources: resources.to_vec(), ..Default::default() }
-}
-
-fn agent_capabilities() -> Vec<AgentCapability> {
-    vec![AgentCapability { r#type: Some(AgentCapabilityType::MultiRole as i32) }]
-}
-
 /// Registers `agent` (retrying until answered) and returns the id the master gave it.
 async fn register(agent: &mut Fake, master: &UPID) -> SlaveId {
     let message = RegisterSlaveMessage {
-        slave: agent_info(),
+        slave: agent_info("e2e-agent", "cpus:2;mem:1024"),
         version: Some("1.12.0".into()),
         agent_capabilities: agent_capabilities(),
         ..Default::default()
@@ -325,21 +312,6 @@ async fn register(agent: &mut Fake, master: &UPID) -> SlaveId {
         })
         .await;
     registered.slave_id
-}
-
-fn subscribe_call() -> Call {
-    let info = FrameworkInfo {
-        user: "e2e".into(),
-        name: "e2e framework".into(),
-        roles: vec![ROLE.into()],
-        capabilities: vec![FrameworkCapability { r#type: Some(FrameworkCapabilityType::MultiRole as i32) }],
-        ..Default::default()
-    };
-    Call {
-        r#type: Some(CallType::Subscribe as i32),
-        subscribe: Some(Subscribe { framework_info: info, ..Default::default() }),
-        ..Default::default()
-    }
 }
 
 fn launch_call(framework: &FrameworkId, offer: &Offer, task: TaskInfo) -> Call {
@@ -356,48 +328,6 @@ fn launch_call(framework: &FrameworkId, offer: &Offer, task: TaskInfo) -> Call {
     }
 }
 
-/// What an agent sends when its task reaches `state`.
-fn agent_update(
-    agent: &Fake,
-    agent_id: &SlaveId,
-    framework: &FrameworkId,
-    task: &TaskId,
-    state: TaskState,
-) -> StatusUpdateMessage {
-    let uuid = Uuid::random().as_bytes().to_vec();
-    let mut status = TaskStatus {
-        task_id: task.clone(),
-        slave_id: Some(agent_id.clone()),
-        uuid: Some(uuid.clone()),
-        ..Default::default()
-    };
-    status.set_state(state);
-    status.set_source(Source::Executor);
-    let update = StatusUpdate {
-        framework_id: framework.clone(),
-        executor_id: None,
-        slave_id: Some(agent_id.clone()),
-        status,
-        timestamp: 1.0,
-        uuid: Some(uuid),
-        latest_state: None,
-    };
-    StatusUpdateMessage { update, pid: Some(agent.upid().to_string()) }
-}
-
-fn acknowledge_call(framework: &FrameworkId, update: &StatusUpdate) -> Call {
-    Call {
-        framework_id: Some(framework.clone()),
-        r#type: Some(CallType::Acknowledge as i32),
-        acknowledge: Some(Acknowledge {
-            slave_id: update.slave_id.clone().expect("the update names its agent"),
-            task_id: update.status.task_id.clone(),
-            uuid: update.uuid.clone().expect("the update has a uuid"),
-        }),
-        ..Default::default()
-    }
-}
-
 /// The agent reports `state`; the scheduler gets it from the master and acknowledges it;
 /// the agent gets the acknowledgement from the master.
 async fn update_round_trip(
@@ -409,7 +339,7 @@ async fn update_round_trip(
     task: &TaskId,
     state: TaskState,
 ) {
-    let sent = agent_update(agent, agent_id, framework, task, state);
+    let sent = agent_update(framework, agent.upid(), agent_id, &task.value, state);
     agent.send(master, &sent);
 
     let (from, forwarded) = scheduler
@@ -423,7 +353,7 @@ async fn update_round_trip(
     assert_eq!(forwarded.update.status.state(), state);
     assert_eq!(forwarded.pid.as_deref(), Some(agent.upid().to_string().as_str()), "acknowledge to the agent");
 
-    scheduler.send(master, &acknowledge_call(framework, &forwarded.update));
+    scheduler.send(master, &acknowledge(framework, &forwarded.update));
     let (from, ack) = agent
         .next("StatusUpdateAcknowledgementMessage", |heard| match heard {
             Heard::Acknowledgement(from, m) => Some((from, m)),
@@ -453,7 +383,8 @@ async fn a_task_runs_and_finishes_through_the_real_binary() {
     agent.next("PingSlaveMessage", |heard| matches!(heard, Heard::Ping).then_some(())).await;
 
     let mut scheduler = Fake::spawn(&lp, "scheduler");
-    scheduler.send(&master_pid, &subscribe_call());
+    let info = FrameworkInfo { user: "e2e".into(), name: "e2e framework".into(), ..framework_info(&[ROLE]) };
+    scheduler.send(&master_pid, &subscribe_call(info, None, false));
     let registered = scheduler
         .next("FrameworkRegisteredMessage", |heard| match heard {
             Heard::FrameworkRegistered(m) => Some(m),
@@ -573,7 +504,7 @@ async fn an_admitted_agent_is_recovered_after_a_restart_over_the_same_work_dir()
         .log
         .wait_for("the recovery line", |line| (line.contains("recovered") && line.contains("agents=1")).then_some(()))
         .await;
-    let mut info = agent_info();
+    let mut info = agent_info("e2e-agent", "cpus:2;mem:1024");
     info.id = Some(agent_id.clone());
     let reregister = ReregisterSlaveMessage {
         slave: info,

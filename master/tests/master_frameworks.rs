@@ -1,213 +1,22 @@
 //! The master's framework flow driven end to end on a paused clock: the real master, allocator and registrar (in-memory storage), a fake agent registered through the real flow, and fake schedulers played by libprocess processes; subscription (Call and legacy messages), offers, decline filters, revive, suppress, disconnection and failover, teardown, and bad input.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod common;
 
-use libprocess::{Config, Context, Libprocess, Process, PID, UPID};
-use master::allocator::Allocator;
-use master::flags::MasterFlags;
-use master::master::{master_info, Master, MasterHandle};
-use master::registrar::Registrar;
+use common::{agent_info, call, framework_info, subscribe_call, within, Cluster, Fake, INTERVAL, ROLE};
 use mesos::internal::{
-    FrameworkErrorMessage, FrameworkRegisteredMessage, FrameworkReregisteredMessage, RegisterFrameworkMessage,
-    RegisterSlaveMessage, RescindResourceOfferMessage, ResourceOffersMessage, ShutdownFrameworkMessage,
-    SlaveRegisteredMessage, UnregisterFrameworkMessage,
+    RegisterFrameworkMessage, RescindResourceOfferMessage, ResourceOffersMessage, ShutdownFrameworkMessage,
+    UnregisterFrameworkMessage,
 };
-use mesos::proto::framework_info::capability::Type as Capability;
-use mesos::proto::framework_info::Capability as CapabilityInfo;
-use mesos::proto::scheduler::call::{Decline, Revive, Subscribe, Suppress, Type as CallType};
+use mesos::proto::scheduler::call::{Decline, Revive, Suppress, Type as CallType};
 use mesos::proto::scheduler::Call;
-use mesos::proto::slave_info::capability::Type as AgentCapabilityType;
-use mesos::proto::slave_info::Capability as AgentCapability;
-use mesos::proto::{Filters, FrameworkId, FrameworkInfo, SlaveId, SlaveInfo};
+use mesos::proto::{Filters, FrameworkId, FrameworkInfo, SlaveId};
 use mesos::resources::Resources;
-use mesos::state::{InMemoryStorage, State};
-
-const WAIT: Duration = Duration::from_secs(10);
-const ROLE: &str = "web";
-const INTERVAL: Duration = Duration::from_secs(1);
-
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("timed out")
-}
-
-/// Everything a fake process heard, by message name.
-#[derive(Clone, Default)]
-struct Heard {
-    registered: Arc<Mutex<Vec<FrameworkRegisteredMessage>>>,
-    reregistered: Arc<Mutex<Vec<FrameworkReregisteredMessage>>>,
-    offers: Arc<Mutex<Vec<ResourceOffersMessage>>>,
-    rescinds: Arc<Mutex<Vec<RescindResourceOfferMessage>>>,
-    errors: Arc<Mutex<Vec<FrameworkErrorMessage>>>,
-    agent_registered: Arc<Mutex<Vec<SlaveRegisteredMessage>>>,
-    shutdowns: Arc<Mutex<Vec<ShutdownFrameworkMessage>>>,
-}
-
-/// Plays a scheduler driver or an agent: only records.
-struct Recorder {
-    heard: Heard,
-}
-
-impl Process for Recorder {
-    fn initialize(&mut self, ctx: &mut Context<Self>) {
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: FrameworkRegisteredMessage| {
-            this.heard.registered.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: FrameworkReregisteredMessage| {
-            this.heard.reregistered.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ResourceOffersMessage| {
-            this.heard.offers.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: RescindResourceOfferMessage| {
-            this.heard.rescinds.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: FrameworkErrorMessage| {
-            this.heard.errors.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: SlaveRegisteredMessage| {
-            this.heard.agent_registered.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ShutdownFrameworkMessage| {
-            this.heard.shutdowns.lock().unwrap().push(m)
-        });
-    }
-}
-
-struct Fake {
-    pid: PID<Recorder>,
-    heard: Heard,
-}
-
-impl Fake {
-    fn upid(&self) -> &UPID {
-        self.pid.upid()
-    }
-    fn registered(&self) -> Vec<FrameworkRegisteredMessage> {
-        self.heard.registered.lock().unwrap().clone()
-    }
-    fn reregistered(&self) -> Vec<FrameworkReregisteredMessage> {
-        self.heard.reregistered.lock().unwrap().clone()
-    }
-    fn offers(&self) -> Vec<ResourceOffersMessage> {
-        self.heard.offers.lock().unwrap().clone()
-    }
-    fn rescinds(&self) -> Vec<RescindResourceOfferMessage> {
-        self.heard.rescinds.lock().unwrap().clone()
-    }
-    fn errors(&self) -> Vec<String> {
-        self.heard.errors.lock().unwrap().iter().map(|e| e.message.clone()).collect()
-    }
-}
-
-struct Cluster {
-    lp: Libprocess,
-    master: MasterHandle,
-    master_pid: UPID,
-    master_id: String,
-}
 
 impl Cluster {
-    async fn start() -> Cluster {
-        let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
-        let lp = Libprocess::initialize(config).await.expect("libprocess starts");
-        lp.clock().pause();
-        let loaded = MasterFlags::load(&["mesos-master", "--registry=in_memory"], Some(Vec::new())).expect("flags");
-        let flags = (*loaded.flags).clone();
-        assert_eq!(flags.allocation_interval, INTERVAL);
-        let allocator = Allocator::create(&lp).expect("allocator spawns");
-        let state = State::new(Arc::new(InMemoryStorage::new()));
-        let registrar = Registrar::new(&lp, flags.registrar_flags(), state).expect("registrar spawns");
-        let info = master_info(lp.address(), &flags);
-        let master_id = info.id.clone();
-        let master = Master::spawn(&lp, Master::new(flags, allocator, registrar, info)).expect("master spawns");
-        let master_pid = master.pid().upid().clone();
-        let cluster = Cluster { lp, master, master_pid, master_id };
-        cluster.settle().await;
-        cluster
-    }
-
-    fn spawn(&self, id: &str) -> Fake {
-        let heard = Heard::default();
-        let pid = self.lp.spawn(id.to_string(), Recorder { heard: heard.clone() }).expect("fake spawns");
-        Fake { pid, heard }
-    }
-
-    fn scheduler(&self) -> Fake {
-        self.spawn(&libprocess::id::generate("scheduler"))
-    }
-
-    fn send<M: libprocess::ProtobufMessage>(&self, from: &Fake, message: &M) {
-        self.lp.post_protobuf(from.upid(), &self.master_pid, message);
-    }
-
-    async fn settle(&self) {
-        within(self.lp.settle()).await;
-    }
-
-    async fn step(&self, d: Duration) {
-        self.lp.clock().advance(d);
-        self.settle().await;
-    }
-
     /// Registers an agent with `cpus:2;mem:1024` through the real flow.
     async fn agent(&self) -> (Fake, SlaveId) {
-        let agent = self.spawn(&libprocess::id::generate("slave"));
-        let resources = Resources::parse("cpus:2;mem:1024", "*").expect("resources parse");
-        let slave = SlaveInfo { hostname: "agent1".into(), resources: resources.to_vec(), ..Default::default() };
-        // A MULTI_ROLE framework is only offered MULTI_ROLE agents, as real agents are.
-        let capabilities = vec![AgentCapability { r#type: Some(AgentCapabilityType::MultiRole as i32) }];
-        let message = RegisterSlaveMessage {
-            slave,
-            version: Some("1.12.0".into()),
-            agent_capabilities: capabilities,
-            ..Default::default()
-        };
-        self.send(&agent, &message);
-        self.settle().await;
-        let id = agent.heard.agent_registered.lock().unwrap().last().expect("agent registered").slave_id.clone();
-        (agent, id)
+        self.register_agent(agent_info("agent1", "cpus:2;mem:1024")).await
     }
-
-    async fn frameworks(&self) -> Vec<master::framework::FrameworkSnapshot> {
-        within(self.master.frameworks()).await.unwrap()
-    }
-
-    async fn offer_count(&self) -> usize {
-        within(self.master.offers()).await.unwrap()
-    }
-
-    /// SUBSCRIBEs `scheduler` and returns the framework id it was given.
-    async fn subscribe(&self, scheduler: &Fake, info: FrameworkInfo) -> FrameworkId {
-        self.send(scheduler, &subscribe_call(info, None, false));
-        self.settle().await;
-        scheduler.registered().last().expect("registered").framework_id.clone()
-    }
-}
-
-fn framework_info(roles: &[&str]) -> FrameworkInfo {
-    FrameworkInfo {
-        user: "user".into(),
-        name: "framework".into(),
-        roles: roles.iter().map(|r| r.to_string()).collect(),
-        capabilities: vec![CapabilityInfo { r#type: Some(Capability::MultiRole as i32) }],
-        ..Default::default()
-    }
-}
-
-fn subscribe_call(info: FrameworkInfo, id: Option<FrameworkId>, force: bool) -> Call {
-    let mut info = info;
-    info.id = id.clone();
-    Call {
-        framework_id: id,
-        r#type: Some(CallType::Subscribe as i32),
-        subscribe: Some(Subscribe { framework_info: info, force: Some(force), ..Default::default() }),
-        ..Default::default()
-    }
-}
-
-fn call(id: &FrameworkId, kind: CallType) -> Call {
-    Call { framework_id: Some(id.clone()), r#type: Some(kind as i32), ..Default::default() }
 }
 
 fn decline(id: &FrameworkId, offers: &ResourceOffersMessage, refuse_seconds: f64) -> Call {
@@ -224,7 +33,7 @@ fn decline(id: &FrameworkId, offers: &ResourceOffersMessage, refuse_seconds: f64
 async fn subscribe_is_answered_and_the_agent_is_offered() {
     let cluster = Cluster::start().await;
     let (agent, agent_id) = cluster.agent().await;
-    let scheduler = cluster.scheduler();
+    let scheduler = cluster.spawn_scheduler();
     let id = cluster.subscribe(&scheduler, framework_info(&[ROLE])).await;
 
     assert_eq!(id.value, format!("{}-0000", cluster.master_id));
@@ -273,7 +82,7 @@ async fn subscribe_is_answered_and_the_agent_is_offered() {
 async fn decline_filters_the_agent_until_refuse_seconds_pass() {
     let cluster = Cluster::start().await;
     let (_agent, _) = cluster.agent().await;
-    let scheduler = cluster.scheduler();
+    let scheduler = cluster.spawn_scheduler();
     let id = cluster.subscribe(&scheduler, framework_info(&[ROLE])).await;
     let first = scheduler.offers().last().cloned().expect("offered");
 
@@ -299,7 +108,7 @@ async fn decline_filters_the_agent_until_refuse_seconds_pass() {
 async fn revive_clears_filters_and_suppress_stops_offers() {
     let cluster = Cluster::start().await;
     let (_agent, _) = cluster.agent().await;
-    let scheduler = cluster.scheduler();
+    let scheduler = cluster.spawn_scheduler();
     let id = cluster.subscribe(&scheduler, framework_info(&[ROLE])).await;
     let first = scheduler.offers().last().cloned().expect("offered");
 
@@ -341,7 +150,7 @@ async fn revive_clears_filters_and_suppress_stops_offers() {
 async fn legacy_registration_works_and_hides_allocation_info() {
     let cluster = Cluster::start().await;
     let (_agent, _) = cluster.agent().await;
-    let scheduler = cluster.scheduler();
+    let scheduler = cluster.spawn_scheduler();
     let info = FrameworkInfo { user: "user".into(), name: "legacy".into(), ..Default::default() };
     cluster.send(&scheduler, &RegisterFrameworkMessage { framework: info.clone() });
     cluster.settle().await;
@@ -355,7 +164,7 @@ async fn legacy_registration_works_and_hides_allocation_info() {
     assert!(offer.resources.iter().all(|r| r.allocation_info.is_none()));
 
     // Registering with an id set is refused.
-    let other = cluster.scheduler();
+    let other = cluster.spawn_scheduler();
     let with_id = FrameworkInfo { id: Some(id.clone()), ..info };
     cluster.send(&other, &RegisterFrameworkMessage { framework: with_id });
     cluster.settle().await;
@@ -374,7 +183,7 @@ async fn legacy_registration_works_and_hides_allocation_info() {
 #[tokio::test]
 async fn invalid_framework_info_is_refused_with_an_error() {
     let cluster = Cluster::start().await;
-    let scheduler = cluster.scheduler();
+    let scheduler = cluster.spawn_scheduler();
     let mut info = framework_info(&[ROLE]);
     info.role = Some("web".into());
     cluster.send(&scheduler, &subscribe_call(info, None, false));
@@ -396,10 +205,10 @@ async fn invalid_framework_info_is_refused_with_an_error() {
 async fn calls_from_other_pids_and_undecodable_calls_are_dropped() {
     let cluster = Cluster::start().await;
     let (_agent, _) = cluster.agent().await;
-    let scheduler = cluster.scheduler();
+    let scheduler = cluster.spawn_scheduler();
     let id = cluster.subscribe(&scheduler, framework_info(&[ROLE])).await;
 
-    let stranger = cluster.scheduler();
+    let stranger = cluster.spawn_scheduler();
     cluster.send(&stranger, &call(&id, CallType::Teardown));
     let unknown = FrameworkId { value: "no-such-framework".into() };
     cluster.send(&stranger, &call(&unknown, CallType::Teardown));
@@ -422,7 +231,7 @@ async fn calls_from_other_pids_and_undecodable_calls_are_dropped() {
 async fn a_disconnected_framework_is_removed_after_its_failover_timeout() {
     let cluster = Cluster::start().await;
     let (_agent, _) = cluster.agent().await;
-    let scheduler = cluster.scheduler();
+    let scheduler = cluster.spawn_scheduler();
     let info = FrameworkInfo { failover_timeout: Some(5.0), ..framework_info(&[ROLE]) };
     let id = cluster.subscribe(&scheduler, info).await;
     assert_eq!(cluster.offer_count().await, 1);
@@ -441,13 +250,13 @@ async fn a_disconnected_framework_is_removed_after_its_failover_timeout() {
     assert!(cluster.frameworks().await.is_empty());
 
     // Its id is archived: subscribing with it is refused.
-    let again = cluster.scheduler();
+    let again = cluster.spawn_scheduler();
     cluster.send(&again, &subscribe_call(framework_info(&[ROLE]), Some(id), true));
     cluster.settle().await;
     assert_eq!(again.errors(), vec!["Framework has been removed".to_string()]);
 
     // The resources are free for another framework.
-    let other = cluster.scheduler();
+    let other = cluster.spawn_scheduler();
     cluster.subscribe(&other, framework_info(&[ROLE])).await;
     assert_eq!(other.offers().len(), 1);
 }
@@ -456,7 +265,7 @@ async fn a_disconnected_framework_is_removed_after_its_failover_timeout() {
 async fn resubscribing_before_the_failover_timeout_keeps_the_framework() {
     let cluster = Cluster::start().await;
     let (_agent, _) = cluster.agent().await;
-    let scheduler = cluster.scheduler();
+    let scheduler = cluster.spawn_scheduler();
     let scheduler_id = scheduler.upid().id.to_string();
     let info = FrameworkInfo { failover_timeout: Some(5.0), ..framework_info(&[ROLE]) };
     let id = cluster.subscribe(&scheduler, info.clone()).await;
@@ -478,7 +287,7 @@ async fn resubscribing_before_the_failover_timeout_keeps_the_framework() {
     assert_eq!(restarted.offers().len(), 1);
 
     // A new scheduler instance must force; without it, it is refused.
-    let newcomer = cluster.scheduler();
+    let newcomer = cluster.spawn_scheduler();
     cluster.send(&newcomer, &subscribe_call(info.clone(), Some(id.clone()), false));
     cluster.settle().await;
     assert_eq!(newcomer.errors(), vec!["Framework failed over".to_string()]);
@@ -500,7 +309,7 @@ async fn resubscribing_before_the_failover_timeout_keeps_the_framework() {
 async fn teardown_removes_the_framework_and_recovers_its_offers() {
     let cluster = Cluster::start().await;
     let (agent, _) = cluster.agent().await;
-    let scheduler = cluster.scheduler();
+    let scheduler = cluster.spawn_scheduler();
     let id = cluster.subscribe(&scheduler, framework_info(&[ROLE])).await;
     assert_eq!(cluster.offer_count().await, 1);
 
@@ -509,10 +318,10 @@ async fn teardown_removes_the_framework_and_recovers_its_offers() {
     assert!(cluster.frameworks().await.is_empty());
     assert_eq!(cluster.offer_count().await, 0);
     assert!(scheduler.rescinds().is_empty(), "teardown discards offers silently");
-    let shutdowns = agent.heard.shutdowns.lock().unwrap().clone();
+    let shutdowns = agent.heard.shutdown_frameworks.lock().unwrap().clone();
     assert_eq!(shutdowns, vec![ShutdownFrameworkMessage { framework_id: id }]);
 
-    let other = cluster.scheduler();
+    let other = cluster.spawn_scheduler();
     cluster.subscribe(&other, framework_info(&[ROLE])).await;
     assert_eq!(other.offers().len(), 1, "the resources were recovered");
 }
@@ -521,7 +330,7 @@ async fn teardown_removes_the_framework_and_recovers_its_offers() {
 async fn removing_the_agent_rescinds_its_offers() {
     let cluster = Cluster::start().await;
     let (agent, agent_id) = cluster.agent().await;
-    let scheduler = cluster.scheduler();
+    let scheduler = cluster.spawn_scheduler();
     cluster.subscribe(&scheduler, framework_info(&[ROLE])).await;
     let offer = scheduler.offers()[0].offers[0].id.clone();
 

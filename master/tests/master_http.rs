@@ -1,44 +1,18 @@
 //! The master's read-only HTTP endpoints asked over real TCP while the real master, allocator and registrar run on a paused clock with a fake agent and fake schedulers: `/master/state` through a task's life, `state-summary`, `frameworks`, `slaves`, `tasks` (paging and order), `roles`, `flags`, `health`, `redirect`, `/version`, the delegate (`/state`) and JSONP.
 
-use std::net::SocketAddrV4;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod common;
 
-use libprocess::{Config, Context, Libprocess, Process, PID, UPID};
-use master::allocator::Allocator;
-use master::flags::MasterFlags;
-use master::master::{master_info, Master, MasterHandle, PROCESS_ID};
-use master::registrar::Registrar;
-use mesos::internal::{
-    FrameworkRegisteredMessage, RegisterSlaveMessage, ResourceOffersMessage, SlaveRegisteredMessage, StatusUpdate,
-    StatusUpdateMessage,
-};
-use mesos::proto::framework_info::capability::Type as Capability;
-use mesos::proto::framework_info::Capability as CapabilityInfo;
-use mesos::proto::offer::operation::{Launch, Type as OperationType};
-use mesos::proto::offer::Operation;
-use mesos::proto::scheduler::call::{Accept, Acknowledge, Subscribe, Type as CallType};
-use mesos::proto::scheduler::Call;
-use mesos::proto::slave_info::capability::Type as AgentCapabilityType;
-use mesos::proto::slave_info::Capability as AgentCapability;
-use mesos::proto::task_status::Source;
-use mesos::proto::{
-    CommandInfo, Filters, FrameworkId, FrameworkInfo, Offer, OfferId, SlaveId, SlaveInfo, TaskId, TaskInfo, TaskState,
-    TaskStatus,
-};
-use mesos::resources::Resources;
-use mesos::state::{InMemoryStorage, State, Uuid};
+use std::net::SocketAddrV4;
+
+use common::{accept, acknowledge, agent_info, agent_update, call, framework_info, task, within, Cluster, Fake, ROLE};
+use master::master::PROCESS_ID;
+use mesos::internal::StatusUpdate;
+use mesos::proto::scheduler::call::Type as CallType;
+use mesos::proto::{FrameworkId, FrameworkInfo, SlaveId, SlaveInfo, TaskInfo, TaskState};
 use mesos::version::VersionProcess;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-const WAIT: Duration = Duration::from_secs(10);
-const ROLE: &str = "web";
-
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("timed out")
-}
 
 // ----- a minimal HTTP client -----
 
@@ -82,95 +56,21 @@ async fn get(address: SocketAddrV4, path: &str) -> Reply {
     })
     .await
 }
-
 // ----- the cluster -----
 
-/// What a fake process heard.
-#[derive(Clone, Default)]
-struct Heard {
-    registered: Arc<Mutex<Vec<FrameworkRegisteredMessage>>>,
-    offers: Arc<Mutex<Vec<ResourceOffersMessage>>>,
-    agent_registered: Arc<Mutex<Vec<SlaveRegisteredMessage>>>,
-}
-
-/// Plays a scheduler driver or an agent: only records.
-struct Recorder {
-    heard: Heard,
-}
-
-impl Process for Recorder {
-    fn initialize(&mut self, ctx: &mut Context<Self>) {
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: FrameworkRegisteredMessage| {
-            this.heard.registered.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ResourceOffersMessage| {
-            this.heard.offers.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: SlaveRegisteredMessage| {
-            this.heard.agent_registered.lock().unwrap().push(m)
-        });
-    }
-}
-
-struct Fake {
-    pid: PID<Recorder>,
-    heard: Heard,
-}
-
-impl Fake {
-    fn upid(&self) -> &UPID {
-        self.pid.upid()
-    }
-
-    fn last_offer(&self) -> Offer {
-        self.heard.offers.lock().unwrap().last().and_then(|m| m.offers.first().cloned()).expect("offered")
-    }
-}
-
-struct Cluster {
-    lp: Libprocess,
-    master: MasterHandle,
-    master_pid: UPID,
+/// A master (and the `version` process, as `main` spawns it) with `--weights=web=2.5`,
+/// `--cluster` and `--log_dir`, serving `/state` & co. through the delegate.
+async fn start() -> Cluster {
+    let mut flags = common::flags(&["--weights=web=2.5", "--cluster=testing"]);
+    flags.log_dir = Some("/var/log/mesos".into());
+    let cluster = Cluster::start_with(flags).await;
+    VersionProcess::spawn(&cluster.lp).expect("version spawns");
+    cluster.lp.set_delegate(Some(PROCESS_ID));
+    cluster.settle().await;
+    cluster
 }
 
 impl Cluster {
-    /// A master (and the `version` process, as `main` spawns it) with `--weights=web=2.5`,
-    /// `--cluster` and `--log_dir`, serving `/state` & co. through the delegate.
-    async fn start() -> Cluster {
-        let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
-        let lp = Libprocess::initialize(config).await.expect("libprocess starts");
-        lp.clock().pause();
-        let argv = ["mesos-master", "--registry=in_memory", "--weights=web=2.5", "--cluster=testing"];
-        let loaded = MasterFlags::load(&argv, Some(Vec::new())).expect("flags");
-        let mut flags = (*loaded.flags).clone();
-        flags.log_dir = Some("/var/log/mesos".into());
-        let allocator = Allocator::create(&lp).expect("allocator spawns");
-        let state = State::new(Arc::new(InMemoryStorage::new()));
-        let registrar = Registrar::new(&lp, flags.registrar_flags(), state).expect("registrar spawns");
-        let info = master_info(lp.address(), &flags);
-        let master = Master::spawn(&lp, Master::new(flags, allocator, registrar, info)).expect("master spawns");
-        VersionProcess::spawn(&lp).expect("version spawns");
-        lp.set_delegate(Some(PROCESS_ID));
-        let master_pid = master.pid().upid().clone();
-        let cluster = Cluster { lp, master, master_pid };
-        cluster.settle().await;
-        cluster
-    }
-
-    fn spawn(&self, id: &str) -> Fake {
-        let heard = Heard::default();
-        let pid = self.lp.spawn(id.to_string(), Recorder { heard: heard.clone() }).expect("fake spawns");
-        Fake { pid, heard }
-    }
-
-    fn send<M: libprocess::ProtobufMessage>(&self, from: &Fake, message: &M) {
-        self.lp.post_protobuf(from.upid(), &self.master_pid, message);
-    }
-
-    async fn settle(&self) {
-        within(self.lp.settle()).await;
-    }
-
     async fn get(&self, path: &str) -> Reply {
         get(self.lp.address(), path).await
     }
@@ -181,47 +81,15 @@ impl Cluster {
 
     /// Registers an agent with an `ops` reservation, ports and attributes.
     async fn agent(&self, hostname: &str) -> (Fake, SlaveId) {
-        let agent = self.spawn(&libprocess::id::generate("slave"));
-        let resources = Resources::parse("cpus:2;mem:1024;disk:4096;ports:[31000-32000];cpus(ops):1", "*").unwrap();
+        let resources = "cpus:2;mem:1024;disk:4096;ports:[31000-32000];cpus(ops):1";
         let attributes = mesos::attributes::Attributes::parse("rack:r1;level:3").unwrap();
-        let slave = SlaveInfo {
-            hostname: hostname.into(),
-            resources: resources.to_vec(),
-            attributes: attributes.to_vec(),
-            ..Default::default()
-        };
-        let capabilities = vec![AgentCapability { r#type: Some(AgentCapabilityType::MultiRole as i32) }];
-        let message = RegisterSlaveMessage {
-            slave,
-            version: Some("1.12.0".into()),
-            agent_capabilities: capabilities,
-            ..Default::default()
-        };
-        self.send(&agent, &message);
-        self.settle().await;
-        let id = agent.heard.agent_registered.lock().unwrap().last().expect("agent registered").slave_id.clone();
-        (agent, id)
+        let slave = SlaveInfo { attributes: attributes.to_vec(), ..agent_info(hostname, resources) };
+        self.register_agent(slave).await
     }
 
     /// SUBSCRIBEs a MULTI_ROLE scheduler in `web` and waits for its first offer.
     async fn scheduler(&self, name: &str) -> (Fake, FrameworkId) {
-        let scheduler = self.spawn(&libprocess::id::generate("scheduler"));
-        let info = FrameworkInfo {
-            user: "user".into(),
-            name: name.into(),
-            roles: vec![ROLE.into()],
-            capabilities: vec![CapabilityInfo { r#type: Some(Capability::MultiRole as i32) }],
-            ..Default::default()
-        };
-        let subscribe = Call {
-            r#type: Some(CallType::Subscribe as i32),
-            subscribe: Some(Subscribe { framework_info: info, ..Default::default() }),
-            ..Default::default()
-        };
-        self.send(&scheduler, &subscribe);
-        self.settle().await;
-        let id = scheduler.heard.registered.lock().unwrap().last().expect("registered").framework_id.clone();
-        (scheduler, id)
+        self.subscribed(FrameworkInfo { name: name.into(), ..framework_info(&[ROLE]) }).await
     }
 
     /// Launches `tasks` (`(id, resources)`) on the scheduler's last offer; the rest of the
@@ -229,7 +97,7 @@ impl Cluster {
     async fn launch(&self, scheduler: &Fake, id: &FrameworkId, agent_id: &SlaveId, tasks: &[(&str, &str)]) {
         let offer = scheduler.last_offer();
         let tasks = tasks.iter().map(|(task, resources)| task_info(task, agent_id, resources)).collect();
-        self.send(scheduler, &accept(id, vec![offer.id], tasks));
+        self.send(scheduler, &accept(id, vec![offer.id], tasks, 3600.0));
         self.settle().await;
     }
 
@@ -243,73 +111,23 @@ impl Cluster {
         state: TaskState,
         timestamp: f64,
     ) -> StatusUpdate {
-        let uuid = Uuid::random().as_bytes().to_vec();
-        let mut status = TaskStatus {
-            task_id: TaskId { value: task.into() },
-            slave_id: Some(agent_id.clone()),
-            uuid: Some(uuid.clone()),
-            timestamp: Some(timestamp),
-            ..Default::default()
-        };
-        status.set_state(state);
-        status.set_source(Source::Executor);
-        let update = StatusUpdate {
-            framework_id: framework.clone(),
-            executor_id: None,
-            slave_id: Some(agent_id.clone()),
-            status,
-            timestamp,
-            uuid: Some(uuid),
-            latest_state: None,
-        };
-        self.send(agent, &StatusUpdateMessage { update: update.clone(), pid: Some(agent.upid().to_string()) });
+        let mut message = agent_update(framework, agent.upid(), agent_id, task, state);
+        message.update.status.timestamp = Some(timestamp);
+        message.update.timestamp = timestamp;
+        self.send(agent, &message);
         self.settle().await;
-        update
+        message.update
     }
 
     async fn acknowledge(&self, scheduler: &Fake, id: &FrameworkId, update: &StatusUpdate) {
-        let call = Call {
-            framework_id: Some(id.clone()),
-            r#type: Some(CallType::Acknowledge as i32),
-            acknowledge: Some(Acknowledge {
-                slave_id: update.slave_id.clone().expect("agent id"),
-                task_id: update.status.task_id.clone(),
-                uuid: update.uuid.clone().expect("uuid"),
-            }),
-            ..Default::default()
-        };
-        self.send(scheduler, &call);
+        self.send(scheduler, &acknowledge(id, update));
         self.settle().await;
     }
 }
 
+/// A command task named `task <id>`.
 fn task_info(id: &str, agent: &SlaveId, resources: &str) -> TaskInfo {
-    TaskInfo {
-        name: format!("task {id}"),
-        task_id: TaskId { value: id.into() },
-        slave_id: agent.clone(),
-        resources: Resources::parse(resources, "*").expect("resources parse").to_vec(),
-        command: Some(CommandInfo { value: Some("sleep 1000".into()), ..Default::default() }),
-        ..Default::default()
-    }
-}
-
-fn accept(id: &FrameworkId, offers: Vec<OfferId>, tasks: Vec<TaskInfo>) -> Call {
-    let launch = Operation {
-        r#type: Some(OperationType::Launch as i32),
-        launch: Some(Launch { task_infos: tasks }),
-        ..Default::default()
-    };
-    Call {
-        framework_id: Some(id.clone()),
-        r#type: Some(CallType::Accept as i32),
-        accept: Some(Accept {
-            offer_ids: offers,
-            operations: vec![launch],
-            filters: Some(Filters { refuse_seconds: Some(3600.0) }),
-        }),
-        ..Default::default()
-    }
+    TaskInfo { name: format!("task {id}"), ..task(id, agent, resources) }
 }
 
 /// The `cpus`, `gpus`, `mem`, `disk` of a resources summary.
@@ -325,7 +143,7 @@ fn ids(values: &Value) -> Vec<&str> {
 
 #[tokio::test]
 async fn state_follows_an_agent_a_framework_and_a_task_through_its_life() {
-    let cluster = Cluster::start().await;
+    let cluster = start().await;
     let (agent, agent_id) = cluster.agent("agent1").await;
     let (scheduler, id) = cluster.scheduler("web app").await;
     let info = within(cluster.master.info()).await.unwrap();
@@ -457,7 +275,7 @@ async fn state_follows_an_agent_a_framework_and_a_task_through_its_life() {
 
 #[tokio::test]
 async fn state_summary_counts_tasks_by_state_and_maps_agents_to_frameworks() {
-    let cluster = Cluster::start().await;
+    let cluster = start().await;
     let (agent, agent_id) = cluster.agent("agent1").await;
     let (scheduler, id) = cluster.scheduler("counted").await;
     cluster.launch(&scheduler, &id, &agent_id, &[("a", "cpus:0.5"), ("b", "cpus:0.5"), ("c", "cpus:0.5")]).await;
@@ -489,7 +307,7 @@ async fn state_summary_counts_tasks_by_state_and_maps_agents_to_frameworks() {
 
 #[tokio::test]
 async fn the_delegate_serves_state_without_the_prefix_and_jsonp_wraps_it() {
-    let cluster = Cluster::start().await;
+    let cluster = start().await;
     cluster.agent("agent1").await;
     cluster.scheduler("wrapped").await;
 
@@ -511,7 +329,7 @@ async fn the_delegate_serves_state_without_the_prefix_and_jsonp_wraps_it() {
 
 #[tokio::test]
 async fn tasks_are_paged_and_sorted_by_their_first_status() {
-    let cluster = Cluster::start().await;
+    let cluster = start().await;
     let (agent, agent_id) = cluster.agent("agent1").await;
     let (scheduler, id) = cluster.scheduler("paged").await;
     let tasks = [("t1", "cpus:0.25"), ("t2", "cpus:0.25"), ("t3", "cpus:0.25"), ("t4", "cpus:0.25")];
@@ -544,7 +362,7 @@ async fn tasks_are_paged_and_sorted_by_their_first_status() {
 
 #[tokio::test]
 async fn slaves_can_be_filtered_and_show_resources_in_full() {
-    let cluster = Cluster::start().await;
+    let cluster = start().await;
     let (_agent1, first) = cluster.agent("agent1").await;
     let (_agent2, second) = cluster.agent("agent2").await;
 
@@ -580,7 +398,7 @@ async fn slaves_can_be_filtered_and_show_resources_in_full() {
 
 #[tokio::test]
 async fn roles_show_weights_allocations_reservations_and_frameworks() {
-    let cluster = Cluster::start().await;
+    let cluster = start().await;
     let (_agent, agent_id) = cluster.agent("agent1").await;
     let (scheduler, id) = cluster.scheduler("roled").await;
     cluster.launch(&scheduler, &id, &agent_id, &[("t1", "cpus:1;mem:256")]).await;
@@ -611,7 +429,7 @@ async fn roles_show_weights_allocations_reservations_and_frameworks() {
 
 #[tokio::test]
 async fn frameworks_can_be_filtered_and_a_torn_down_one_is_completed() {
-    let cluster = Cluster::start().await;
+    let cluster = start().await;
     cluster.agent("agent1").await;
     let (_first, first) = cluster.scheduler("first").await;
     let (second_scheduler, second) = cluster.scheduler("second").await;
@@ -624,9 +442,7 @@ async fn frameworks_can_be_filtered_and_a_torn_down_one_is_completed() {
     assert_eq!(listed, expected);
     assert_eq!(all["unregistered_frameworks"], serde_json::json!([]));
 
-    let teardown =
-        Call { framework_id: Some(second.clone()), r#type: Some(CallType::Teardown as i32), ..Default::default() };
-    cluster.send(&second_scheduler, &teardown);
+    cluster.send(&second_scheduler, &call(&second, CallType::Teardown));
     cluster.settle().await;
     let after = cluster.json("/frameworks").await;
     assert_eq!(ids(&after["frameworks"]), [first.value.as_str()]);
@@ -641,7 +457,7 @@ async fn frameworks_can_be_filtered_and_a_torn_down_one_is_completed() {
 
 #[tokio::test]
 async fn flags_health_version_and_redirect() {
-    let cluster = Cluster::start().await;
+    let cluster = start().await;
 
     let flags = cluster.json("/master/flags").await;
     let flags = flags["flags"].as_object().expect("flags");

@@ -1,310 +1,46 @@
 //! The master's task flows driven end to end on a paused clock: the real master, allocator and registrar (in-memory storage), a fake agent registered through the real flow, and a fake scheduler; ACCEPT(LAUNCH) and legacy `LaunchTasksMessage`, status updates and acknowledgements, task removal, invalid tasks and offers, KILL and reconciliation.
 
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
-use libprocess::{Config, Context, Libprocess, Process, PID, UPID};
-use master::allocator::Allocator;
-use master::flags::MasterFlags;
-use master::master::{master_info, Master, MasterHandle};
-use master::registrar::Registrar;
+use common::{
+    accept, acknowledge, agent_capabilities, agent_info, agent_update, call, framework_info, subscribe_call, task,
+    within, Cluster, Fake, INTERVAL, ROLE,
+};
+use libprocess::UPID;
 use mesos::internal::{
-    ExecutorToFrameworkMessage, ExitedExecutorMessage, FrameworkRegisteredMessage, FrameworkToExecutorMessage,
-    KillTaskMessage, LaunchTasksMessage, LostSlaveMessage, ReconcileTasksMessage, RegisterSlaveMessage,
-    ReregisterSlaveMessage, ResourceOffersMessage, RunTaskGroupMessage, RunTaskMessage, ShutdownExecutorMessage,
-    ShutdownFrameworkMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, StatusUpdate,
-    StatusUpdateAcknowledgementMessage, StatusUpdateMessage, UnregisterSlaveMessage,
+    ExecutorToFrameworkMessage, ExitedExecutorMessage, KillTaskMessage, LaunchTasksMessage, ReconcileTasksMessage,
+    ReregisterSlaveMessage, UnregisterSlaveMessage,
 };
 use mesos::proto::framework_info::capability::Type as Capability;
 use mesos::proto::framework_info::Capability as CapabilityInfo;
-use mesos::proto::offer::operation::{Launch, Type as OperationType};
+use mesos::proto::offer::operation::Type as OperationType;
 use mesos::proto::offer::Operation;
-use mesos::proto::scheduler::call::{reconcile, Accept, Acknowledge, Kill, Reconcile, Subscribe, Type as CallType};
+use mesos::proto::scheduler::call::{reconcile, Accept, Kill, Reconcile, Type as CallType};
 use mesos::proto::scheduler::Call;
-use mesos::proto::slave_info::capability::Type as AgentCapabilityType;
-use mesos::proto::slave_info::Capability as AgentCapability;
 use mesos::proto::task_status::{Reason, Source};
-use mesos::proto::{
-    CommandInfo, Filters, FrameworkId, FrameworkInfo, Offer, OfferId, SlaveId, SlaveInfo, TaskId, TaskInfo, TaskState,
-    TaskStatus,
-};
+use mesos::proto::{Filters, FrameworkId, FrameworkInfo, OfferId, SlaveId, SlaveInfo, TaskId, TaskInfo, TaskState};
 use mesos::resources::Resources;
-use mesos::state::{InMemoryStorage, State, Uuid};
 
-const WAIT: Duration = Duration::from_secs(10);
-const ROLE: &str = "web";
 /// What `Cluster::agent` registers with.
 const AGENT_RESOURCES: &str = "cpus:2;mem:1024;disk:1024";
-const INTERVAL: Duration = Duration::from_secs(1);
-
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("timed out")
-}
-
-/// Everything a fake process heard, with the sender where it matters.
-#[derive(Clone, Default)]
-struct Heard {
-    registered: Arc<Mutex<Vec<FrameworkRegisteredMessage>>>,
-    offers: Arc<Mutex<Vec<ResourceOffersMessage>>>,
-    updates: Arc<Mutex<Vec<(UPID, StatusUpdateMessage)>>>,
-    agent_registered: Arc<Mutex<Vec<SlaveRegisteredMessage>>>,
-    run_tasks: Arc<Mutex<Vec<(UPID, RunTaskMessage)>>>,
-    acks: Arc<Mutex<Vec<StatusUpdateAcknowledgementMessage>>>,
-    kills: Arc<Mutex<Vec<KillTaskMessage>>>,
-    lost: Arc<Mutex<Vec<LostSlaveMessage>>>,
-    agent_reregistered: Arc<Mutex<Vec<SlaveReregisteredMessage>>>,
-    shutdown_frameworks: Arc<Mutex<Vec<ShutdownFrameworkMessage>>>,
-    run_task_groups: Arc<Mutex<Vec<RunTaskGroupMessage>>>,
-    to_executor: Arc<Mutex<Vec<FrameworkToExecutorMessage>>>,
-    to_framework: Arc<Mutex<Vec<ExecutorToFrameworkMessage>>>,
-    shutdown_executors: Arc<Mutex<Vec<ShutdownExecutorMessage>>>,
-    exited_executors: Arc<Mutex<Vec<ExitedExecutorMessage>>>,
-}
-
-/// Plays a scheduler driver or an agent: only records.
-struct Recorder {
-    heard: Heard,
-}
-
-impl Process for Recorder {
-    fn initialize(&mut self, ctx: &mut Context<Self>) {
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: FrameworkRegisteredMessage| {
-            this.heard.registered.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ResourceOffersMessage| {
-            this.heard.offers.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, from: &UPID, m: StatusUpdateMessage| {
-            this.heard.updates.lock().unwrap().push((from.clone(), m))
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: SlaveRegisteredMessage| {
-            this.heard.agent_registered.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, from: &UPID, m: RunTaskMessage| {
-            this.heard.run_tasks.lock().unwrap().push((from.clone(), m))
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: StatusUpdateAcknowledgementMessage| {
-            this.heard.acks.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: KillTaskMessage| {
-            this.heard.kills.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: LostSlaveMessage| {
-            this.heard.lost.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: SlaveReregisteredMessage| {
-            this.heard.agent_reregistered.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ShutdownFrameworkMessage| {
-            this.heard.shutdown_frameworks.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: RunTaskGroupMessage| {
-            this.heard.run_task_groups.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: FrameworkToExecutorMessage| {
-            this.heard.to_executor.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ExecutorToFrameworkMessage| {
-            this.heard.to_framework.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ShutdownExecutorMessage| {
-            this.heard.shutdown_executors.lock().unwrap().push(m)
-        });
-        ctx.install_protobuf(|this: &mut Self, _ctx, _from, m: ExitedExecutorMessage| {
-            this.heard.exited_executors.lock().unwrap().push(m)
-        });
-    }
-}
-
-struct Fake {
-    pid: PID<Recorder>,
-    heard: Heard,
-}
-
-impl Fake {
-    fn upid(&self) -> &UPID {
-        self.pid.upid()
-    }
-    fn offers(&self) -> Vec<ResourceOffersMessage> {
-        self.heard.offers.lock().unwrap().clone()
-    }
-    fn updates(&self) -> Vec<StatusUpdateMessage> {
-        self.heard.updates.lock().unwrap().iter().map(|(_, m)| m.clone()).collect()
-    }
-    fn run_tasks(&self) -> Vec<(UPID, RunTaskMessage)> {
-        self.heard.run_tasks.lock().unwrap().clone()
-    }
-    fn acks(&self) -> Vec<StatusUpdateAcknowledgementMessage> {
-        self.heard.acks.lock().unwrap().clone()
-    }
-    fn kills(&self) -> Vec<KillTaskMessage> {
-        self.heard.kills.lock().unwrap().clone()
-    }
-    fn last_offer(&self) -> Offer {
-        self.offers().last().and_then(|m| m.offers.first().cloned()).expect("offered")
-    }
-}
-
-struct Cluster {
-    lp: Libprocess,
-    master: MasterHandle,
-    master_pid: UPID,
-}
 
 impl Cluster {
-    async fn start() -> Cluster {
-        let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
-        let lp = Libprocess::initialize(config).await.expect("libprocess starts");
-        lp.clock().pause();
-        let loaded = MasterFlags::load(&["mesos-master", "--registry=in_memory"], Some(Vec::new())).expect("flags");
-        let flags = (*loaded.flags).clone();
-        let allocator = Allocator::create(&lp).expect("allocator spawns");
-        let state = State::new(Arc::new(InMemoryStorage::new()));
-        let registrar = Registrar::new(&lp, flags.registrar_flags(), state).expect("registrar spawns");
-        let info = master_info(lp.address(), &flags);
-        let master = Master::spawn(&lp, Master::new(flags, allocator, registrar, info)).expect("master spawns");
-        let master_pid = master.pid().upid().clone();
-        let cluster = Cluster { lp, master, master_pid };
-        cluster.settle().await;
-        cluster
-    }
-
-    fn spawn(&self, id: &str) -> Fake {
-        let heard = Heard::default();
-        let pid = self.lp.spawn(id.to_string(), Recorder { heard: heard.clone() }).expect("fake spawns");
-        Fake { pid, heard }
-    }
-
-    fn send<M: libprocess::ProtobufMessage>(&self, from: &Fake, message: &M) {
-        self.lp.post_protobuf(from.upid(), &self.master_pid, message);
-    }
-
-    async fn settle(&self) {
-        within(self.lp.settle()).await;
-    }
-
-    async fn step(&self, d: Duration) {
-        self.lp.clock().advance(d);
-        self.settle().await;
-    }
-
     /// Registers an agent with `AGENT_RESOURCES` through the real flow.
     async fn agent(&self) -> (Fake, SlaveId) {
-        let agent = self.spawn(&libprocess::id::generate("slave"));
-        let resources = Resources::parse(AGENT_RESOURCES, "*").expect("resources parse");
-        let slave = SlaveInfo { hostname: "agent1".into(), resources: resources.to_vec(), ..Default::default() };
-        let capabilities = vec![AgentCapability { r#type: Some(AgentCapabilityType::MultiRole as i32) }];
-        let message = RegisterSlaveMessage {
-            slave,
-            version: Some("1.12.0".into()),
-            agent_capabilities: capabilities,
-            ..Default::default()
-        };
-        self.send(&agent, &message);
-        self.settle().await;
-        let id = agent.heard.agent_registered.lock().unwrap().last().expect("agent registered").slave_id.clone();
-        (agent, id)
+        self.register_agent(agent_info("agent1", AGENT_RESOURCES)).await
     }
 
     /// SUBSCRIBEs a new scheduler (PARTITION_AWARE if asked) and waits for its first offer.
     async fn scheduler(&self, partition_aware: bool) -> (Fake, FrameworkId) {
-        let scheduler = self.spawn(&libprocess::id::generate("scheduler"));
-        let mut capabilities = vec![CapabilityInfo { r#type: Some(Capability::MultiRole as i32) }];
+        let mut info = framework_info(&[ROLE]);
         if partition_aware {
-            capabilities.push(CapabilityInfo { r#type: Some(Capability::PartitionAware as i32) });
+            info.capabilities.push(CapabilityInfo { r#type: Some(Capability::PartitionAware as i32) });
         }
-        let info = FrameworkInfo {
-            user: "user".into(),
-            name: "framework".into(),
-            roles: vec![ROLE.into()],
-            capabilities,
-            ..Default::default()
-        };
-        let subscribe = Call {
-            r#type: Some(CallType::Subscribe as i32),
-            subscribe: Some(Subscribe { framework_info: info, ..Default::default() }),
-            ..Default::default()
-        };
-        self.send(&scheduler, &subscribe);
-        self.settle().await;
-        let id = scheduler.heard.registered.lock().unwrap().last().expect("registered").framework_id.clone();
+        let (scheduler, id) = self.subscribed(info).await;
         assert!(!scheduler.offers().is_empty(), "no offer after subscription");
         (scheduler, id)
-    }
-
-    async fn tasks(&self) -> Vec<mesos::proto::Task> {
-        within(self.master.tasks()).await.unwrap()
-    }
-}
-
-fn task(id: &str, agent: &SlaveId, resources: &str) -> TaskInfo {
-    TaskInfo {
-        name: id.into(),
-        task_id: TaskId { value: id.into() },
-        slave_id: agent.clone(),
-        resources: Resources::parse(resources, "*").expect("resources parse").to_vec(),
-        command: Some(CommandInfo { value: Some("sleep 1000".into()), ..Default::default() }),
-        ..Default::default()
-    }
-}
-
-fn call(id: &FrameworkId, kind: CallType) -> Call {
-    Call { framework_id: Some(id.clone()), r#type: Some(kind as i32), ..Default::default() }
-}
-
-fn accept(id: &FrameworkId, offers: Vec<OfferId>, tasks: Vec<TaskInfo>, refuse_seconds: f64) -> Call {
-    let launch = Operation {
-        r#type: Some(OperationType::Launch as i32),
-        launch: Some(Launch { task_infos: tasks }),
-        ..Default::default()
-    };
-    Call {
-        accept: Some(Accept {
-            offer_ids: offers,
-            operations: vec![launch],
-            filters: Some(Filters { refuse_seconds: Some(refuse_seconds) }),
-        }),
-        ..call(id, CallType::Accept)
-    }
-}
-
-/// What an agent's status update manager sends the master.
-fn agent_update(
-    framework: &FrameworkId,
-    agent: &Fake,
-    agent_id: &SlaveId,
-    task: &str,
-    state: TaskState,
-) -> StatusUpdateMessage {
-    let uuid = Uuid::random().as_bytes().to_vec();
-    let mut status = TaskStatus {
-        task_id: TaskId { value: task.into() },
-        slave_id: Some(agent_id.clone()),
-        uuid: Some(uuid.clone()),
-        ..Default::default()
-    };
-    status.set_state(state);
-    status.set_source(Source::Executor);
-    let update = StatusUpdate {
-        framework_id: framework.clone(),
-        executor_id: None,
-        slave_id: Some(agent_id.clone()),
-        status,
-        timestamp: 1.0,
-        uuid: Some(uuid),
-        latest_state: None,
-    };
-    StatusUpdateMessage { update, pid: Some(agent.upid().to_string()) }
-}
-
-fn acknowledge(id: &FrameworkId, update: &StatusUpdate) -> Call {
-    Call {
-        acknowledge: Some(Acknowledge {
-            slave_id: update.slave_id.clone().expect("agent id"),
-            task_id: update.status.task_id.clone(),
-            uuid: update.uuid.clone().expect("uuid"),
-        }),
-        ..call(id, CallType::Acknowledge)
     }
 }
 
@@ -342,10 +78,10 @@ async fn launch_update_acknowledge_and_finish() {
     assert_eq!(tasks[0].state(), TaskState::TaskStaging);
     assert_eq!(tasks[0].slave_id, agent_id);
     assert!(scheduler.updates().is_empty());
-    assert_eq!(within(cluster.master.offers()).await.unwrap(), 0);
+    assert_eq!(cluster.offer_count().await, 0);
 
     // RUNNING goes to the scheduler with the agent's pid to acknowledge to.
-    let running = agent_update(&id, &agent, &agent_id, "t1", TaskState::TaskRunning);
+    let running = agent_update(&id, agent.upid(), &agent_id, "t1", TaskState::TaskRunning);
     cluster.send(&agent, &running);
     cluster.settle().await;
     let updates = scheduler.heard.updates.lock().unwrap().clone();
@@ -369,7 +105,7 @@ async fn launch_update_acknowledge_and_finish() {
     // The leftover was refused for an hour; only the finished task's resources bring an offer.
     cluster.step(INTERVAL).await;
     assert_eq!(scheduler.offers().len(), 1);
-    let finished = agent_update(&id, &agent, &agent_id, "t1", TaskState::TaskFinished);
+    let finished = agent_update(&id, agent.upid(), &agent_id, "t1", TaskState::TaskFinished);
     cluster.send(&agent, &finished);
     cluster.settle().await;
     assert_eq!(scheduler.updates().len(), 2);
@@ -432,7 +168,7 @@ async fn unknown_and_reused_offers_get_the_invalid_offers_reaction() {
     assert_eq!(status.reason(), Reason::InvalidOffers);
     assert_eq!(status.message(), "Task launched with invalid offers: Offer no-such-offer is no longer valid");
     // The real offer is untouched.
-    assert_eq!(within(cluster.master.offers()).await.unwrap(), 1);
+    assert_eq!(cluster.offer_count().await, 1);
 
     cluster.send(&scheduler, &accept(&id, vec![offer.id.clone()], vec![task("b", &agent_id, "cpus:1")], 0.0));
     cluster.send(&scheduler, &accept(&id, vec![offer.id.clone()], vec![task("c", &agent_id, "cpus:1")], 0.0));
@@ -466,7 +202,7 @@ async fn running_task(cluster: &Cluster, agent: &Fake, agent_id: &SlaveId, sched
     let offer = scheduler.last_offer();
     cluster.send(scheduler, &accept(id, vec![offer.id], vec![task("t1", agent_id, "cpus:1;mem:128")], 0.0));
     cluster.settle().await;
-    cluster.send(agent, &agent_update(id, agent, agent_id, "t1", TaskState::TaskRunning));
+    cluster.send(agent, &agent_update(id, agent.upid(), agent_id, "t1", TaskState::TaskRunning));
     cluster.settle().await;
 }
 
@@ -554,14 +290,14 @@ async fn bad_status_updates_are_dropped() {
     // From a process that is no agent, naming an agent the master does not know.
     let stranger = cluster.spawn("stranger");
     let mut update =
-        agent_update(&id, &stranger, &SlaveId { value: "unknown-S9".into() }, "t1", TaskState::TaskRunning);
+        agent_update(&id, stranger.upid(), &SlaveId { value: "unknown-S9".into() }, "t1", TaskState::TaskRunning);
     update.update.status.slave_id = update.update.slave_id.clone();
     cluster.send(&stranger, &update);
     // Without the pid to acknowledge to, and with a uuid that is not one.
-    let mut no_pid = agent_update(&id, &agent, &agent_id, "t1", TaskState::TaskRunning);
+    let mut no_pid = agent_update(&id, agent.upid(), &agent_id, "t1", TaskState::TaskRunning);
     no_pid.pid = None;
     cluster.send(&agent, &no_pid);
-    let mut bad_uuid = agent_update(&id, &agent, &agent_id, "t1", TaskState::TaskRunning);
+    let mut bad_uuid = agent_update(&id, agent.upid(), &agent_id, "t1", TaskState::TaskRunning);
     bad_uuid.update.uuid = Some(vec![1, 2, 3]);
     cluster.send(&agent, &bad_uuid);
     cluster.settle().await;
@@ -612,19 +348,13 @@ fn reregistration(
     framework: &FrameworkInfo,
     tasks: Vec<mesos::proto::Task>,
 ) -> ReregisterSlaveMessage {
-    let resources = Resources::parse(AGENT_RESOURCES, "*").expect("resources parse");
-    let slave = SlaveInfo {
-        hostname: "agent1".into(),
-        resources: resources.to_vec(),
-        id: Some(agent_id.clone()),
-        ..Default::default()
-    };
+    let slave = SlaveInfo { id: Some(agent_id.clone()), ..agent_info("agent1", AGENT_RESOURCES) };
     ReregisterSlaveMessage {
         slave,
         tasks,
         frameworks: vec![framework.clone()],
         version: Some("1.12.0".into()),
-        agent_capabilities: vec![AgentCapability { r#type: Some(AgentCapabilityType::MultiRole as i32) }],
+        agent_capabilities: agent_capabilities(),
         ..Default::default()
     }
 }
@@ -644,20 +374,12 @@ fn reported_task(framework: &FrameworkId, agent: &SlaveId) -> mesos::proto::Task
 }
 
 /// The framework as the agent would report it.
-async fn framework_info(cluster: &Cluster, id: &FrameworkId) -> FrameworkInfo {
+async fn reported_framework(cluster: &Cluster, id: &FrameworkId) -> FrameworkInfo {
     let tasks = cluster.tasks().await;
     assert!(tasks.iter().all(|t| t.framework_id == *id));
-    FrameworkInfo {
-        id: Some(id.clone()),
-        user: "user".into(),
-        name: "framework".into(),
-        roles: vec![ROLE.into()],
-        capabilities: vec![
-            CapabilityInfo { r#type: Some(Capability::MultiRole as i32) },
-            CapabilityInfo { r#type: Some(Capability::PartitionAware as i32) },
-        ],
-        ..Default::default()
-    }
+    let mut framework = FrameworkInfo { id: Some(id.clone()), ..framework_info(&[ROLE]) };
+    framework.capabilities.push(CapabilityInfo { r#type: Some(Capability::PartitionAware as i32) });
+    framework
 }
 
 #[tokio::test]
@@ -683,7 +405,7 @@ async fn an_unregistered_agent_takes_its_tasks_with_it() {
     assert_eq!(lost.len(), 1);
     assert_eq!(lost[0].slave_id, agent_id);
     assert!(cluster.tasks().await.is_empty());
-    assert!(within(cluster.master.agents()).await.unwrap().is_empty());
+    assert!(cluster.agents().await.is_empty());
 }
 
 #[tokio::test]
@@ -698,7 +420,7 @@ async fn tasks_of_an_unreachable_agent_are_unreachable_then_come_back() {
     for _ in 0..6 {
         cluster.step(Duration::from_secs(15)).await;
     }
-    assert_eq!(within(cluster.master.unreachable()).await.unwrap(), vec![agent_id.clone()]);
+    assert_eq!(cluster.unreachable().await, vec![agent_id.clone()]);
     let update = scheduler.updates().last().cloned().expect("update");
     assert_eq!(update.update.status.state(), TaskState::TaskUnreachable);
     assert_eq!(update.update.status.reason(), Reason::SlaveRemoved);
@@ -708,10 +430,10 @@ async fn tasks_of_an_unreachable_agent_are_unreachable_then_come_back() {
 
     // The agent comes back with its task still running: the framework hears of it and
     // the master tracks it again.
-    let framework = framework_info(&cluster, &id).await;
+    let framework = reported_framework(&cluster, &id).await;
     cluster.send(&agent, &reregistration(&agent_id, &framework, vec![reported_task(&id, &agent_id)]));
     cluster.settle().await;
-    assert_eq!(agent.heard.agent_reregistered.lock().unwrap().len(), 1);
+    assert_eq!(agent.agent_reregistered().len(), 1);
     let update = scheduler.updates().last().cloned().expect("update");
     assert_eq!(update.update.status.task_id.value, "t1");
     assert_eq!(update.update.status.state(), TaskState::TaskRunning);
@@ -720,7 +442,7 @@ async fn tasks_of_an_unreachable_agent_are_unreachable_then_come_back() {
     let tasks = cluster.tasks().await;
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].state(), TaskState::TaskRunning);
-    assert!(within(cluster.master.unreachable()).await.unwrap().is_empty());
+    assert!(cluster.unreachable().await.is_empty());
 }
 
 #[tokio::test]
@@ -730,10 +452,10 @@ async fn a_known_agent_that_forgot_a_task_is_asked_to_reconcile_it() {
     let (scheduler, id) = cluster.scheduler(true).await;
     running_task(&cluster, &agent, &agent_id, &scheduler, &id).await;
 
-    let framework = framework_info(&cluster, &id).await;
+    let framework = reported_framework(&cluster, &id).await;
     cluster.send(&agent, &reregistration(&agent_id, &framework, Vec::new()));
     cluster.settle().await;
-    let reregistered = agent.heard.agent_reregistered.lock().unwrap().clone();
+    let reregistered = agent.agent_reregistered();
     assert_eq!(reregistered.len(), 1);
     let reconciliations = &reregistered[0].reconciliations;
     assert_eq!(reconciliations.len(), 1);
@@ -761,7 +483,7 @@ async fn teardown_kills_the_tasks_and_shuts_the_framework_down_on_agents() {
     assert_eq!(shutdowns.len(), 1);
     assert_eq!(shutdowns[0].framework_id, id);
     assert!(cluster.tasks().await.is_empty());
-    assert!(within(cluster.master.frameworks()).await.unwrap().is_empty());
+    assert!(cluster.frameworks().await.is_empty());
 
     // The freed resources are offered to the next framework.
     let (next, _) = cluster.scheduler(false).await;
@@ -775,34 +497,21 @@ async fn a_framework_known_only_from_an_agent_is_recovered_until_it_subscribes()
     let agent = cluster.spawn(&libprocess::id::generate("slave"));
     let agent_id = SlaveId { value: "previous-master-S3".into() };
     let id = FrameworkId { value: "previous-master-0007".into() };
-    let framework = FrameworkInfo {
-        id: Some(id.clone()),
-        user: "user".into(),
-        name: "framework".into(),
-        roles: vec![ROLE.into()],
-        capabilities: vec![CapabilityInfo { r#type: Some(Capability::MultiRole as i32) }],
-        ..Default::default()
-    };
+    let framework = FrameworkInfo { id: Some(id.clone()), ..framework_info(&[ROLE]) };
     cluster.send(&agent, &reregistration(&agent_id, &framework, vec![reported_task(&id, &agent_id)]));
     cluster.settle().await;
-    assert_eq!(agent.heard.agent_reregistered.lock().unwrap().len(), 1);
-    let frameworks = within(cluster.master.frameworks()).await.unwrap();
+    assert_eq!(agent.agent_reregistered().len(), 1);
+    let frameworks = cluster.frameworks().await;
     assert_eq!(frameworks.len(), 1);
     assert!(!frameworks[0].connected && !frameworks[0].active);
     assert_eq!(cluster.tasks().await.len(), 1);
 
     // Its scheduler subscribes with its id: a v0 driver hears "registered" and gets offers
     // for what the task leaves free.
-    let scheduler = cluster.spawn(&libprocess::id::generate("scheduler"));
-    let subscribe = Call {
-        framework_id: Some(id.clone()),
-        r#type: Some(CallType::Subscribe as i32),
-        subscribe: Some(Subscribe { framework_info: framework, ..Default::default() }),
-        ..Default::default()
-    };
-    cluster.send(&scheduler, &subscribe);
+    let scheduler = cluster.spawn_scheduler();
+    cluster.send(&scheduler, &subscribe_call(framework, Some(id.clone()), false));
     cluster.settle().await;
-    let registered = scheduler.heard.registered.lock().unwrap().clone();
+    let registered = scheduler.registered();
     assert_eq!(registered.len(), 1);
     assert_eq!(registered[0].framework_id, id);
     let offered: Resources = scheduler.last_offer().resources.iter().cloned().collect();
@@ -999,7 +708,7 @@ async fn master_metrics_follow_agents_frameworks_and_tasks() {
     assert_eq!(metric("master/valid_status_updates"), 1.0);
 
     // A finished task counts under its terminal state and its (state, source, reason).
-    let mut finished = agent_update(&id, &agent, &agent_id, "t1", TaskState::TaskFinished);
+    let mut finished = agent_update(&id, agent.upid(), &agent_id, "t1", TaskState::TaskFinished);
     finished.update.status.set_reason(Reason::CommandExecutorFailed);
     cluster.send(&agent, &finished);
     cluster.settle().await;

@@ -1,29 +1,17 @@
 //! The registrar as a real actor on a paused clock: upstream `RegistrarTest` cases ported by name (`Recover`, `Admit`, `UpdateSlave`, `MarkReachable`, `MarkUnreachable`, `MarkGone`, `MarkUnreachableGone`, `Prune`, `Remove`, `UpdateWeights`, `Bootstrap`, `FetchTimeout`, `StoreTimeout`, `Abort`), batching, version mismatch, restart on the durable backend, corrupt files.
 
+mod common;
+
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use libprocess::{Config, Future, Libprocess, Promise};
+use common::{instance, within};
+use libprocess::{Future, Libprocess, Promise};
 use master::registrar::{Registrar, RegistrarFlags, DEFAULT_REGISTRY_FETCH_TIMEOUT, DEFAULT_REGISTRY_STORE_TIMEOUT};
 use master::registry_operations::Operation;
 use mesos::internal::Registry;
 use mesos::proto::{MasterInfo, SlaveId, SlaveInfo, TimeInfo, WeightInfo};
 use mesos::state::{DirectoryStorage, Entry, InMemoryStorage, State, Storage, StorageFuture, Uuid};
-
-const WAIT: Duration = Duration::from_secs(10);
-
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("timed out")
-}
-
-/// An instance with its clock paused.
-async fn instance() -> Libprocess {
-    let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
-    let lp = Libprocess::initialize(config).await.expect("libprocess starts");
-    lp.clock().pause();
-    lp
-}
 
 fn master_info() -> MasterInfo {
     MasterInfo {

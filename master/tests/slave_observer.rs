@@ -1,10 +1,13 @@
 //! `slave-observer(N)` driven on a paused clock against a fake agent process: ping cadence and the `connected` flag, miss counting, the unreachable notification and its rate limiting and cancellation; upstream `SlaveTest.{RateLimitSlaveRemoval,CancelSlaveRemoval}`, `PartitionTest.{PartitionedSlave,FailHealthChecksTwice}` (observer part) and libprocess `LimiterTest.{Acquire,DiscardMiddle,DiscardLast}` ported by name.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use libprocess::{Config, Context, Failure, Future, Libprocess, MessageMatcher, Process, Promise, UPID};
+use common::{instance, within};
+use libprocess::{Context, Failure, Future, Libprocess, MessageMatcher, Process, Promise, UPID};
 use master::constants::{DEFAULT_AGENT_PING_TIMEOUT, DEFAULT_MAX_AGENT_PING_TIMEOUTS};
 use master::rate_limiter::{CancelAcquire, Limiter, RateLimiter, RateLimiterError};
 use master::slave_observer::{
@@ -13,21 +16,9 @@ use master::slave_observer::{
 use mesos::internal::{PingSlaveMessage, PongSlaveMessage};
 use mesos::proto::SlaveId;
 
-const WAIT: Duration = Duration::from_secs(10);
 const PING: &str = "mesos.internal.PingSlaveMessage";
 const T: Duration = DEFAULT_AGENT_PING_TIMEOUT;
 const MAX: usize = DEFAULT_MAX_AGENT_PING_TIMEOUTS;
-
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("timed out")
-}
-
-async fn instance() -> Libprocess {
-    let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
-    let lp = Libprocess::initialize(config).await.expect("libprocess starts");
-    lp.clock().pause();
-    lp
-}
 
 /// Plays the agent: records each ping's `connected` flag and answers with a pong while
 /// `answer` is set (as `Slave::ping` does, to the ping's sender).
