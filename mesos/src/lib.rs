@@ -94,6 +94,7 @@ pub mod bytes;
 pub mod flags;
 pub mod http;
 pub mod json;
+pub mod protobuf_io;
 pub mod resources;
 pub mod state;
 pub mod values;
