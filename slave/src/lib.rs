@@ -1,8 +1,8 @@
-//! The Mesos agent (mirrors `src/slave/`): its constants, the layout of its work directory, and the task status update streams.
+//! The Mesos agent (mirrors `src/slave/`): its constants, the layout of its work directory, and the task status update manager.
 //!
-//! No actor lives here yet. The status update stream is a plain data structure that does
-//! its own checkpointing and tells its caller what to forward and when to retry; the
-//! status update manager actor and the agent will drive it.
+//! The status update stream is a plain data structure that does its own checkpointing and
+//! tells its caller what to forward and when to retry; the status update manager actor
+//! drives the streams of every task. The agent actor itself is not written yet.
 
 pub mod constants;
 pub mod paths;

@@ -8,9 +8,11 @@
 //! status update manager) arms the timer and calls [`TaskStatusUpdateStream::timeout`] when it
 //! fires.
 //!
-//! The manager's own state (the map of streams, pausing while the agent has no master,
-//! recovery of all streams, cleanup of a framework's streams) is not written yet.
+//! The manager ([`TaskStatusUpdateManager`]) owns the streams: it sends their heads through
+//! the agent, retries on a timer, pauses while the agent has no master, recovers streams from
+//! their logs and drops a framework's streams.
 
+mod manager;
 mod stream;
 
 use std::time::Duration;
@@ -23,6 +25,9 @@ use mesos::state::Uuid;
 use crate::constants::{STATUS_UPDATE_RETRY_INTERVAL_MAX, STATUS_UPDATE_RETRY_INTERVAL_MIN};
 use crate::state::StateError;
 
+pub use manager::{
+    CheckpointAt, ForwardFn, RecoveredTask, TaskStatusUpdateManager, TaskStatusUpdateManagerProcess, PROCESS_ID_PREFIX,
+};
 pub use stream::{AckOutcome, TaskStatusUpdateStream, UpdateOutcome};
 
 /// An update for the caller to send to the master now, and how long to wait for its
@@ -96,6 +101,13 @@ pub enum StatusUpdateError {
     Broken(String),
     #[error(transparent)]
     Recover(#[from] StateError),
+    /// An acknowledgement that was not for the update in flight: a repeat, or one for an
+    /// update retried and acknowledged twice (the manager's text for both).
+    #[error("Duplicate task status acknowledgement")]
+    DuplicateAcknowledgement,
+    /// A task's log could not be read back or replayed during recovery.
+    #[error("Failed to replay status updates for task {task} of framework {framework}: {reason}")]
+    Recovery { task: String, framework: String, reason: String },
 }
 
 /// C++ `protobuf::isTerminalState(TaskState)`: the task is gone for good.
