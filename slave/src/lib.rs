@@ -5,6 +5,7 @@
 //! drives the streams of every task. The agent actor itself is not written yet.
 
 pub mod constants;
+pub mod containerizer;
 pub mod paths;
 pub mod state;
 pub mod status_update_manager;

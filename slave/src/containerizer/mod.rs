@@ -1,0 +1,111 @@
+//! The containerizer interface the agent drives: launch an executor's container, learn when it ends, kill or destroy it, read and change its resources; mirrors `src/slave/containerizer/containerizer.hpp` and the `ContainerConfig`/`ContainerTermination` messages of `include/mesos/slave/containerizer.proto`.
+//!
+//! Every call returns a [`Future`] and never blocks the caller: the agent is an actor, and
+//! forking, waiting for a child or fetching URIs happen elsewhere. The agent continues on
+//! the results with `Context::defer`.
+//!
+//! C++ passes protobufs (`ContainerConfig`, `ContainerTermination`) through this interface;
+//! they never go on the wire, so here they are plain structs with the same fields.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use libprocess::Future;
+use mesos::proto::task_status::Reason;
+use mesos::proto::{
+    CommandInfo, ContainerId, ContainerInfo, ExecutorInfo, Resource, ResourceStatistics, TaskInfo, TaskState,
+};
+
+/// What to run in a container and where (C++ `mesos::slave::ContainerConfig`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContainerConfig {
+    /// The executor the container runs (absent for a nested container of a task group).
+    pub executor_info: Option<ExecutorInfo>,
+    /// The task, when the container runs a command task's executor.
+    pub task_info: Option<TaskInfo>,
+    /// The command to run: the executor's.
+    pub command_info: CommandInfo,
+    pub container_info: Option<ContainerInfo>,
+    /// What the container may use.
+    pub resources: Vec<Resource>,
+    /// The sandbox on the host (C++ `directory`).
+    pub directory: PathBuf,
+    /// Who to run as (`--switch_user` and the framework's or command's user).
+    pub user: Option<String>,
+}
+
+/// How a launch went (C++ `Containerizer::LaunchResult`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaunchResult {
+    Success,
+    /// A container with that id exists already.
+    AlreadyLaunched,
+    /// This containerizer cannot run that container (a composing containerizer tries the
+    /// next one).
+    NotSupported,
+}
+
+/// How a container ended (C++ `mesos::slave::ContainerTermination`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContainerTermination {
+    /// The exit status as `waitpid` reports it (signal or exit code), if the executor was
+    /// reaped.
+    pub status: Option<i32>,
+    /// The state a task in the container ends in, when an isolator limited it (say
+    /// `TASK_FAILED` for an OOM).
+    pub state: Option<TaskState>,
+    pub reason: Option<Reason>,
+    pub message: Option<String>,
+    /// The resources whose limit was reached.
+    pub limited_resources: Vec<Resource>,
+}
+
+/// Why a containerizer call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerizerError {
+    #[error("Unknown container {0}")]
+    UnknownContainer(String),
+    #[error("Failed to prepare the container: {0}")]
+    Prepare(String),
+    #[error("Failed to fetch URIs: {0}")]
+    Fetch(String),
+    #[error("Failed to launch the container: {0}")]
+    Launch(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The containerizer the agent uses (C++ `Containerizer`).
+pub trait Containerizer: Send + Sync + 'static {
+    /// Starts the container `container_id` running `config`'s command in `config.directory`
+    /// with `environment` added to the command's; with `pid_checkpoint_path`, the
+    /// executor's pid is written there (C++ `launch`).
+    fn launch(
+        &self,
+        container_id: ContainerId,
+        config: ContainerConfig,
+        environment: BTreeMap<String, String>,
+        pid_checkpoint_path: Option<PathBuf>,
+    ) -> Future<Result<LaunchResult, ContainerizerError>>;
+
+    /// Completes when the container has ended; `None` for a container this containerizer
+    /// does not know (C++ `wait`).
+    fn wait(&self, container_id: ContainerId) -> Future<Option<ContainerTermination>>;
+
+    /// Kills every process of the container and cleans it up; completes with how it ended,
+    /// or `None` for an unknown container (C++ `destroy`).
+    fn destroy(&self, container_id: ContainerId) -> Future<Option<ContainerTermination>>;
+
+    /// Sends `signal` to the container's processes; `false` for an unknown container (C++
+    /// `kill`).
+    fn kill(&self, container_id: ContainerId, signal: i32) -> Future<bool>;
+
+    /// The container's resource usage (C++ `usage`).
+    fn usage(&self, container_id: ContainerId) -> Future<Result<ResourceStatistics, ContainerizerError>>;
+
+    /// Changes what the container may use (C++ `update`).
+    fn update(&self, container_id: ContainerId, resources: Vec<Resource>) -> Future<Result<(), ContainerizerError>>;
+
+    /// The containers it runs (C++ `containers`).
+    fn containers(&self) -> Future<Vec<ContainerId>>;
+}
