@@ -73,11 +73,7 @@ pub fn create_master_info(pid: &UPID) -> MasterInfo {
         ip: u32::from_ne_bytes(address.ip().octets()),
         port: u32::from(address.port()),
         pid: Some(pid.to_string()),
-        address: Some(Address {
-            ip: Some(address.ip().to_string()),
-            port: i32::from(address.port()),
-            hostname: None,
-        }),
+        address: Some(Address { ip: Some(address.ip().to_string()), port: i32::from(address.port()), hostname: None }),
         ..MasterInfo::default()
     }
 }

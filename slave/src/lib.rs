@@ -7,5 +7,6 @@
 pub mod constants;
 pub mod containerizer;
 pub mod paths;
+pub mod slave;
 pub mod state;
 pub mod status_update_manager;
