@@ -570,7 +570,7 @@ pub(crate) fn create_task(task: &TaskInfo, state: TaskState, framework_id: &Fram
         discovery: task.discovery.clone(),
         container: task.container.clone(),
         health_check: task.health_check.clone(),
-        kill_policy: task.kill_policy.clone(),
+        kill_policy: task.kill_policy,
         user: task.command.as_ref().and_then(|command| command.user.clone()),
         ..Task::default()
     }

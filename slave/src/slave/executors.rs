@@ -582,7 +582,7 @@ impl Slave {
                 });
             }
         }
-        let _ = self.containerizer.destroy(container_id.clone());
+        drop(self.containerizer.destroy(container_id.clone()));
     }
 
     /// C++ `Slave::registerExecutorTimeout`.
@@ -611,7 +611,7 @@ impl Slave {
             message: Some(format!("Executor did not register within {}", libprocess::duration::format(timeout))),
             ..ContainerTermination::default()
         });
-        let _ = self.containerizer.destroy(container_id.clone());
+        drop(self.containerizer.destroy(container_id.clone()));
     }
 
     /// `RegisterExecutorMessage` (C++ `Slave::registerExecutor`).
@@ -1114,7 +1114,7 @@ impl Slave {
                     eid.value,
                     fid.value
                 );
-                let _ = this.containerizer.destroy(cid);
+                drop(this.containerizer.destroy(cid));
             }
         });
     }
