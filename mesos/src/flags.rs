@@ -164,8 +164,10 @@ pub trait FlagValue: Sized {
     }
 }
 
-/// stout `os::read` with its error wording: `Error reading file '<path>': <strerror>`.
-fn read_file(path: &str) -> Result<String, String> {
+/// stout `os::read` with its error wording: `Error reading file '<path>': <strerror>`. Flag
+/// types of other crates that read files themselves (stout's JSON flags take a bare
+/// `/path`) use it for the same wording.
+pub fn read_file(path: &str) -> Result<String, String> {
     std::fs::read(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).map_err(|error| {
         let text = error.to_string();
         // Rust appends " (os error N)" to strerror's text; C++ does not.

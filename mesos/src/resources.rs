@@ -56,9 +56,9 @@ pub enum ResourcesError {
     /// A `name(role)` has unbalanced parentheses.
     #[error("bad value for resources, mismatched parentheses in '{0}'")]
     MismatchedParentheses(String),
-    /// The JSON array form of `--resources`, which this port does not read.
-    #[error("resources given as a JSON array are not supported; use the 'name(role):value;...' form")]
-    JsonUnsupported,
+    /// An element of the JSON array form of `--resources` is not a `Resource` object.
+    #[error("Some JSON resources were not formatted properly: {0}")]
+    Json(String),
     /// [`Resources::validate`] refused a resource.
     #[error("invalid resource '{name}': {reason}")]
     Invalid {
@@ -986,15 +986,44 @@ impl Resources {
         Ok(resources)
     }
 
-    /// Parses `--resources` text into validated resources (C++ `Resources::parse(text,
-    /// defaultRole)`; `default_role` is usually `*`). Zero amounts (`gpus:0`) are dropped. The
-    /// JSON array form is refused with [`ResourcesError::JsonUnsupported`].
-    pub fn parse(text: &str, default_role: &str) -> Result<Resources, ResourcesError> {
-        if matches!(serde_json::from_str::<serde_json::Value>(text), Ok(serde_json::Value::Array(_))) {
-            return Err(ResourcesError::JsonUnsupported);
+    /// Reads the JSON array form of `--resources`: each element a `Resource` object in the
+    /// protobuf JSON mapping (C++ `fromJSON`). An element with neither `role` nor
+    /// `reservations` gets `default_role`; every element is then converted to the
+    /// post-refinement format. Empty and invalid resources are kept; the result is not
+    /// validated.
+    ///
+    /// Where C++ aborts (a `CHECK` in `upgradeResource`) on an element with `role` `*` and a
+    /// `reservation`, this returns [`ResourcesError::StarReservation`].
+    pub fn from_json(array: &[serde_json::Value], default_role: &str) -> Result<Vec<Resource>, ResourcesError> {
+        let mut resources = Vec::with_capacity(array.len());
+        for element in array {
+            let mut resource = <Resource as crate::json::Json>::read_json(element, &crate::json::Reader::V0)
+                .map_err(|error| ResourcesError::Json(error.to_string()))?;
+            if resource.role.is_none() && resource.reservations.is_empty() {
+                resource.role = Some(default_role.to_owned());
+            }
+            convert_resource_format(&mut resource, ResourceFormat::PostReservationRefinement)?;
+            resources.push(resource);
         }
+        Ok(resources)
+    }
+
+    /// Reads `--resources` in either form, unvalidated (C++ `fromString`): text that is a
+    /// JSON array is read by [`Resources::from_json`]; anything else, including other JSON,
+    /// by [`Resources::from_simple_string`].
+    pub fn from_string(text: &str, default_role: &str) -> Result<Vec<Resource>, ResourcesError> {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Array(array)) => Resources::from_json(&array, default_role),
+            _ => Resources::from_simple_string(text, default_role),
+        }
+    }
+
+    /// Parses `--resources` text, `name(role):value;...` or a JSON array of `Resource`
+    /// objects, into validated resources (C++ `Resources::parse(text, defaultRole)`;
+    /// `default_role` is usually `*`). Zero amounts (`gpus:0`) are dropped.
+    pub fn parse(text: &str, default_role: &str) -> Result<Resources, ResourcesError> {
         let mut result = Resources::new();
-        for resource in Resources::from_simple_string(text, default_role)? {
+        for resource in Resources::from_string(text, default_role)? {
             Resources::validate(&resource)?;
             result.add_entry(Entry::new(resource));
         }

@@ -134,12 +134,178 @@ fn resources_test_parse_error() {
     assert!(matches!(Resources::parse("disks:{a,a}", "*"), Err(ResourcesError::Invalid { .. })));
 }
 
-// Mirrors `ResourcesTest.ParsingFromJSON` only in that the JSON form is recognised: this
-// port refuses it with a typed error rather than misreading it as `name:value` text.
+// Mirrors `ResourcesTest.ParsingFromJSON`.
 #[test]
-fn resources_test_parsing_from_json_is_refused() {
-    let json = r#"[{"name": "cpus", "type": "SCALAR", "scalar": {"value": 45.55}}]"#;
-    assert_eq!(Resources::parse(json, "*"), Err(ResourcesError::JsonUnsupported));
+fn resources_test_parsing_from_json() {
+    // Resources written as JSON read back equal.
+    let resources = parse("cpus:2;mem:3");
+    let array: Vec<String> = resources.iter().map(mesos::json::to_string).collect();
+    let text = format!("[{}]", array.join(","));
+    assert_eq!(Resources::parse(&text, "*").unwrap(), resources);
+
+    // With newlines, as a file would hold it.
+    let cpus = Resources::parse(
+        r#"[
+  {
+    "name": "cpus",
+    "type": "SCALAR",
+    "scalar": {
+      "value": 45.55
+    }
+  }
+]"#,
+        "*",
+    )
+    .unwrap();
+    assert_eq!(cpus.len(), 1);
+    let cpu = cpus.iter().next().unwrap().clone();
+    assert_eq!(cpu.r#type(), Type::Scalar);
+    assert_eq!(cpu.scalar.as_ref().unwrap().value, 45.55);
+
+    let ports = Resources::parse(
+        r#"[{"name": "ports", "type": "RANGES", "ranges": {"range": [{"begin": 10000, "end": 20000}, {"begin": 30000, "end": 50000}]}}]"#,
+        "*",
+    )
+    .unwrap();
+    let port = ports.iter().next().unwrap().clone();
+    assert_eq!(port.r#type(), Type::Ranges);
+    assert_eq!(port.ranges.as_ref().unwrap().range.len(), 2);
+
+    let pandas =
+        Resources::parse(r#"[{"name": "pandas", "type": "SET", "set": {"item": ["lun_lun", "yang_yang"]}}]"#, "*")
+            .unwrap();
+    let panda = pandas.iter().next().unwrap().clone();
+    assert_eq!(panda.r#type(), Type::Set);
+    assert_eq!(panda.name, "pandas");
+    assert_eq!(panda.set.as_ref().unwrap().item.len(), 2);
+
+    let all = Resources::parse(
+        r#"[
+          {"name": "cpus", "type": "SCALAR", "scalar": {"value": 45.55}},
+          {"name": "ports", "type": "RANGES",
+           "ranges": {"range": [{"begin": 10000, "end": 20000}, {"begin": 30000, "end": 50000}]}},
+          {"name": "pandas", "type": "SET", "set": {"item": ["lun_lun", "yang_yang"]}}
+        ]"#,
+        "*",
+    )
+    .unwrap();
+    let expected: Resources = [cpu, port, panda].into_iter().collect();
+    assert_eq!(all, expected);
+}
+
+// Mirrors `ResourcesTest.ParsingFromJSONWithRoles`, plus the default role and the
+// pre-refinement `role` field.
+#[test]
+fn resources_test_parsing_from_json_with_roles() {
+    let cpus = |value: f64, role: &str| {
+        let text = format!(
+            r#"[{{"name": "cpus", "type": "SCALAR", "scalar": {{"value": {value}}},
+                 "reservations": [{{"type": "STATIC", "role": "{role}"}}]}}]"#
+        );
+        Resources::parse(&text, "*").unwrap().iter().next().unwrap().clone()
+    };
+    let cpus1 = cpus(45.55, "role1");
+    assert_eq!(cpus1.scalar.as_ref().unwrap().value, 45.55);
+    assert_eq!(resources::reservation_role(&cpus1), Some("role1"));
+    let cpus2 = cpus(54.44, "role2");
+
+    let mut total = Resources::from(cpus2);
+    total += &cpus1;
+    total += &cpus1;
+    assert!(total.contains(&Resources::from(cpus1.clone())));
+    assert_eq!(total.cpus(), Some(145.54));
+    for r in total.iter() {
+        let expected = if resources::reservation_role(r) == Some("role1") { 91.1 } else { 54.44 };
+        assert_eq!(r.scalar.as_ref().unwrap().value, expected);
+    }
+
+    let mixed = Resources::parse(
+        r#"[{"name": "ports", "type": "RANGES",
+             "ranges": {"range": [{"begin": 10000, "end": 20000}, {"begin": 30000, "end": 50000}]},
+             "reservations": [{"type": "STATIC", "role": "role1"}]},
+            {"name": "pandas", "type": "SET", "set": {"item": ["lun_lun", "yang_yang"]},
+             "reservations": [{"type": "STATIC", "role": "panda_liason"}]}]"#,
+        "*",
+    )
+    .unwrap();
+    for r in mixed.iter() {
+        if resources::reservation_role(r) == Some("role1") {
+            assert_eq!(r.r#type(), Type::Ranges);
+            assert_eq!(r.ranges.as_ref().unwrap().range.len(), 2);
+        } else {
+            assert_eq!(r.r#type(), Type::Set);
+            assert_eq!(r.set.as_ref().unwrap().item.len(), 2);
+        }
+    }
+
+    // Without `role` or `reservations` an element gets the default role, statically; the
+    // old `role` field is upgraded; `*` stays unreserved.
+    let defaulted = Resources::parse(r#"[{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}}]"#, "dev").unwrap();
+    assert_eq!(defaulted, Resources::parse("cpus(dev):1", "*").unwrap());
+    let old = Resources::parse(r#"[{"name": "mem", "type": "SCALAR", "scalar": {"value": 8}, "role": "ops"}]"#, "dev")
+        .unwrap();
+    assert_eq!(old, Resources::parse("mem(ops):8", "*").unwrap());
+    let star =
+        Resources::parse(r#"[{"name": "mem", "type": "SCALAR", "scalar": {"value": 8}, "role": "*"}]"#, "dev").unwrap();
+    assert_eq!(star, Resources::parse("mem:8", "*").unwrap());
+}
+
+// Mirrors `ResourcesTest.ParsingFromJSONError`, plus the cases C++ gets wrong or aborts on.
+#[test]
+fn resources_test_parsing_from_json_error() {
+    let sad = r#"{"name": "sad_pandas", "type": "SET", "set": {"item": ["bai_yun", "gao_gao"]}}"#;
+    let happy = r#"{"name": "happy_pandas", "type": "SET", "set": {"item": ["yun_zi", "xiao_liwu"]}}"#;
+    // A single object: not an array, so read (and refused) as `name:value` text.
+    assert!(Resources::parse(sad, "*").is_err());
+    // A missing comma between the elements, or in a set's items: not JSON either.
+    assert!(Resources::parse(&format!("[{sad} {happy}]"), "*").is_err());
+    let broken = r#"[{"name": "happy_pandas", "type": "SET", "set": {"item": ["yun_zi" "xiao_liwu"]}}]"#;
+    assert!(Resources::parse(broken, "*").is_err());
+    // An array of arrays.
+    assert_eq!(
+        Resources::parse(&format!("[[{sad}, {happy}]]"), "*"),
+        Err(ResourcesError::Json("Expecting a JSON object".into()))
+    );
+    // Missing required fields and unknown enum names.
+    assert_eq!(
+        Resources::parse(r#"[{"name": "cpus", "scalar": {"value": 1}}]"#, "*").unwrap_err().to_string(),
+        "Some JSON resources were not formatted properly: Missing required fields: type"
+    );
+    assert!(matches!(
+        Resources::parse(r#"[{"name": "cpus", "type": "NUMBER", "scalar": {"value": 1}}]"#, "*"),
+        Err(ResourcesError::Json(_))
+    ));
+    // Invalid resources are refused, not dropped.
+    assert!(matches!(
+        Resources::parse(r#"[{"name": "cpus", "type": "SCALAR", "scalar": {"value": -1}}]"#, "*"),
+        Err(ResourcesError::Invalid { .. })
+    ));
+    assert!(matches!(
+        Resources::parse(r#"[{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}}]"#, "-bad"),
+        Err(ResourcesError::Invalid { .. })
+    ));
+    // What a command line may not say, in JSON too.
+    assert!(matches!(
+        Resources::parse(
+            r#"[{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}, "role": "ops", "reservation": {"principal": "p"}}]"#,
+            "*"
+        ),
+        Err(ResourcesError::CommandLine(_))
+    ));
+    assert!(matches!(
+        Resources::parse(r#"[{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}, "revocable": {}}]"#, "*"),
+        Err(ResourcesError::CommandLine(_))
+    ));
+    // C++ aborts on this one (a `CHECK` in `upgradeResource`).
+    assert!(matches!(
+        Resources::parse(
+            r#"[{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}, "role": "*", "reservation": {}}]"#,
+            "*"
+        ),
+        Err(ResourcesError::StarReservation(_))
+    ));
+    // An empty array is no resources.
+    assert!(Resources::parse("[]", "*").unwrap().is_empty());
 }
 
 // Mirrors `ResourcesTest.Printing`.

@@ -135,6 +135,10 @@ pub const DEFAULT_FETCHER_CACHE_SIZE: Bytes = Bytes::gigabytes(2);
 /// Default of `--fetcher_stall_timeout` (`DEFAULT_FETCHER_STALL_TIMEOUT`).
 pub const DEFAULT_FETCHER_STALL_TIMEOUT: Duration = Duration::from_secs(MINUTE);
 
+/// Default of `--docker_socket`: where the docker daemon listens (`DEFAULT_DOCKER_HOST_RESOURCE`,
+/// the non-Windows value).
+pub const DEFAULT_DOCKER_HOST_RESOURCE: &str = "/var/run/docker.sock";
+
 /// Default of `--authenticatee` (`DEFAULT_AUTHENTICATEE`).
 pub const DEFAULT_AUTHENTICATEE: &str = "crammd5";
 
