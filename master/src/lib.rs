@@ -4,7 +4,6 @@ pub mod allocator;
 pub mod constants;
 pub mod flags;
 pub mod framework;
-pub mod logging;
 pub mod main_support;
 pub mod master;
 pub mod metrics;

@@ -25,7 +25,7 @@
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,9 +37,12 @@ use mesos::state::{DirectoryStorage, InMemoryStorage, State, Storage, StorageErr
 
 use crate::allocator::Allocator;
 use crate::flags::{MasterFlags, MasterFlagsError};
-use crate::logging::{self, LoggingError};
 use crate::master::{master_info, Master, MasterError, MESOS_VERSION};
 use crate::registrar::Registrar;
+use mesos::daemon::{
+    die_of, libprocess_config as libprocess_config_of, print_stdout, reverse_lookup, DaemonError, NetworkFlags,
+};
+use mesos::logging::{self, LoggingError};
 
 /// The program's name in usage and error messages.
 pub const PROGRAM: &str = "mesos-master";
@@ -181,53 +184,19 @@ pub fn parse(argv: &[String], environment: &[(String, String)]) -> Result<Comman
     Ok(Command::Run(Box::new(Startup { flags, warnings: loaded.warnings, config, registry, rust_log })))
 }
 
-/// The libprocess settings: `LIBPROCESS_*` from `environment`, overridden as `main.cpp`
-/// overrides those variables: `--ip` and `--advertise_ip`/`--advertise_port` when given,
-/// `--port` always (its default 5050 included).
+/// The libprocess settings from the network flags over `LIBPROCESS_*` (see
+/// [`mesos::daemon::libprocess_config`]).
 pub fn libprocess_config(flags: &MasterFlags, environment: &[(String, String)]) -> Result<Config, StartupError> {
-    let overridden = |name: &str| match name {
-        "ip" => flags.ip.is_some(),
-        "port" => true,
-        "advertise_ip" => flags.advertise_ip.is_some(),
-        "advertise_port" => flags.advertise_port.is_some(),
-        _ => false,
+    let network = NetworkFlags {
+        ip: flags.ip.as_deref(),
+        port: flags.port,
+        advertise_ip: flags.advertise_ip.as_deref(),
+        advertise_port: flags.advertise_port.as_deref(),
     };
-    // A variable the flags replace is not read, so a bad value there does not matter (C++
-    // overwrites it before libprocess reads it).
-    let kept = environment.iter().filter(|(name, _)| match name.strip_prefix("LIBPROCESS_") {
-        Some(rest) => !overridden(&rest.to_ascii_lowercase()),
-        None => false,
-    });
-    let mut config = Config::from_vars(kept.cloned())?;
-    if let Some(ip) = &flags.ip {
-        config.ip = Some(ipv4("ip", ip)?);
-    }
-    config.port = flags.port;
-    if let Some(ip) = &flags.advertise_ip {
-        config.advertise_ip = Some(ipv4("advertise_ip", ip)?);
-    }
-    if let Some(port) = &flags.advertise_port {
-        match port.trim().parse::<u16>() {
-            Ok(port) if port != 0 => config.advertise_port = Some(port),
-            _ => {
-                return Err(StartupError::Invalid(format!(
-                    "Invalid value '{port}' for --advertise_port: must be a port between 1 and 65535"
-                )))
-            }
-        }
-    }
-    Ok(config)
-}
-
-/// An IPv4 address flag; libprocess here speaks IPv4 only.
-fn ipv4(name: &str, text: &str) -> Result<Ipv4Addr, StartupError> {
-    match text.trim().parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) => Ok(ip),
-        Ok(IpAddr::V6(_)) => {
-            Err(StartupError::Invalid(format!("Invalid value '{text}' for --{name}: IPv6 is not supported yet")))
-        }
-        Err(_) => Err(StartupError::Invalid(format!("Invalid value '{text}' for --{name}: not an IP address"))),
-    }
+    libprocess_config_of(network, environment).map_err(|error| match error {
+        DaemonError::Invalid(message) => StartupError::Invalid(message),
+        DaemonError::Config(error) => StartupError::LibprocessConfig(error),
+    })
 }
 
 /// The registry storage `--registry` asks for (`MasterFlags::validate` has already refused
@@ -283,40 +252,6 @@ fn looked_up_hostname(flags: &MasterFlags, ip: Ipv4Addr) -> Result<Option<String
         return Ok(None);
     }
     reverse_lookup(ip).map(Some).map_err(StartupError::Hostname)
-}
-
-/// `getnameinfo` on an IPv4 address.
-fn reverse_lookup(ip: Ipv4Addr) -> Result<String, String> {
-    use std::ffi::CStr;
-    // NI_MAXHOST.
-    let mut host = [0 as libc::c_char; 1025];
-    // SAFETY: an all-zero `sockaddr_in` is a valid value; the fields that matter are set
-    // below.
-    let mut address: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-    address.sin_family = libc::AF_INET as libc::sa_family_t;
-    address.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(ip.octets()) };
-    let length = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    // SAFETY: `address` is a valid `sockaddr_in` of `length` bytes; `host` is writable for
-    // its whole length, which is what is passed; no service buffer is asked for.
-    let rc = unsafe {
-        libc::getnameinfo(
-            (&address as *const libc::sockaddr_in).cast::<libc::sockaddr>(),
-            length,
-            host.as_mut_ptr(),
-            host.len() as libc::socklen_t,
-            std::ptr::null_mut(),
-            0,
-            0,
-        )
-    };
-    if rc != 0 {
-        // SAFETY: `gai_strerror` returns a static NUL-terminated string for any code.
-        let reason = unsafe { CStr::from_ptr(libc::gai_strerror(rc)) };
-        return Err(reason.to_string_lossy().into_owned());
-    }
-    // SAFETY: on success `getnameinfo` wrote a NUL-terminated name into `host`.
-    let name = unsafe { CStr::from_ptr(host.as_ptr()) };
-    Ok(name.to_string_lossy().into_owned())
 }
 
 /// How a run ended.
@@ -436,16 +371,8 @@ fn main_inner(
     argv: Vec<std::ffi::OsString>,
     environment: Vec<(std::ffi::OsString, std::ffi::OsString)>,
 ) -> Result<Option<Exit>, StartupError> {
-    let argv = argv
-        .into_iter()
-        .map(|arg| arg.into_string().map_err(StartupError::NonUnicodeArgument))
-        .collect::<Result<Vec<_>, _>>()?;
-    // Variables that are not text cannot be flags; they are skipped, as they name nothing
-    // this program reads.
-    let environment: Vec<(String, String)> = environment
-        .into_iter()
-        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
-        .collect();
+    let (argv, environment) =
+        mesos::daemon::text_arguments(argv, environment).map_err(StartupError::NonUnicodeArgument)?;
 
     let startup = match parse(&argv, &environment)? {
         Command::Help(usage) => {
@@ -474,26 +401,6 @@ fn main_inner(
     // forever.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     exit.map(Some)
-}
-
-/// Prints `text` and a newline on stdout; a closed stdout (`mesos-master --help | head`) is
-/// not an error worth reporting.
-fn print_stdout(text: &str) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
-}
-
-/// Restores the default action of `signal` and raises it, so the program ends as killed by
-/// it; returns the shell's code for that signal if it somehow survives.
-fn die_of(signal: i32) -> i32 {
-    // SAFETY: resetting a disposition to the default and raising a signal have no memory
-    // effects on this program.
-    unsafe {
-        libc::signal(signal, libc::SIG_DFL);
-        libc::raise(signal);
-    }
-    128 + signal
 }
 
 #[cfg(test)]

@@ -91,10 +91,12 @@ mod json_impls {
 pub mod attributes;
 pub mod buffers;
 pub mod bytes;
+pub mod daemon;
 pub mod detector;
 pub mod flags;
 pub mod http;
 pub mod json;
+pub mod logging;
 pub mod protobuf_io;
 pub mod resources;
 pub mod state;

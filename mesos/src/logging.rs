@@ -1,4 +1,4 @@
-//! Logging set-up of a Mesos daemon from `--quiet` and `--logging_level` onto `tracing`; mirrors `logging::initialize` in `src/logging/logging.cpp` (belongs in `mesos` once the agent needs it).
+//! Logging set-up of a Mesos daemon (master, agent) from `--quiet` and `--logging_level` onto `tracing`; mirrors `logging::initialize` in `src/logging/logging.cpp`.
 //!
 //! glog's knobs map onto one `tracing_subscriber::EnvFilter` writing to stderr:
 //!
@@ -6,7 +6,7 @@
 //! - `RUST_LOG`, when set and not empty, replaces that level with its own directives (for
 //!   example `RUST_LOG=master=debug,libprocess=info`), which glog has no equivalent for;
 //! - `--quiet` shows nothing, whatever `RUST_LOG` says: without `--log_dir` (not supported
-//!   yet) C++ then drops everything below `FATAL`, and this master has no fatal log level.
+//!   yet) C++ then drops everything below `FATAL`, and these daemons have no fatal log level.
 //!   Errors that stop the program are still printed to stderr by the program itself.
 //!
 //! Lines carry no colours unless stderr is a terminal, so that log files and tests read plain
