@@ -91,6 +91,7 @@ mod json_impls {
 pub mod attributes;
 pub mod buffers;
 pub mod bytes;
+pub mod exec;
 pub mod flags;
 pub mod http;
 pub mod json;
