@@ -93,6 +93,7 @@ pub mod buffers;
 pub mod bytes;
 pub mod daemon;
 pub mod detector;
+pub mod exec;
 pub mod flags;
 pub mod http;
 pub mod json;
