@@ -131,12 +131,15 @@ pub fn die_of(signal: i32) -> i32 {
     128 + signal
 }
 
+/// A command line and an environment as text.
+pub type TextArguments = (Vec<String>, Vec<(String, String)>);
+
 /// The command line and environment as text: an argument that is not UTF-8 is an error;
 /// variables that are not text are skipped, as they name nothing a daemon reads.
 pub fn text_arguments(
     argv: Vec<std::ffi::OsString>,
     environment: Vec<(std::ffi::OsString, std::ffi::OsString)>,
-) -> Result<(Vec<String>, Vec<(String, String)>), std::ffi::OsString> {
+) -> Result<TextArguments, std::ffi::OsString> {
     let argv = argv.into_iter().map(std::ffi::OsString::into_string).collect::<Result<Vec<_>, _>>()?;
     let environment = environment
         .into_iter()

@@ -8,6 +8,8 @@
 pub mod constants;
 pub mod containerizer;
 pub mod flags;
+pub mod launcher;
+pub mod main_support;
 pub mod paths;
 pub mod resources;
 pub mod slave;

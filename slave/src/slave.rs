@@ -12,6 +12,7 @@
 //! operations, authentication, draining, garbage collection of sandboxes, HTTP executors.
 
 mod executors;
+mod http;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -72,6 +73,8 @@ pub struct Options {
     pub http_command_executor: bool,
     /// `--switch_user`.
     pub switch_user: bool,
+    /// The flags as `/flags` shows them (name, value), sorted by name.
+    pub flags: Vec<(String, String)>,
 }
 
 impl Options {
@@ -87,6 +90,7 @@ impl Options {
             recovery_timeout: crate::constants::RECOVERY_TIMEOUT,
             http_command_executor: false,
             switch_user: true,
+            flags: Vec::new(),
         }
     }
 }
@@ -148,6 +152,8 @@ pub struct Slave {
     resource_version: Uuid,
     pub(crate) frameworks: HashMap<FrameworkId, Framework>,
     pub(crate) completed_frameworks: VecDeque<Framework>,
+    /// When the agent started, in seconds since the epoch (C++ `startTime`).
+    pub(crate) start_time: f64,
 }
 
 impl Slave {
@@ -175,6 +181,7 @@ impl Slave {
             resource_version: Uuid::random(),
             frameworks: HashMap::new(),
             completed_frameworks: VecDeque::new(),
+            start_time: 0.0,
         }
     }
 
@@ -187,6 +194,7 @@ impl Process for Slave {
     /// C++ `Slave::initialize`, then (with nothing to recover) `_recover` and the first
     /// detection.
     fn initialize(&mut self, ctx: &mut Context<Self>) {
+        self.start_time = ctx.now().secs();
         let pid = ctx.pid().clone();
         self.task_status_update_manager
             .initialize(Box::new(move |update| pid.dispatch_void(move |this, ctx| this.forward(ctx, update))));
@@ -206,6 +214,7 @@ impl Process for Slave {
         ctx.install_protobuf(Slave::register_executor);
         ctx.install_protobuf(Slave::status_update_message);
         ctx.install_protobuf(Slave::status_update_acknowledgement);
+        http::install_routes(ctx);
 
         // Nothing is recovered: the agent goes straight to detection.
         self.state = State::Disconnected;

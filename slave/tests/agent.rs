@@ -801,3 +801,75 @@ async fn updates_wait_while_disconnected_and_go_out_on_reregistration() {
     cluster.settle().await;
     assert_eq!(states(&cluster.master.messages::<StatusUpdateMessage>()), [TaskState::TaskRunning]);
 }
+
+// ----- HTTP -----
+
+/// A GET over a fresh connection: the status code and the body.
+async fn get(address: std::net::SocketAddrV4, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8(response).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_string())
+}
+
+#[tokio::test]
+async fn state_shows_the_agent_its_frameworks_executors_and_tasks() {
+    let cluster = Cluster::start().await;
+    let id = cluster.register().await;
+    let scheduler = Fake::spawn(&cluster.lp, "scheduler", Vec::new());
+    cluster.run_task(&id, "t1", scheduler.upid());
+    cluster.settle().await;
+    let address = cluster.lp.address();
+    let prefix = format!("/{}", cluster.agent_pid().id);
+
+    // Queued until the executor registers.
+    let (status, body) = within(get(address, &format!("{prefix}/state"))).await;
+    assert_eq!(status, 200);
+    let state: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body:.300}"));
+    assert_eq!(state["id"], "S0");
+    assert_eq!(state["pid"], cluster.agent_pid().to_string());
+    assert_eq!(state["hostname"], "agent.example");
+    assert_eq!(state["version"], "1.12.0");
+    assert_eq!(state["resources"]["cpus"], 2.0);
+    assert_eq!(state["resources"]["mem"], 1024.0);
+    assert!(state["capabilities"].as_array().unwrap().contains(&serde_json::json!("MULTI_ROLE")));
+    let framework = &state["frameworks"][0];
+    assert_eq!(framework["id"], "F0");
+    assert_eq!(framework["checkpoint"], true);
+    let executor = &framework["executors"][0];
+    assert_eq!(executor["id"], "t1");
+    assert_eq!(executor["source"], "t1");
+    assert!(executor["directory"].as_str().unwrap().contains("/slaves/S0/frameworks/F0/executors/t1/runs/"));
+    assert_eq!(executor["queued_tasks"][0]["id"], "t1");
+    assert_eq!(executor["tasks"], serde_json::json!([]));
+    // The executor's overhead and the task's resources.
+    assert!((executor["resources"]["cpus"].as_f64().unwrap() - 1.1).abs() < 1e-9);
+    assert_eq!(state["unreserved_resources_allocated"]["mem"], 160.0);
+
+    // Registered, the task is launched.
+    let _executor = cluster.executor("executor(1)").await;
+    let (_, body) = within(get(address, &format!("{prefix}/state"))).await;
+    let state: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let executor = &state["frameworks"][0]["executors"][0];
+    assert_eq!(executor["queued_tasks"], serde_json::json!([]));
+    assert_eq!(executor["tasks"][0]["id"], "t1");
+    assert_eq!(executor["tasks"][0]["state"], "TASK_STAGING");
+
+    let (status, body) = within(get(address, &format!("{prefix}/health"))).await;
+    assert_eq!((status, body.as_str()), (200, ""));
+    let (status, body) = within(get(address, &format!("{prefix}/monitor/statistics"))).await;
+    assert_eq!(status, 200);
+    let statistics: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(statistics[0]["executor_id"], "t1");
+    assert_eq!(statistics[0]["framework_id"], "F0");
+    assert!(statistics[0]["statistics"]["timestamp"].is_number());
+    let (status, body) = within(get(address, &format!("{prefix}/state?jsonp=cb"))).await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with("cb(") && body.ends_with(')'));
+}
