@@ -114,7 +114,7 @@ pub fn processes() -> io::Result<Vec<ProcessStat>> {
 
 /// `root` and all its descendants in `table`, breadth first, root first (the processes of
 /// C++ `os::pstree(root)`); empty if `root` is not in the table.
-pub fn tree<'a>(root: i32, table: &'a [ProcessStat]) -> Vec<&'a ProcessStat> {
+pub fn tree(root: i32, table: &[ProcessStat]) -> Vec<&ProcessStat> {
     let mut children: HashMap<i32, Vec<&ProcessStat>> = HashMap::new();
     let mut by_pid: HashMap<i32, &ProcessStat> = HashMap::new();
     for process in table {
