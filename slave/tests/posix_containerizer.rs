@@ -333,6 +333,17 @@ async fn kill_sends_the_signal_to_the_executor() {
     assert!(!within(containerizer.kill(container_id(), libc::SIGTERM)).await);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_executor_leaves_behind_is_killed_when_it_exits() {
+    let containerizer = containerizer();
+    let sandbox = tempfile::tempdir().unwrap();
+    let id = launch_cmd(&containerizer, sandbox.path(), "sleep 60 & echo $! > child.pid; exit 7").await;
+    let child = pid_in(&sandbox.path().join("child.pid")).await;
+    assert_eq!(status_of(&containerizer, &id).await, 7 << 8);
+    // Killed once the executor has gone, as C++ destroys the container then.
+    ends(child).await;
+}
+
 /// `MesosContainerizerWaitTest.WaitUnknownContainer`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_unknown_container() {

@@ -445,7 +445,7 @@ impl Shared {
         let _ = self
             .blocking(move || {
                 // The pid is gone: this reaches what is left of the group and session it led.
-                if let Err(error) = launcher::killtree(pid, libc::SIGKILL, true, true) {
+                if let Err(error) = launcher::kill_leftovers(pid, libc::SIGKILL) {
                     tracing::warn!("Failed to kill the processes left by {pid}: {error}");
                 }
                 if let Some(cgroup) = cgroup {
@@ -682,10 +682,7 @@ impl Containerizer for PosixContainerizer {
         // SAFETY: a plain signal to the container's unreaped process.
         if unsafe { libc::kill(pid, signal) } != 0 {
             let error = std::io::Error::last_os_error();
-            return Future::failed(format!(
-                "Unable to send signal to container: {}",
-                launcher::strerror(error.raw_os_error().unwrap_or_default())
-            ));
+            return Future::failed(format!("Unable to send signal to container: {}", launcher::error_text(&error)));
         }
         Future::ready(true)
     }

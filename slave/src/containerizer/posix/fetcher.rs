@@ -220,8 +220,14 @@ fn create_output_files(sandbox: &Path, owner: Option<&Owner>) -> Result<std::fs:
 }
 
 fn chown(path: &Path, owner: &Owner) -> Result<(), String> {
-    std::os::unix::fs::lchown(path, Some(owner.uid), Some(owner.gid))
-        .map_err(|error| format!("Failed to chown '{}' to user '{}' : {error}", path.display(), owner.name))
+    std::os::unix::fs::lchown(path, Some(owner.uid), Some(owner.gid)).map_err(|error| {
+        format!(
+            "Failed to chown '{}' to user '{}' : {}",
+            path.display(),
+            owner.name,
+            super::launcher::error_text(&error)
+        )
+    })
 }
 
 /// Gives `path` and everything under it to `owner` (C++ `os::chown(user, path, true)`);

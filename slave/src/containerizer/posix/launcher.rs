@@ -75,6 +75,11 @@ pub fn lookup_user(name: &str) -> Result<UserIds, String> {
     Ok(UserIds { name: name.to_string(), uid, gid, groups })
 }
 
+/// An I/O error's text without Rust's ` (os error N)` suffix.
+pub fn error_text(error: &io::Error) -> String {
+    error.raw_os_error().map(strerror).unwrap_or_else(|| error.to_string())
+}
+
 /// The effective uid of this process.
 pub fn effective_uid() -> u32 {
     // SAFETY: `geteuid` cannot fail.
@@ -84,6 +89,9 @@ pub fn effective_uid() -> u32 {
 /// `strerror` text for an errno, without Rust's ` (os error N)` suffix (stout's
 /// `ErrnoError` text).
 pub fn strerror(errno: i32) -> String {
+    if errno == 0 {
+        return "Unknown error".into();
+    }
     let text = io::Error::from_raw_os_error(errno).to_string();
     match text.rfind(" (os error ") {
         Some(end) => text[..end].to_string(),
@@ -226,7 +234,7 @@ pub fn fork(spec: &LaunchSpec) -> Result<Forked, String> {
             let Some(step) = last_stage(&stage_read) else {
                 return Err(format!("Failed to fork a child process: {error}"));
             };
-            let reason = error.raw_os_error().map(strerror).unwrap_or_else(|| error.to_string());
+            let reason = error_text(&error);
             let message = match step {
                 stage::SETSID => format!("Failed to put the process in its own session: {reason}"),
                 stage::CGROUP => format!(
@@ -282,6 +290,17 @@ fn last_stage(read: &OwnedFd) -> Option<u8> {
 /// Not upstream: the agent's own process, group and session are never entered, whatever
 /// the table says.
 pub fn killtree(pid: i32, signal: i32, groups: bool, sessions: bool) -> io::Result<Vec<i32>> {
+    walk_and_signal(pid, true, signal, groups, sessions)
+}
+
+/// [`killtree`] for a leader that has been reaped: starts from the processes of the group
+/// and session `leader` led and never from a process that may since have been given its
+/// pid (C++ reaches this case through `killtree` after `reap`).
+pub fn kill_leftovers(leader: i32, signal: i32) -> io::Result<Vec<i32>> {
+    walk_and_signal(leader, false, signal, true, true)
+}
+
+fn walk_and_signal(pid: i32, from_root: bool, signal: i32, groups: bool, sessions: bool) -> io::Result<Vec<i32>> {
     let own_pid = std::process::id() as i32;
     let own = proc::process(own_pid)?;
     let mut visited_groups: HashSet<i32> = own.iter().map(|p| p.pgrp).collect();
@@ -289,10 +308,12 @@ pub fn killtree(pid: i32, signal: i32, groups: bool, sessions: bool) -> io::Resu
 
     let table = proc::processes()?;
     let mut queue = VecDeque::new();
-    match table.iter().find(|p| p.pid == pid) {
+    match table.iter().find(|p| p.pid == pid).filter(|_| from_root) {
         None => {
             for process in &table {
-                if (groups && process.pgrp == pid) || (sessions && process.session == pid) {
+                let in_group = groups && process.pgrp == pid && !visited_groups.contains(&pid);
+                let in_session = sessions && process.session == pid && !visited_sessions.contains(&pid);
+                if in_group || in_session {
                     queue.push_back(process.pid);
                 }
             }
@@ -364,5 +385,13 @@ mod tests {
     fn killtree_of_nothing_signals_nothing() {
         // A pid no process has, nor leads a group or session.
         assert_eq!(killtree(i32::MAX - 1, libc::SIGKILL, true, true).unwrap(), Vec::<i32>::new());
+        assert_eq!(kill_leftovers(i32::MAX - 1, libc::SIGKILL).unwrap(), Vec::<i32>::new());
+    }
+
+    #[test]
+    fn kill_leftovers_never_starts_from_a_live_process_with_the_pid() {
+        // Our own pid leads no group or session of ours, and is never signalled anyway.
+        let me = std::process::id() as i32;
+        assert_eq!(kill_leftovers(me, 0).unwrap(), Vec::<i32>::new());
     }
 }
