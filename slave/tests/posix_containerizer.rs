@@ -249,6 +249,18 @@ async fn a_missing_executable_ends_the_container_with_exit_failure() {
     assert!(within(containerizer.containers()).await.is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_without_a_value_ends_with_exit_failure() {
+    let containerizer = containerizer();
+    let sandbox = tempfile::tempdir().unwrap();
+    let id = start(&containerizer, sandbox.path(), CommandInfo::default()).await;
+    assert_eq!(status_of(&containerizer, &id).await, 1 << 8);
+    assert!(read(sandbox.path().join("stderr")).contains("Shell command is not specified"));
+    let id = start(&containerizer, sandbox.path(), CommandInfo { shell: Some(false), ..CommandInfo::default() }).await;
+    assert_eq!(status_of(&containerizer, &id).await, 1 << 8);
+    assert!(read(sandbox.path().join("stderr")).contains("Executable path is not specified"));
+}
+
 // ----- kill, destroy, wait -----
 
 /// `MesosContainerizerTest.Destroy`.

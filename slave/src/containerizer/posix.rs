@@ -21,6 +21,13 @@
 //!   signals the helper, which forwards the signal to the command).
 //! * Nested containers and container images are not supported.
 //!
+//! Users, as C++: with `config.user` and the agent running as root, the sandbox and
+//! everything fetched into it are handed to the user and the process switches to it
+//! (`setgid`, `setgroups` with the user's group list, `setuid`) unless it is the effective
+//! user already. An agent that is not root cannot run a container as anyone else: the
+//! launch fails with a fetch error, because giving the sandbox's `stdout`/`stderr` to that
+//! user fails, as in C++ `FetcherProcess::run`. An unknown user fails the same way.
+//!
 //! Everything that touches the disk or `/proc` runs on tokio's blocking pool; the actor
 //! that calls in only locks a table and gets a [`Future`].
 
@@ -347,6 +354,30 @@ impl Shared {
             return Err(LaunchFailure::BeforeFork(ContainerizerError::Launch(
                 "Container is being destroyed during fetching".into(),
             )));
+        }
+
+        if config.command_info.value.is_none() {
+            // The launch helper's check (C++ exits with `EXIT_FAILURE`).
+            let message = if config.command_info.shell() {
+                "Shell command is not specified"
+            } else {
+                "Executable path is not specified"
+            };
+            let stderr = sandbox.join(fetcher::STDERR);
+            let _ = self
+                .blocking(move || {
+                    use std::io::Write;
+                    let file = std::fs::OpenOptions::new().append(true).create(true).open(stderr);
+                    file.and_then(|mut file| writeln!(file, "{message}"))
+                })
+                .await;
+            tracing::warn!("Container {key} failed to start its command: {message}");
+            cleanup_cgroup(&prepared.cgroup);
+            self.finish(
+                key,
+                ContainerTermination { status: Some(launcher::EXIT_FAILURE_STATUS), ..ContainerTermination::default() },
+            );
+            return Ok(LaunchResult::Success);
         }
 
         let (program, argv) = command_line(&config.command_info, &sandbox);
