@@ -765,6 +765,22 @@ async fn os_net_uri_test() {
     );
 }
 
+/// `--fetcher_stall_timeout`: a server that sends nothing fails the download.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_download_fails() {
+    init_logging();
+    let options = PosixOptions {
+        fetcher: FetcherOptions { stall_timeout: Duration::from_millis(200), ..FetcherOptions::default() },
+        ..PosixOptions::default()
+    };
+    let containerizer = PosixContainerizer::new(options).unwrap();
+    let address = http_server(Vec::new()).await;
+    let sandbox = tempfile::tempdir().unwrap();
+    let hang = format!("http://{address}/hang");
+    let error = fetch_message(launch_err(&containerizer, sandbox.path(), with_uris("true", vec![uri(&hang)])).await);
+    assert!(error.contains("Operation too slow"), "{error}");
+}
+
 /// `MesosContainerizerDestroyTest.DestroyWhileFetching`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_while_fetching() {
@@ -841,6 +857,25 @@ async fn root_unprivileged_user_sandbox_file_ownership() {
         let owner = std::fs::metadata(sandbox.join(file)).unwrap().uid();
         assert_eq!(owner, nobody.uid, "owner of '{file}'");
     }
+}
+
+/// An agent that is not root cannot run a container as another user: as in C++, handing
+/// the sandbox's output files to that user fails the fetch. Skipped as root.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_root_another_user_fails_the_launch() {
+    // SAFETY: `geteuid` cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        eprintln!("skipped: runs only without root");
+        return;
+    }
+    let containerizer = containerizer();
+    let sandbox = tempfile::tempdir().unwrap();
+    let mut config = config(sandbox.path(), shell("touch ran"));
+    config.user = Some("root".into());
+    let error = within(containerizer.launch(container_id(), config, BTreeMap::new(), None)).await.expect_err("fails");
+    let message = fetch_message(error);
+    assert!(message.contains("Failed to chown") && message.contains("to user 'root'"), "{message}");
+    assert!(!sandbox.path().join("ran").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
