@@ -178,10 +178,8 @@ impl Cluster {
     async fn start() -> Cluster {
         let work_dir = tempfile::tempdir().unwrap();
         let programs = programs();
-        let master = Daemon::start(
-            "mesos-master",
-            &["--ip=127.0.0.1".into(), "--port=0".into(), "--registry=in_memory".into()],
-        );
+        let master =
+            Daemon::start("mesos-master", &["--ip=127.0.0.1".into(), "--port=0".into(), "--registry=in_memory".into()]);
         let master_address = master.address().await;
         let agent = Daemon::start(
             "mesos-agent",
@@ -337,7 +335,14 @@ impl Cluster {
             acknowledged = updates.len();
             let last = updates.last().unwrap();
             let state = TaskState::try_from(last.update.status.state).unwrap();
-            if matches!(state, TaskState::TaskFinished | TaskState::TaskFailed | TaskState::TaskKilled | TaskState::TaskLost | TaskState::TaskError) {
+            if matches!(
+                state,
+                TaskState::TaskFinished
+                    | TaskState::TaskFailed
+                    | TaskState::TaskKilled
+                    | TaskState::TaskLost
+                    | TaskState::TaskError
+            ) {
                 let states = updates.iter().map(|m| TaskState::try_from(m.update.status.state).unwrap()).collect();
                 return (states, last.update.status.message.clone());
             }
@@ -403,7 +408,9 @@ async fn a_failing_command_fails_and_a_killed_one_is_killed_with_its_process_gro
     let directory = sandbox(&cluster, "killed").await;
     let child: i32 = within("the task to write child.pid", async {
         loop {
-            if let Some(pid) = std::fs::read_to_string(directory.join("child.pid")).ok().and_then(|t| t.trim().parse().ok()) {
+            if let Some(pid) =
+                std::fs::read_to_string(directory.join("child.pid")).ok().and_then(|t| t.trim().parse().ok())
+            {
                 return pid;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -6,6 +6,9 @@
 //! detector (`--master=host:port`, `master@host:port`, or `file://` holding either) and the
 //! agent, whose resources are `--resources` with the rest detected on this machine.
 //!
+//! The containerizer is the POSIX one (`--launcher=posix`, `--isolation` of `posix/*` or
+//! `cgroups/*`).
+//!
 //! Exit: 0 after `--help`/`--version`; 1 when the flags or the start-up fail (a message on
 //! stderr) or the agent stops on its own (asked to by the master); on SIGTERM or SIGINT the
 //! agent shuts libprocess down and dies of the same signal.
@@ -24,6 +27,8 @@ use mesos::logging::{self, LoggingError};
 use mesos::proto::SlaveInfo;
 use mesos::version::MESOS_VERSION;
 
+use crate::containerizer::posix::fetcher::FetcherOptions;
+use crate::containerizer::posix::{PosixContainerizer, PosixOptions};
 use crate::containerizer::Containerizer;
 use crate::flags::{SlaveFlags, SlaveFlagsError};
 use crate::resources::Machine;
@@ -266,10 +271,25 @@ async fn start_and_wait(
 }
 
 /// The containerizer `--containerizers=mesos` with `--launcher=posix` and `--isolation`
-/// asks for (C++ `Containerizer::create`).
+/// asks for (C++ `Containerizer::create`): cgroups v2 limits when a `cgroups/*` isolator is
+/// named and the hierarchy allows it, POSIX isolation otherwise.
 fn create_containerizer(flags: &SlaveFlags) -> Result<Arc<dyn Containerizer>, StartupError> {
-    let _ = flags;
-    Err(StartupError::Containerizer("not available".into()))
+    let isolation = flags.isolation().map_err(StartupError::from)?;
+    for warning in &isolation.warnings {
+        tracing::warn!("{}", warning.message);
+    }
+    let options = PosixOptions {
+        fetcher: FetcherOptions {
+            frameworks_home: Some(PathBuf::from(&flags.frameworks_home)).filter(|home| !home.as_os_str().is_empty()),
+            stall_timeout: flags.fetcher_stall_timeout,
+        },
+        cgroups: isolation.isolators.iter().any(|isolator| isolator.starts_with("cgroups/")),
+        cgroups_root: flags.cgroups_root.clone(),
+        ..PosixOptions::default()
+    };
+    let containerizer =
+        PosixContainerizer::new(options).map_err(|error| StartupError::Containerizer(error.to_string()))?;
+    Ok(Arc::new(containerizer))
 }
 
 /// The whole program: returns the exit code, or does not return when it ends by a signal.

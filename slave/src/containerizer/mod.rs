@@ -7,6 +7,8 @@
 //! C++ passes protobufs (`ContainerConfig`, `ContainerTermination`) through this interface;
 //! they never go on the wire, so here they are plain structs with the same fields.
 
+pub mod posix;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
