@@ -27,7 +27,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::Notify;
 
 /// The bound on every wait; only a hang reaches it.
-const WAIT: Duration = Duration::from_secs(60);
+const WAIT: Duration = Duration::from_secs(20);
 
 async fn within<F: std::future::Future>(what: &str, future: F) -> F::Output {
     match tokio::time::timeout(WAIT, future).await {
@@ -306,7 +306,29 @@ impl Cluster {
     /// Waits for `task` to reach a terminal state, acknowledging every update; returns its
     /// states in order and the terminal update's message.
     async fn run_to_end(&self, task: &str) -> (Vec<TaskState>, Option<String>) {
-        let mut acknowledged = 0;
+        self.run_until(task, 0, |state| {
+            matches!(
+                state,
+                TaskState::TaskFinished
+                    | TaskState::TaskFailed
+                    | TaskState::TaskKilled
+                    | TaskState::TaskLost
+                    | TaskState::TaskError
+            )
+        })
+        .await
+    }
+
+    /// Acknowledges the updates of `task` past the first `acknowledged` ones as they come,
+    /// until one is in a state `stop` accepts; returns all its states and that update's
+    /// message.
+    async fn run_until(
+        &self,
+        task: &str,
+        acknowledged: usize,
+        stop: impl Fn(TaskState) -> bool,
+    ) -> (Vec<TaskState>, Option<String>) {
+        let mut acknowledged = acknowledged;
         loop {
             let updates: Vec<StatusUpdateMessage> = self
                 .wait("a status update", |c| {
@@ -335,14 +357,7 @@ impl Cluster {
             acknowledged = updates.len();
             let last = updates.last().unwrap();
             let state = TaskState::try_from(last.update.status.state).unwrap();
-            if matches!(
-                state,
-                TaskState::TaskFinished
-                    | TaskState::TaskFailed
-                    | TaskState::TaskKilled
-                    | TaskState::TaskLost
-                    | TaskState::TaskError
-            ) {
+            if stop(state) {
                 let states = updates.iter().map(|m| TaskState::try_from(m.update.status.state).unwrap()).collect();
                 return (states, last.update.status.message.clone());
             }
@@ -395,16 +410,8 @@ async fn a_failing_command_fails_and_a_killed_one_is_killed_with_its_process_gro
     // A task whose shell starts a background child; both are gone after the kill.
     let offer = cluster.offer(1).await;
     cluster.launch(&offer, "killed", "sleep 300 & echo $! > child.pid; exec sleep 301");
-    cluster
-        .wait("TASK_RUNNING", |c| {
-            c.all::<StatusUpdateMessage>()
-                .iter()
-                .any(|(_, m)| {
-                    m.update.status.task_id.value == "killed" && m.update.status.state == TaskState::TaskRunning as i32
-                })
-                .then_some(())
-        })
-        .await;
+    let (states, _) = cluster.run_until("killed", 0, |state| state == TaskState::TaskRunning).await;
+    assert_eq!(states, [TaskState::TaskStarting, TaskState::TaskRunning]);
     let directory = sandbox(&cluster, "killed").await;
     let child: i32 = within("the task to write child.pid", async {
         loop {
@@ -424,7 +431,8 @@ async fn a_failing_command_fails_and_a_killed_one_is_killed_with_its_process_gro
         kill: Some(Kill { task_id: TaskId { value: "killed".into() }, ..Kill::default() }),
         ..Call::default()
     });
-    let (states, message) = cluster.run_to_end("killed").await;
+    let (states, message) =
+        cluster.run_until("killed", 2, |state| matches!(state, TaskState::TaskKilled | TaskState::TaskFailed)).await;
     assert_eq!(states.last(), Some(&TaskState::TaskKilled));
     assert!(message.unwrap_or_default().starts_with("Command terminated with signal"));
     // The background child, in the task's process group, is gone too.
