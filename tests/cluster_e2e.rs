@@ -276,6 +276,10 @@ impl Cluster {
     }
 
     fn launch(&self, offer: &Offer, task: &str, command: &str) {
+        self.launch_with(offer, task, CommandInfo { value: Some(command.into()), ..CommandInfo::default() });
+    }
+
+    fn launch_with(&self, offer: &Offer, task: &str, command: CommandInfo) {
         let mut resources = Resources::parse("cpus:0.5;mem:64", "*").unwrap();
         resources.allocate("*");
         let task = TaskInfo {
@@ -283,7 +287,7 @@ impl Cluster {
             task_id: TaskId { value: task.into() },
             slave_id: offer.slave_id.clone(),
             resources: resources.to_vec(),
-            command: Some(CommandInfo { value: Some(command.into()), ..CommandInfo::default() }),
+            command: Some(command),
             ..TaskInfo::default()
         };
         let launch = Operation {
@@ -464,4 +468,29 @@ async fn sandbox(cluster: &Cluster, task: &str) -> PathBuf {
         .find(|executor| executor["id"] == task)
         .unwrap_or_else(|| panic!("executor {task} in /state: {body}"));
     PathBuf::from(executor["directory"].as_str().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_fetch_fails_the_task_as_a_container_launch_failure() {
+    let cluster = Cluster::start().await;
+    let offer = cluster.offer(0).await;
+    let command = CommandInfo {
+        value: Some("cat input".into()),
+        uris: vec![mesos::proto::command_info::Uri { value: "/no/such/input".into(), ..Default::default() }],
+        ..CommandInfo::default()
+    };
+    cluster.launch_with(&offer, "unfetched", command);
+    let updates = cluster.run_to_end("unfetched").await;
+    assert_eq!(updates.0, [TaskState::TaskFailed]);
+    let last = cluster
+        .all::<StatusUpdateMessage>()
+        .into_iter()
+        .map(|(_, m)| m.update.status)
+        .find(|status| status.task_id.value == "unfetched")
+        .unwrap();
+    assert_eq!(last.reason, Some(mesos::proto::task_status::Reason::ContainerLaunchFailed as i32));
+    assert_eq!(last.source, Some(mesos::proto::task_status::Source::Slave as i32));
+    let message = last.message.unwrap_or_default();
+    assert!(message.starts_with("Failed to launch container: "), "{message}");
+    assert!(message.contains("/no/such/input"), "{message}");
 }

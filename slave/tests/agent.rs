@@ -873,3 +873,55 @@ async fn state_shows_the_agent_its_frameworks_executors_and_tasks() {
     assert_eq!(status, 200);
     assert!(body.starts_with("cb(") && body.ends_with(')'));
 }
+
+// ----- bad input -----
+
+#[tokio::test]
+async fn garbage_from_the_master_or_an_executor_is_dropped_and_nothing_is_lost() {
+    let cluster = Cluster::start().await;
+    let id = cluster.register().await;
+    let scheduler = Fake::spawn(&cluster.lp, "scheduler", Vec::new());
+    cluster.run_task(&id, "t1", scheduler.upid());
+    cluster.settle().await;
+    let (executor, _) = cluster.executor("executor(1)").await;
+    let send_raw = |from: &UPID, name: &'static str, body: &'static [u8]| {
+        cluster.lp.send(libprocess::Message {
+            name: name.into(),
+            from: from.clone(),
+            to: cluster.agent_pid(),
+            body: Bytes::from_static(body),
+        });
+    };
+    // Truncated and nonsensical bodies under real names, and an unknown name.
+    let name = |n: &'static str| n;
+    send_raw(cluster.master.upid(), name(libprocess::protobuf::type_name::<RunTaskMessage>()), b"\x0a\x05abc");
+    send_raw(cluster.master.upid(), name(libprocess::protobuf::type_name::<KillTaskMessage>()), b"\xff\xff\xff");
+    send_raw(executor.upid(), name(libprocess::protobuf::type_name::<StatusUpdateMessage>()), b"\x0a\x80");
+    send_raw(executor.upid(), name(libprocess::protobuf::type_name::<RegisterExecutorMessage>()), b"");
+    send_raw(cluster.master.upid(), "mesos.internal.NoSuchMessage", b"hello");
+    // An update without a uuid, and one for another agent.
+    let mut no_uuid = executor_update(&id, "t1", "t1", TaskState::TaskRunning);
+    no_uuid.uuid = None;
+    cluster.lp.post_protobuf(
+        executor.upid(),
+        &cluster.agent_pid(),
+        &StatusUpdateMessage { update: no_uuid, pid: None },
+    );
+    let other_agent = executor_update(&SlaveId { value: "S-other".into() }, "t1", "t1", TaskState::TaskRunning);
+    cluster.lp.post_protobuf(
+        executor.upid(),
+        &cluster.agent_pid(),
+        &StatusUpdateMessage { update: other_agent, pid: None },
+    );
+    cluster.settle().await;
+    assert!(cluster.master.messages::<StatusUpdateMessage>().is_empty(), "nothing invalid was forwarded");
+    assert_eq!(within(cluster.agent.state()).await.unwrap(), State::Running);
+
+    // The task and its executor are intact: a good update still goes through.
+    let running = executor_update(&id, "t1", "t1", TaskState::TaskRunning);
+    let message = StatusUpdateMessage { update: running, pid: Some(executor.upid().to_string()) };
+    cluster.lp.post_protobuf(executor.upid(), &cluster.agent_pid(), &message);
+    cluster.settle().await;
+    assert_eq!(states(&cluster.master.messages::<StatusUpdateMessage>()), [TaskState::TaskRunning]);
+    assert_eq!(within(cluster.agent.tasks()).await.unwrap().len(), 1);
+}
