@@ -22,8 +22,8 @@ use std::time::Duration;
 use libprocess::{Context, Future, Libprocess, Process, SpawnError, Timer, PID, UPID};
 use mesos::detector::MasterDetector;
 use mesos::internal::{
-    PingSlaveMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage, ShutdownMessage,
-    SlaveRegisteredMessage, SlaveReregisteredMessage, StatusUpdate,
+    update_slave_message, PingSlaveMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage,
+    ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, StatusUpdate, UpdateSlaveMessage,
 };
 use mesos::proto::task_status::{Reason, Source};
 use mesos::proto::{
@@ -310,7 +310,7 @@ impl Slave {
                 checkpointed_resources: Vec::new(),
                 version: Some(mesos::version::MESOS_VERSION.to_string()),
                 agent_capabilities: capabilities,
-                resource_version_uuid: Some(mesos::proto::Uuid { value: self.resource_version.as_bytes().to_vec() }),
+                resource_version_uuid: Some(self.resource_version_uuid()),
             };
             ctx.send_protobuf(&master, &message);
         } else {
@@ -329,7 +329,7 @@ impl Slave {
             slave: self.info.clone(),
             version: Some(mesos::version::MESOS_VERSION.to_string()),
             agent_capabilities: capabilities,
-            resource_version_uuid: Some(mesos::proto::Uuid { value: self.resource_version.as_bytes().to_vec() }),
+            resource_version_uuid: Some(self.resource_version_uuid()),
             ..ReregisterSlaveMessage::default()
         };
         for framework in self.frameworks.values() {
@@ -392,6 +392,7 @@ impl Slave {
                     tracing::error!("Failed to checkpoint the agent's info to '{}': {error}", path.display());
                 }
                 self.arm_ping_timer(ctx);
+                self.send_update_slave(ctx, from);
             }
             State::Running => {
                 if self.info.id.as_ref() != Some(&message.slave_id) {
@@ -433,6 +434,7 @@ impl Slave {
                 self.state = State::Running;
                 self.task_status_update_manager.resume();
                 self.arm_ping_timer(ctx);
+                self.send_update_slave(ctx, from);
             }
             State::Running => tracing::warn!("Already re-registered with master {from}"),
             State::Terminating => {
@@ -478,6 +480,26 @@ impl Slave {
                 self.status_update(ctx, update, None);
             }
         }
+    }
+
+    /// The agent's resource state after (re)registration, as every agent with the
+    /// `RESOURCE_PROVIDER` capability sends it (C++ `generateResourceProviderUpdate`): its
+    /// resource version, no operations, no resource providers, no oversubscription.
+    fn send_update_slave(&self, ctx: &mut Context<Self>, master: &UPID) {
+        let message = UpdateSlaveMessage {
+            slave_id: self.slave_id(),
+            update_oversubscribed_resources: Some(false),
+            oversubscribed_resources: Vec::new(),
+            operations: Some(update_slave_message::Operations { operations: Vec::new() }),
+            resource_version_uuid: Some(self.resource_version_uuid()),
+            resource_providers: Some(update_slave_message::ResourceProviders { providers: Vec::new() }),
+        };
+        ctx.send_protobuf(master, &message);
+    }
+
+    /// C++ `resourceVersion`.
+    pub(crate) fn resource_version_uuid(&self) -> mesos::proto::Uuid {
+        mesos::proto::Uuid { value: self.resource_version.as_bytes().to_vec() }
     }
 
     /// C++ `Slave::ping`: answers whoever pinged (the master's `slave-observer(N)`), and

@@ -11,7 +11,7 @@ use mesos::internal::{
     KillTaskMessage, MasterSlaveConnection, PingSlaveMessage, PongSlaveMessage, ReconcileTasksMessage,
     RegisterExecutorMessage, RegisterSlaveMessage, ReregisterSlaveMessage, RunTaskMessage, ShutdownExecutorMessage,
     ShutdownFrameworkMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, StatusUpdate,
-    StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
+    StatusUpdateAcknowledgementMessage, StatusUpdateMessage, UpdateSlaveMessage,
 };
 use mesos::proto::task_status::{Reason, Source};
 use mesos::proto::{
@@ -88,6 +88,7 @@ fn names_of_master() -> Vec<&'static str> {
         libprocess::protobuf::type_name::<StatusUpdateMessage>(),
         libprocess::protobuf::type_name::<ExitedExecutorMessage>(),
         libprocess::protobuf::type_name::<ExecutorToFrameworkMessage>(),
+        libprocess::protobuf::type_name::<UpdateSlaveMessage>(),
     ]
 }
 
@@ -924,4 +925,55 @@ async fn garbage_from_the_master_or_an_executor_is_dropped_and_nothing_is_lost()
     cluster.settle().await;
     assert_eq!(states(&cluster.master.messages::<StatusUpdateMessage>()), [TaskState::TaskRunning]);
     assert_eq!(within(cluster.agent.tasks()).await.unwrap().len(), 1);
+}
+
+// ----- resource versions -----
+
+#[tokio::test]
+async fn the_agent_reports_its_resource_version_and_drops_tasks_that_assume_another() {
+    let cluster = Cluster::start().await;
+    let id = cluster.register().await;
+    let updates = cluster.master.messages::<UpdateSlaveMessage>();
+    assert_eq!(updates.len(), 1, "an UpdateSlaveMessage follows the registration");
+    let version = updates[0].resource_version_uuid.clone().expect("a resource version");
+    let registered = cluster.master.messages::<RegisterSlaveMessage>();
+    assert_eq!(registered[0].resource_version_uuid.as_ref(), Some(&version));
+    assert_eq!(updates[0].slave_id, id);
+    assert_eq!(updates[0].update_oversubscribed_resources, Some(false));
+
+    let scheduler = Fake::spawn(&cluster.lp, "scheduler", Vec::new());
+    let stale = mesos::internal::ResourceVersionUuid {
+        resource_provider_id: None,
+        uuid: mesos::proto::Uuid { value: Uuid::random().as_bytes().to_vec() },
+    };
+    let task = TaskInfo {
+        name: "t1".into(),
+        task_id: TaskId { value: "t1".into() },
+        slave_id: id.clone(),
+        resources: Resources::parse("cpus:1", "*").unwrap().to_vec(),
+        command: Some(CommandInfo { value: Some("true".into()), ..CommandInfo::default() }),
+        ..TaskInfo::default()
+    };
+    let run = |task: TaskInfo, versions| RunTaskMessage {
+        framework_id: None,
+        framework: framework_info(),
+        task,
+        resource_version_uuids: versions,
+        pid: Some(scheduler.upid().to_string()),
+        launch_executor: Some(true),
+    };
+    cluster.send(cluster.master.upid(), &run(task.clone(), vec![stale]));
+    cluster.settle().await;
+    let forwarded = cluster.master.messages::<StatusUpdateMessage>();
+    assert_eq!(states(&forwarded), [TaskState::TaskLost]);
+    assert_eq!(forwarded[0].update.status.reason, Some(Reason::InvalidOffers as i32));
+    assert!(cluster.containerizer.launched().is_empty());
+
+    // With the current version it launches.
+    let current = mesos::internal::ResourceVersionUuid { resource_provider_id: None, uuid: version };
+    let mut second = task;
+    second.task_id = TaskId { value: "t2".into() };
+    cluster.send(cluster.master.upid(), &run(second, vec![current]));
+    cluster.settle().await;
+    assert_eq!(cluster.containerizer.launched().len(), 1);
 }

@@ -289,6 +289,32 @@ impl Slave {
             }
         }
 
+        // The master's view of the resources the task uses must be the agent's (C++ `__run`):
+        // only the agent's own resources exist here, so only their version is compared.
+        if !message.resource_version_uuids.is_empty() {
+            let ours = self.resource_version_uuid();
+            let theirs = message.resource_version_uuids.iter().find(|v| v.resource_provider_id.is_none());
+            let uses_providers = task.resources.iter().any(|r| r.provider_id.is_some());
+            if uses_providers || theirs.map(|v| &v.uuid) != Some(&ours) {
+                let text = "Task assumes outdated resource state";
+                tracing::warn!("Dropping task {}: {text}", task.task_id.value);
+                self.send_task_dropped(
+                    ctx,
+                    &framework_id,
+                    &task.task_id,
+                    partition_aware,
+                    Reason::InvalidOffers,
+                    text,
+                    Some(&executor_id),
+                );
+                if message.launch_executor == Some(true) {
+                    self.send_exited_executor_message(ctx, &framework_id, &executor_id, None);
+                }
+                self.remove_framework_if_idle(ctx, &framework_id);
+                return;
+            }
+        }
+
         if existing.is_none() {
             if let Err(error) = self.launch_executor(ctx, &framework_id, executor_info, &task) {
                 tracing::error!("Failed to launch executor {}: {error}", executor_id.value);
