@@ -10,6 +10,7 @@ pub mod containerizer;
 pub mod flags;
 pub mod launcher;
 pub mod main_support;
+pub mod metrics;
 pub mod paths;
 pub mod resources;
 pub mod slave;

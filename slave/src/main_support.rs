@@ -186,6 +186,7 @@ pub fn options(flags: &SlaveFlags) -> Options {
         recovery_timeout: flags.recovery_timeout,
         http_command_executor: flags.http_command_executor,
         switch_user: flags.switch_user,
+        gc_delay: flags.gc_delay,
         flags: flags.to_pairs(),
     }
 }

@@ -14,6 +14,8 @@
 mod executors;
 mod http;
 
+pub use executors::ExecutorState;
+
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,6 +39,7 @@ use crate::constants::{
     MAX_COMPLETED_FRAMEWORKS, REGISTER_RETRY_INTERVAL_MAX,
 };
 use crate::containerizer::Containerizer;
+use crate::metrics::SlaveMetrics;
 use crate::status_update_manager::TaskStatusUpdateManager;
 
 /// The prefix of the agent's process id: the first agent of a process is `slave(1)`.
@@ -73,6 +76,8 @@ pub struct Options {
     pub http_command_executor: bool,
     /// `--switch_user`.
     pub switch_user: bool,
+    /// `--gc_delay` (shown as `slave/executor_directory_max_allowed_age_secs`).
+    pub gc_delay: Duration,
     /// The flags as `/flags` shows them (name, value), sorted by name.
     pub flags: Vec<(String, String)>,
 }
@@ -90,6 +95,7 @@ impl Options {
             recovery_timeout: crate::constants::RECOVERY_TIMEOUT,
             http_command_executor: false,
             switch_user: true,
+            gc_delay: crate::constants::GC_DELAY,
             flags: Vec::new(),
         }
     }
@@ -154,6 +160,7 @@ pub struct Slave {
     pub(crate) completed_frameworks: VecDeque<Framework>,
     /// When the agent started, in seconds since the epoch (C++ `startTime`).
     pub(crate) start_time: f64,
+    pub(crate) metrics: SlaveMetrics,
 }
 
 impl Slave {
@@ -182,6 +189,7 @@ impl Slave {
             frameworks: HashMap::new(),
             completed_frameworks: VecDeque::new(),
             start_time: 0.0,
+            metrics: SlaveMetrics::default(),
         }
     }
 
@@ -195,6 +203,7 @@ impl Process for Slave {
     /// detection.
     fn initialize(&mut self, ctx: &mut Context<Self>) {
         self.start_time = ctx.now().secs();
+        self.metrics = SlaveMetrics::register(ctx.libprocess(), ctx.pid());
         let pid = ctx.pid().clone();
         self.task_status_update_manager
             .initialize(Box::new(move |update| pid.dispatch_void(move |this, ctx| this.forward(ctx, update))));
@@ -576,6 +585,43 @@ impl Slave {
         while framework.completed_executors.len() > DEFAULT_MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK {
             framework.completed_executors.pop_front();
         }
+    }
+}
+
+/// What the `slave/*` gauges read (C++ `Slave::_tasks_staging` and friends).
+impl Slave {
+    /// Tasks in `state`; queued tasks count as staging.
+    pub(crate) fn count_tasks(&self, state: TaskState) -> f64 {
+        let mut count = 0;
+        for executor in self.frameworks.values().flat_map(|f| f.executors.values()) {
+            if state == TaskState::TaskStaging {
+                count += executor.queued_tasks.len();
+            }
+            count += executor.launched_tasks.values().filter(|task| task.state == state as i32).count();
+        }
+        count as f64
+    }
+
+    pub(crate) fn count_executors(&self, state: ExecutorState) -> f64 {
+        self.frameworks.values().flat_map(|f| f.executors.values()).filter(|e| e.state == state).count() as f64
+    }
+
+    /// The scalar `name` in total and allocated to executors and their tasks, revocable or
+    /// not (C++ `_resources_total`, `_resources_used` and the revocable variants).
+    pub(crate) fn resource_gauge(&self, name: &str, revocable: bool) -> (f64, f64) {
+        let scalar = |resource: &mesos::proto::Resource| {
+            (resource.name == name && resource.revocable.is_some() == revocable)
+                .then(|| resource.scalar.as_ref().map_or(0.0, |s| s.value))
+                .unwrap_or(0.0)
+        };
+        let total = self.info.resources.iter().map(scalar).sum();
+        let used = self
+            .frameworks
+            .values()
+            .flat_map(|f| f.executors.values())
+            .map(|executor| executors::allocated_resources(executor).iter().map(scalar).sum::<f64>())
+            .sum();
+        (total, used)
     }
 }
 

@@ -977,3 +977,45 @@ async fn the_agent_reports_its_resource_version_and_drops_tasks_that_assume_anot
     cluster.settle().await;
     assert_eq!(cluster.containerizer.launched().len(), 1);
 }
+
+#[tokio::test]
+async fn metrics_count_the_agents_tasks_executors_and_updates() {
+    let cluster = Cluster::start().await;
+    let id = cluster.register().await;
+    let scheduler = Fake::spawn(&cluster.lp, "scheduler", Vec::new());
+    cluster.run_task(&id, "t1", scheduler.upid());
+    cluster.settle().await;
+    let (executor, _) = cluster.executor("executor(1)").await;
+    let running = executor_update(&id, "t1", "t1", TaskState::TaskRunning);
+    cluster.lp.post_protobuf(
+        executor.upid(),
+        &cluster.agent_pid(),
+        &StatusUpdateMessage { update: running, pid: Some(executor.upid().to_string()) },
+    );
+    let mut invalid = executor_update(&id, "t1", "t1", TaskState::TaskRunning);
+    invalid.uuid = None;
+    cluster.lp.post_protobuf(
+        executor.upid(),
+        &cluster.agent_pid(),
+        &StatusUpdateMessage { update: invalid, pid: None },
+    );
+    cluster.settle().await;
+
+    let (status, body) = within(get(cluster.lp.address(), "/metrics/snapshot")).await;
+    assert_eq!(status, 200);
+    let metrics: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(metrics["slave/registered"], 1.0);
+    assert_eq!(metrics["slave/frameworks_active"], 1.0);
+    assert_eq!(metrics["slave/tasks_running"], 1.0);
+    assert_eq!(metrics["slave/tasks_staging"], 0.0);
+    assert_eq!(metrics["slave/executors_running"], 1.0);
+    assert_eq!(metrics["slave/valid_status_updates"], 1.0);
+    assert_eq!(metrics["slave/invalid_status_updates"], 1.0);
+    assert_eq!(metrics["slave/cpus_total"], 2.0);
+    assert_eq!(metrics["slave/mem_total"], 1024.0);
+    // The command executor's overhead and the task: cpus 0.1 + 1.
+    assert!((metrics["slave/cpus_used"].as_f64().unwrap() - 1.1).abs() < 1e-9);
+    assert!((metrics["slave/cpus_percent"].as_f64().unwrap() - 0.55).abs() < 1e-9);
+    // As in C++, declared and never incremented.
+    assert_eq!(metrics["slave/tasks_finished"], 0.0);
+}

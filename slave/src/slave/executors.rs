@@ -592,6 +592,7 @@ impl Slave {
             Err(failure) => Some(failure.to_string()),
         };
         let Some(failure) = failure else { return };
+        self.metrics.increment("container_launch_errors");
         tracing::error!(
             "Container '{}' for executor '{}' of framework {} failed to start: {failure}",
             container_id.value,
@@ -763,11 +764,13 @@ impl Slave {
         );
         let Some(uuid) = update.uuid.clone() else {
             tracing::warn!("Ignoring status update {describe} without 'uuid'");
+            self.metrics.increment("invalid_status_updates");
             return;
         };
         let slave_id = self.slave_id();
         if update.slave_id.as_ref() != Some(&slave_id) || update.status.slave_id.as_ref() != Some(&slave_id) {
             tracing::warn!("Ignoring status update {describe} due to Slave ID mismatch; expected '{}'", slave_id.value);
+            self.metrics.increment("invalid_status_updates");
             return;
         }
         update.status.uuid = Some(uuid);
@@ -778,15 +781,18 @@ impl Slave {
         let framework_id = update.framework_id.clone();
         let Some(framework) = self.frameworks.get_mut(&framework_id) else {
             tracing::warn!("Ignoring status update {describe} for unknown framework {}", framework_id.value);
+            self.metrics.increment("invalid_status_updates");
             return;
         };
         if framework.terminating {
             tracing::warn!("Ignoring status update {describe} for terminating framework {}", framework_id.value);
+            self.metrics.increment("invalid_status_updates");
             return;
         }
         let task_id = update.status.task_id.clone();
         let Some(executor_id) = framework.executor_id_for_task(&task_id) else {
             tracing::warn!("Could not find the executor for status update {describe}");
+            self.metrics.increment("valid_status_updates");
             self.hand_to_manager(ctx, update, pid, None);
             return;
         };
@@ -813,6 +819,7 @@ impl Slave {
                 ..ContainerStatus::default()
             });
         }
+        self.metrics.increment("valid_status_updates");
         executor.update_task_state(&update);
         let checkpoint = executor
             .checkpoint
@@ -1179,36 +1186,36 @@ impl Slave {
         _from: &UPID,
         message: FrameworkToExecutorMessage,
     ) {
-        if self.state != State::Running {
-            tracing::warn!(
-                "Dropping message from framework {} because the agent is not running",
-                message.framework_id.value
-            );
-            return;
-        }
-        let Some(framework) = self.frameworks.get(&message.framework_id) else {
-            tracing::warn!("Dropping message from framework {} because it does not exist", message.framework_id.value);
-            return;
-        };
-        if framework.terminating {
-            tracing::warn!("Dropping message from framework {} because it is terminating", message.framework_id.value);
-            return;
-        }
-        match framework.executors.get(&message.executor_id) {
-            Some(executor) if executor.state == ExecutorState::Running => {
-                if let Some(pid) = executor.pid.clone() {
-                    ctx.send_protobuf(&pid, &message);
-                }
+        let target = self.scheduler_message_target(&message);
+        match target {
+            Ok(pid) => {
+                ctx.send_protobuf(&pid, &message);
+                self.metrics.increment("valid_framework_messages");
             }
-            Some(executor) => tracing::warn!(
-                "Dropping message for executor '{}' because it is {:?}",
-                message.executor_id.value,
-                executor.state
-            ),
-            None => tracing::warn!(
-                "Dropping message for executor '{}' because it does not exist",
-                message.executor_id.value
-            ),
+            Err(why) => {
+                tracing::warn!(
+                    "Dropping message from framework {} for executor '{}': {why}",
+                    message.framework_id.value,
+                    message.executor_id.value
+                );
+                self.metrics.increment("invalid_framework_messages");
+            }
+        }
+    }
+
+    /// Where a framework message goes: the executor, if it runs.
+    fn scheduler_message_target(&self, message: &FrameworkToExecutorMessage) -> Result<UPID, String> {
+        if self.state != State::Running {
+            return Err("the agent is not running".into());
+        }
+        let framework = self.frameworks.get(&message.framework_id).ok_or("the framework does not exist")?;
+        if framework.terminating {
+            return Err("the framework is terminating".into());
+        }
+        let executor = framework.executors.get(&message.executor_id).ok_or("the executor does not exist")?;
+        match (&executor.state, &executor.pid) {
+            (ExecutorState::Running, Some(pid)) => Ok(pid.clone()),
+            (state, _) => Err(format!("the executor is {state:?}")),
         }
     }
 
@@ -1220,27 +1227,28 @@ impl Slave {
         _from: &UPID,
         message: ExecutorToFrameworkMessage,
     ) {
-        if self.state != State::Running {
-            tracing::warn!(
-                "Dropping framework message from executor '{}' because the agent is not running",
-                message.executor_id.value
-            );
-            return;
-        }
-        let Some(framework) = self.frameworks.get(&message.framework_id) else {
-            tracing::warn!(
-                "Cannot send framework message from executor '{}' to unknown framework {}",
-                message.executor_id.value,
-                message.framework_id.value
-            );
-            return;
+        let target = if self.state != State::Running {
+            Err("the agent is not running")
+        } else {
+            match self.frameworks.get(&message.framework_id) {
+                None => Err("the framework does not exist"),
+                Some(framework) if framework.terminating => Err("the framework is terminating"),
+                Some(framework) => framework.pid.clone().or_else(|| self.master.clone()).ok_or("there is no master"),
+            }
         };
-        if framework.terminating {
-            return;
-        }
-        let target = framework.pid.clone().or_else(|| self.master.clone());
-        if let Some(target) = target {
-            ctx.send_protobuf(&target, &message);
+        match target {
+            Ok(target) => {
+                ctx.send_protobuf(&target, &message);
+                self.metrics.increment("valid_framework_messages");
+            }
+            Err(why) => {
+                tracing::warn!(
+                    "Dropping framework message from executor '{}' to framework {}: {why}",
+                    message.executor_id.value,
+                    message.framework_id.value
+                );
+                self.metrics.increment("invalid_framework_messages");
+            }
         }
     }
 
@@ -1292,6 +1300,7 @@ impl Slave {
             }
         );
         executor.state = ExecutorState::Terminated;
+        self.metrics.increment("executors_terminated");
         let mut updates = Vec::new();
         if !framework_terminating {
             let pending: Vec<TaskId> = executor
@@ -1394,4 +1403,9 @@ fn terminated_update(
         }
     }
     update
+}
+
+/// What the executor and its queued and launched tasks hold (C++ `allocatedResources`).
+pub(crate) fn allocated_resources(executor: &Executor) -> Resources {
+    super::http::allocated_resources_of(executor)
 }

@@ -176,7 +176,7 @@ impl Slave {
         let mut allocated = Resources::new();
         for framework in self.frameworks.values() {
             for executor in framework.executors.values() {
-                allocated += &allocated_resources(executor);
+                allocated += &allocated_resources_of(executor);
             }
         }
         w.key_ident("reserved_resources_allocated");
@@ -253,7 +253,7 @@ fn write_full(w: &mut Writer, resources: &Resources) {
 }
 
 /// What the executor and its queued and launched tasks hold (C++ `allocatedResources`).
-fn allocated_resources(executor: &Executor) -> Resources {
+pub(super) fn allocated_resources_of(executor: &Executor) -> Resources {
     let mut resources: Resources = executor.info.resources.iter().cloned().collect();
     for task in &executor.queued_tasks {
         for resource in &task.resources {
@@ -332,7 +332,7 @@ fn write_executor(w: &mut Writer, executor: &Executor) {
     w.key_ident("directory");
     w.str(&executor.directory.to_string_lossy());
     w.key_ident("resources");
-    write_resources(w, allocated_resources(executor).iter());
+    write_resources(w, allocated_resources_of(executor).iter());
     if let Some(first) = executor.info.resources.first() {
         w.key_ident("role");
         w.str(first.allocation_info.as_ref().and_then(|a| a.role.as_deref()).unwrap_or(""));
