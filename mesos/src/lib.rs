@@ -94,6 +94,7 @@ pub mod bytes;
 pub mod daemon;
 pub mod detector;
 pub mod exec;
+pub mod files;
 pub mod flags;
 pub mod http;
 pub mod json;
