@@ -400,6 +400,19 @@ async fn a_command_task_runs_to_finished_and_its_output_is_in_its_sandbox() {
     assert!(stdout.contains("hello from the task"), "{stdout}");
     let stderr = std::fs::read_to_string(directory.join("stderr")).unwrap();
     assert!(stderr.contains("to stderr"), "{stderr}");
+
+    // And through the agent's files service, under the sandbox's three names.
+    let latest = format!("/frameworks/{}/executors/hello/runs/latest", cluster.framework_id.value);
+    for path in [shown.clone(), latest] {
+        let (status, body) = get(&cluster.agent_address, &format!("/files/read?path={path}/stdout&offset=0")).await;
+        assert_eq!(status, 200, "{body}");
+        let read: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(read["offset"], 0);
+        assert!(read["data"].as_str().unwrap().contains("hello from the task"), "{body}");
+    }
+    let (status, body) = get(&cluster.agent_address, &format!("/files/browse?path={shown}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("/stdout\""), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

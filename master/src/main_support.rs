@@ -325,6 +325,8 @@ async fn start_and_wait(
     // `/state` reaches `/master/state`, `/version` is served.
     lp.set_delegate(Some(crate::master::PROCESS_ID));
     mesos::version::VersionProcess::spawn(lp)?;
+    // `/files/*`, as C++ `main.cpp` starts it (nothing is attached: no `--log_dir` yet).
+    mesos::files::Files::spawn(lp)?;
     tracing::info!("Master {id} ({shown_hostname}) started on {}", lp.address());
     tracing::info!("Flags at startup: {flags}");
     if lp.address().ip().is_loopback() {

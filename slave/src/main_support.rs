@@ -245,7 +245,9 @@ async fn start_and_wait(
         .map_err(|error| StartupError::Resources(error.to_string()))??;
     let manager = TaskStatusUpdateManager::create(lp, work_dir)?;
     let hostname = info.hostname.clone();
-    let slave = Slave::new(info, options(flags), detector, containerizer, manager);
+    // `/files/*`: the executors' sandboxes are attached as they are made.
+    let files = mesos::files::Files::spawn(lp)?;
+    let slave = Slave::new(info, options(flags), detector, containerizer, manager).with_files(files);
     let agent = SlaveHandle::spawn(lp, slave)?;
     // `/state` reaches `/slave(1)/state`, `/version` is served.
     lp.set_delegate(Some(&agent.pid.upid().id));

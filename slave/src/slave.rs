@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use libprocess::{Context, Future, Libprocess, Process, SpawnError, Timer, PID, UPID};
 use mesos::detector::MasterDetector;
+use mesos::files::Files;
 use mesos::internal::{
     update_slave_message, PingSlaveMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage,
     ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, StatusUpdate, UpdateSlaveMessage,
@@ -161,6 +162,8 @@ pub struct Slave {
     /// When the agent started, in seconds since the epoch (C++ `startTime`).
     pub(crate) start_time: f64,
     pub(crate) metrics: SlaveMetrics,
+    /// The files service executor sandboxes are attached to (`/files/*`), if any.
+    pub(crate) files: Option<Files>,
 }
 
 impl Slave {
@@ -190,7 +193,14 @@ impl Slave {
             completed_frameworks: VecDeque::new(),
             start_time: 0.0,
             metrics: SlaveMetrics::default(),
+            files: None,
         }
+    }
+
+    /// Attaches each executor's sandbox to `files` for `/files/browse`, `read` and `download`.
+    pub fn with_files(mut self, files: Files) -> Slave {
+        self.files = Some(files);
+        self
     }
 
     pub(crate) fn slave_id(&self) -> SlaveId {
@@ -580,10 +590,47 @@ impl Slave {
         }
     }
 
-    pub(crate) fn complete_executor(framework: &mut Framework, executor: executors::Executor) {
+    /// Keeps `executor` among the framework's completed ones; the oldest beyond the bound
+    /// goes, and its sandbox leaves the files service (C++ detaches when the sandbox is
+    /// garbage collected; there is no collection yet).
+    pub(crate) fn complete_executor(&mut self, framework_id: &FrameworkId, executor: executors::Executor) {
+        let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
         framework.completed_executors.push_back(executor);
+        let mut gone = Vec::new();
         while framework.completed_executors.len() > DEFAULT_MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK {
-            framework.completed_executors.pop_front();
+            gone.extend(framework.completed_executors.pop_front());
+        }
+        for executor in gone {
+            self.detach_sandbox(framework_id, &executor);
+        }
+    }
+
+    /// The virtual paths of an executor's sandbox (C++ `Slave::launchExecutor`'s attaches):
+    /// the real path, `.../runs/latest` under the work directory, and
+    /// `/frameworks/<fid>/executors/<eid>/runs/latest`.
+    pub(crate) fn sandbox_virtual_paths(
+        &self,
+        framework_id: &FrameworkId,
+        executor: &executors::Executor,
+    ) -> Vec<String> {
+        let latest = crate::paths::executor_latest_run_path(
+            &self.options.work_dir,
+            &self.slave_id(),
+            framework_id,
+            &executor.id,
+        );
+        vec![
+            executor.directory.display().to_string(),
+            latest.display().to_string(),
+            format!("/frameworks/{}/executors/{}/runs/latest", framework_id.value, executor.id.value),
+        ]
+    }
+
+    fn detach_sandbox(&self, framework_id: &FrameworkId, executor: &executors::Executor) {
+        if let Some(files) = &self.files {
+            for path in self.sandbox_virtual_paths(framework_id, executor) {
+                files.detach(path);
+            }
         }
     }
 }
@@ -610,9 +657,11 @@ impl Slave {
     /// not (C++ `_resources_total`, `_resources_used` and the revocable variants).
     pub(crate) fn resource_gauge(&self, name: &str, revocable: bool) -> (f64, f64) {
         let scalar = |resource: &mesos::proto::Resource| {
-            (resource.name == name && resource.revocable.is_some() == revocable)
-                .then(|| resource.scalar.as_ref().map_or(0.0, |s| s.value))
-                .unwrap_or(0.0)
+            if resource.name == name && resource.revocable.is_some() == revocable {
+                resource.scalar.as_ref().map_or(0.0, |s| s.value)
+            } else {
+                0.0
+            }
         };
         let total = self.info.resources.iter().map(scalar).sum();
         let used = self

@@ -501,6 +501,16 @@ impl Slave {
             pending_termination: None,
             ever_sent_task: false,
         };
+        if let Some(files) = &self.files {
+            for path in self.sandbox_virtual_paths(framework_id, &executor) {
+                let attached = files.attach(executor.directory.clone(), path.clone());
+                attached.on_any(move |outcome| {
+                    if let Ok(Err(error)) = outcome {
+                        tracing::warn!("Failed to attach '{path}' to the files service: {error}");
+                    }
+                });
+            }
+        }
         let Some(framework) = self.frameworks.get_mut(framework_id) else { return Err("Unknown framework".into()) };
         framework.executors.insert(executor_id.clone(), executor);
 
@@ -1359,7 +1369,7 @@ impl Slave {
         for task_id in terminated {
             executor.complete_task(&task_id);
         }
-        Slave::complete_executor(framework, executor);
+        self.complete_executor(framework_id, executor);
     }
 }
 
