@@ -70,6 +70,60 @@ macro_rules! field {
     };
 }
 
+/// Declares `logging::Flags` (which every Mesos daemon's flags inherit) on `$flags`, a
+/// `Flags<T>` whose `T` has the fields `quiet`, `logging_level`, `log_dir`, `logbufsecs`,
+/// `initialize_driver_logging` and `external_log_file` (C++ `src/logging/flags.cpp`).
+#[macro_export]
+macro_rules! declare_logging_flags {
+    ($flags:expr) => {{
+        let f = $flags;
+        f.add($crate::field!(quiet), "quiet", "Do not log to stderr.").default(false);
+        f.add(
+            $crate::field!(logging_level),
+            "logging_level",
+            "Lowest level logged: `INFO`, `WARNING` or `ERROR`. With `--quiet` it applies to the \
+             `--log_dir` files only.",
+        )
+        .default("INFO".to_string());
+        f.add_optional(
+            $crate::field!(log_dir),
+            "log_dir",
+            "Directory for log files (shown in the web UI). Unset: no log files. stderr logging is \
+             unaffected.",
+        );
+        f.add($crate::field!(logbufsecs), "logbufsecs", "Longest time, in seconds, logs may stay buffered.").default(0);
+        f.add(
+            $crate::field!(initialize_driver_logging),
+            "initialize_driver_logging",
+            "Set up logging for the scheduler and executor drivers (v0 APIs only) the way the \
+             daemon's own is.",
+        )
+        .default(true);
+        f.add_optional(
+            $crate::field!(external_log_file),
+            "external_log_file",
+            "Log file written by something else (syslog, journald) to show in the web UI and HTTP \
+             API; overrides `--log_dir` there.",
+        );
+    }};
+}
+
+/// The first flag, by the name it was given under, that `flags` loaded with a value other
+/// than its default in `defaults` and that is not in `supported`: how a daemon refuses what
+/// it does not implement yet without refusing command lines that spell out defaults.
+pub fn first_unsupported<T>(flags: &Flags<T>, defaults: &Flags<T>, supported: &[&str]) -> Option<String> {
+    for info in flags.iter() {
+        if !info.loaded || supported.contains(&info.name.value.as_str()) {
+            continue;
+        }
+        let default = defaults.get(&info.name.value).and_then(|flag| flag.value);
+        if info.value != default {
+            return Some(info.effective_name.value.clone());
+        }
+    }
+    None
+}
+
 /// Why loading flags failed. The messages are stout's, word for word.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FlagsError {

@@ -100,6 +100,7 @@ pub mod http;
 pub mod json;
 pub mod logging;
 pub mod protobuf_io;
+pub mod protobuf_utils;
 pub mod resources;
 pub mod state;
 pub mod values;

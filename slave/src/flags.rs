@@ -1458,50 +1458,16 @@ fn check_agent_features(features: &JsonObject) -> Result<(), String> {
 
 /// `logging::Flags`, which every Mesos daemon's flags inherit.
 fn declare_logging(f: &mut Flags<SlaveFlags>) {
-    f.add(field!(quiet), "quiet", "Do not log to stderr.").default(false);
-    f.add(
-        field!(logging_level),
-        "logging_level",
-        "Lowest level logged: `INFO`, `WARNING` or `ERROR`. With `--quiet` it applies to the \
-         `--log_dir` files only.",
-    )
-    .default("INFO".to_string());
-    f.add_optional(
-        field!(log_dir),
-        "log_dir",
-        "Directory for log files (shown in the web UI). Unset: no log files. stderr logging is \
-         unaffected.",
-    );
-    f.add(field!(logbufsecs), "logbufsecs", "Longest time, in seconds, logs may stay buffered.").default(0);
-    f.add(
-        field!(initialize_driver_logging),
-        "initialize_driver_logging",
-        "Set up logging for the scheduler and executor drivers (v0 APIs only) the way the \
-         daemon's own is.",
-    )
-    .default(true);
-    f.add_optional(
-        field!(external_log_file),
-        "external_log_file",
-        "Log file written by something else (syslog, journald) to show in the web UI and HTTP \
-         API; overrides `--log_dir` there.",
-    );
+    mesos::declare_logging_flags!(f);
 }
 
 /// Fails on the first flag, by name, that is loaded with a non-default value and is not in
 /// [`SUPPORTED_FLAGS`].
 fn check_supported(flags: &Flags<SlaveFlags>) -> Result<(), SlaveFlagsError> {
-    let defaults = SlaveFlags::declare();
-    for info in flags.iter() {
-        if !info.loaded || SUPPORTED_FLAGS.contains(&info.name.value.as_str()) {
-            continue;
-        }
-        let default = defaults.get(&info.name.value).and_then(|flag| flag.value);
-        if info.value != default {
-            return Err(SlaveFlagsError::Unsupported(info.effective_name.value.clone()));
-        }
+    match mesos::flags::first_unsupported(flags, &SlaveFlags::declare(), SUPPORTED_FLAGS) {
+        Some(name) => Err(SlaveFlagsError::Unsupported(name)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -682,24 +682,10 @@ fn random_fraction() -> f64 {
     (u64::from_le_bytes(word) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// C++ `protobuf::createTask`: the `Task` of `task` in `state`.
+/// C++ `protobuf::createTask`: the `Task` of `task` in `state` on this agent.
 pub(crate) fn create_task(task: &TaskInfo, state: TaskState, framework_id: &FrameworkId) -> Task {
-    Task {
-        name: task.name.clone(),
-        task_id: task.task_id.clone(),
-        framework_id: framework_id.clone(),
-        executor_id: task.executor.as_ref().map(|executor| executor.executor_id.clone()),
-        slave_id: task.slave_id.clone(),
-        state: state as i32,
-        resources: task.resources.clone(),
-        labels: task.labels.clone(),
-        discovery: task.discovery.clone(),
-        container: task.container.clone(),
-        health_check: task.health_check.clone(),
-        kill_policy: task.kill_policy,
-        user: task.command.as_ref().and_then(|command| command.user.clone()),
-        ..Task::default()
-    }
+    let executor_id = task.executor.as_ref().map(|executor| executor.executor_id.clone());
+    mesos::protobuf_utils::create_task(task, state, framework_id, &task.slave_id, executor_id)
 }
 
 /// C++ `protobuf::createStatusUpdate`: an update the agent makes itself, with a fresh uuid

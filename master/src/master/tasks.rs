@@ -99,17 +99,7 @@ pub enum OfferError {
 
 /// C++ `protobuf::isTerminalState(TaskState)`.
 pub fn is_terminal(state: TaskState) -> bool {
-    matches!(
-        state,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskLost
-            | TaskState::TaskError
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-    )
+    mesos::protobuf_utils::is_terminal_state(state)
 }
 
 /// What C++ `protobuf::createStatusUpdate` fills in for a master-generated update: no uuid,
@@ -1119,21 +1109,5 @@ fn task_record(
     slave_id: &SlaveId,
     executor_id: Option<ExecutorId>,
 ) -> Task {
-    Task {
-        name: task.name.clone(),
-        task_id: task.task_id.clone(),
-        framework_id: framework_id.clone(),
-        executor_id,
-        slave_id: slave_id.clone(),
-        state: TaskState::TaskStaging as i32,
-        resources: task.resources.clone(),
-        labels: task.labels.clone(),
-        discovery: task.discovery.clone(),
-        container: task.container.clone(),
-        health_check: task.health_check.clone(),
-        kill_policy: task.kill_policy,
-        user: task.command.as_ref().and_then(|c| c.user.clone()),
-        limits: task.limits.clone(),
-        ..Default::default()
-    }
+    mesos::protobuf_utils::create_task(task, TaskState::TaskStaging, framework_id, slave_id, executor_id)
 }

@@ -110,20 +110,7 @@ pub enum StatusUpdateError {
     Recovery { task: String, framework: String, reason: String },
 }
 
-/// C++ `protobuf::isTerminalState(TaskState)`: the task is gone for good.
-pub fn is_terminal_state(state: TaskState) -> bool {
-    matches!(
-        state,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskLost
-            | TaskState::TaskError
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-    )
-}
+pub use mesos::protobuf_utils::is_terminal_state;
 
 /// An update as C++ prints one (`operator<<` for `StatusUpdate` in `src/messages/messages.cpp`):
 /// `TASK_RUNNING (Status UUID: <uuid>) for task <id> in health state healthy of framework <id>`.
@@ -154,29 +141,5 @@ mod tests {
         assert_eq!(seconds, [10, 20, 40, 80, 160, 320, 600, 600, 600]);
         assert_eq!(next_retry_interval(Duration::from_secs(599)), Duration::from_secs(600));
         assert_eq!(next_retry_interval(Duration::MAX), STATUS_UPDATE_RETRY_INTERVAL_MAX);
-    }
-
-    #[test]
-    fn terminal_states_are_upstreams() {
-        let terminal: Vec<&str> = (0..=13)
-            .filter_map(|n| TaskState::try_from(n).ok())
-            .filter(|state| is_terminal_state(*state))
-            .map(|state| state.as_str_name())
-            .collect();
-        let mut terminal = terminal;
-        terminal.sort();
-        assert_eq!(
-            terminal,
-            [
-                "TASK_DROPPED",
-                "TASK_ERROR",
-                "TASK_FAILED",
-                "TASK_FINISHED",
-                "TASK_GONE",
-                "TASK_GONE_BY_OPERATOR",
-                "TASK_KILLED",
-                "TASK_LOST"
-            ]
-        );
     }
 }
