@@ -206,6 +206,20 @@ impl Slave {
     pub(crate) fn slave_id(&self) -> SlaveId {
         self.info.id.clone().unwrap_or_default()
     }
+
+    /// Writes `meta/boot_id`, by which the next agent run tells a reboot of the host from
+    /// a restart of the agent (C++ `Slave::__recover`). A host without a boot id is logged.
+    fn checkpoint_boot_id(&self) {
+        match crate::state::boot_id() {
+            Ok(id) => {
+                let path = crate::paths::boot_id_path(&crate::paths::meta_root_dir(&self.options.work_dir));
+                if let Err(error) = mesos::protobuf_io::checkpoint(&path, id.as_bytes()) {
+                    tracing::error!("Failed to checkpoint the boot id to '{}': {error}", path.display());
+                }
+            }
+            Err(error) => tracing::error!("Could not retrieve boot id: {error}"),
+        }
+    }
 }
 
 impl Process for Slave {
@@ -235,7 +249,9 @@ impl Process for Slave {
         ctx.install_protobuf(Slave::status_update_acknowledgement);
         http::install_routes(ctx);
 
-        // Nothing is recovered: the agent goes straight to detection.
+        // Nothing is recovered: the agent goes straight to detection, after checkpointing
+        // the boot id as C++ does once recovery has finished (`Slave::__recover`).
+        self.checkpoint_boot_id();
         self.state = State::Disconnected;
         self.start_detection(ctx, None);
     }
@@ -581,6 +597,24 @@ impl Slave {
         }
         if self.state == State::Terminating && self.frameworks.is_empty() {
             ctx.terminate();
+        }
+    }
+
+    /// C++ `Framework::checkpointFramework`: `framework.info` and `framework.pid`; an HTTP
+    /// framework's pid is written as the empty UPID `@0.0.0.0:0`, since agents of 0.23
+    /// took a missing pid file for an error. Only for a framework with `checkpoint` set.
+    pub(crate) fn checkpoint_framework(&self, framework_id: &FrameworkId) {
+        let Some(framework) = self.frameworks.get(framework_id) else { return };
+        let meta = crate::paths::meta_root_dir(&self.options.work_dir);
+        let slave_id = self.slave_id();
+        let path = crate::paths::framework_info_path(&meta, &slave_id, framework_id);
+        if let Err(error) = mesos::protobuf_io::checkpoint_message(&path, &framework.info) {
+            tracing::error!("Failed to checkpoint the framework's info to '{}': {error}", path.display());
+        }
+        let path = crate::paths::framework_pid_path(&meta, &slave_id, framework_id);
+        let pid = framework.pid.clone().unwrap_or_default().to_string();
+        if let Err(error) = mesos::protobuf_io::checkpoint(&path, pid.as_bytes()) {
+            tracing::error!("Failed to checkpoint the framework's pid to '{}': {error}", path.display());
         }
     }
 
