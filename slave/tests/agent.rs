@@ -588,6 +588,24 @@ async fn a_launch_checkpoints_the_framework_executor_and_task() {
     cluster.send(cluster.master.upid(), &update);
     cluster.settle().await;
     assert_eq!(read(paths::framework_pid_path(&meta, &id, &framework_id)), "@0.0.0.0:0");
+
+    // What the agent wrote reads back whole (the update log is the manager's, tested apart).
+    let state = slave::state::recover(&meta, true).unwrap();
+    assert!(!state.rebooted);
+    let agent = state.slave.unwrap();
+    assert_eq!((agent.id.clone(), agent.errors), (id.clone(), 0));
+    assert_eq!(agent.info.unwrap().id, Some(id));
+    let framework = &agent.frameworks[&framework_id];
+    assert_eq!(framework.info, Some(framework_info()));
+    assert_eq!(framework.pid, Some(UPID::empty()));
+    let recovered = &framework.executors[&executor_id];
+    assert_eq!(recovered.info, config.executor_info);
+    assert_eq!(recovered.latest, Some(container_id.clone()));
+    assert!(recovered.generated_for_command_task);
+    let run = &recovered.runs[&container_id.value];
+    // The fake containerizer writes no `forked.pid`, so C++ reads no libprocess pid either.
+    assert_eq!((run.forked_pid, run.libprocess_pid.clone(), run.completed), (None, None, false));
+    assert_eq!(run.tasks[&task.task_id].info.as_ref().map(|t| t.state), Some(TaskState::TaskStaging as i32));
 }
 
 #[tokio::test]
