@@ -7,6 +7,10 @@
 //! `mesos-executor` program from `--launcher_dir`. Status updates go through the
 //! [`TaskStatusUpdateManager`], which sends them to the master until acknowledged.
 //!
+//! For a framework with `checkpoint` set, the agent writes the meta tree C++ writes (see
+//! [`crate::paths`]) at the same points, and [`crate::state::recover`] reads it back; the
+//! agent does not act on it yet.
+//!
 //! Not built yet: recovery after an agent restart (`--recover`), task groups (they need the
 //! default executor, an HTTP executor; such tasks are dropped), resource providers and
 //! operations, authentication, draining, garbage collection of sandboxes, HTTP executors.
