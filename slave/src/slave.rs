@@ -7,6 +7,10 @@
 //! `mesos-executor` program from `--launcher_dir`. Status updates go through the
 //! [`TaskStatusUpdateManager`], which sends them to the master until acknowledged.
 //!
+//! For a framework with `checkpoint` set, the agent writes the meta tree C++ writes (see
+//! [`crate::paths`]) at the same points, and [`crate::state::recover`] reads it back; the
+//! agent does not act on it yet.
+//!
 //! Not built yet: recovery after an agent restart (`--recover`), task groups (they need the
 //! default executor, an HTTP executor; such tasks are dropped), resource providers and
 //! operations, authentication, draining, garbage collection of sandboxes, HTTP executors.
@@ -206,6 +210,20 @@ impl Slave {
     pub(crate) fn slave_id(&self) -> SlaveId {
         self.info.id.clone().unwrap_or_default()
     }
+
+    /// Writes `meta/boot_id`, by which the next agent run tells a reboot of the host from
+    /// a restart of the agent (C++ `Slave::__recover`). A host without a boot id is logged.
+    fn checkpoint_boot_id(&self) {
+        match crate::state::boot_id() {
+            Ok(id) => {
+                let path = crate::paths::boot_id_path(&crate::paths::meta_root_dir(&self.options.work_dir));
+                if let Err(error) = mesos::protobuf_io::checkpoint(&path, id.as_bytes()) {
+                    tracing::error!("Failed to checkpoint the boot id to '{}': {error}", path.display());
+                }
+            }
+            Err(error) => tracing::error!("Could not retrieve boot id: {error}"),
+        }
+    }
 }
 
 impl Process for Slave {
@@ -235,7 +253,9 @@ impl Process for Slave {
         ctx.install_protobuf(Slave::status_update_acknowledgement);
         http::install_routes(ctx);
 
-        // Nothing is recovered: the agent goes straight to detection.
+        // Nothing is recovered: the agent goes straight to detection, after checkpointing
+        // the boot id as C++ does once recovery has finished (`Slave::__recover`).
+        self.checkpoint_boot_id();
         self.state = State::Disconnected;
         self.start_detection(ctx, None);
     }
@@ -581,6 +601,24 @@ impl Slave {
         }
         if self.state == State::Terminating && self.frameworks.is_empty() {
             ctx.terminate();
+        }
+    }
+
+    /// C++ `Framework::checkpointFramework`: `framework.info` and `framework.pid`; an HTTP
+    /// framework's pid is written as the empty UPID `@0.0.0.0:0`, since agents of 0.23
+    /// took a missing pid file for an error. Only for a framework with `checkpoint` set.
+    pub(crate) fn checkpoint_framework(&self, framework_id: &FrameworkId) {
+        let Some(framework) = self.frameworks.get(framework_id) else { return };
+        let meta = crate::paths::meta_root_dir(&self.options.work_dir);
+        let slave_id = self.slave_id();
+        let path = crate::paths::framework_info_path(&meta, &slave_id, framework_id);
+        if let Err(error) = mesos::protobuf_io::checkpoint_message(&path, &framework.info) {
+            tracing::error!("Failed to checkpoint the framework's info to '{}': {error}", path.display());
+        }
+        let path = crate::paths::framework_pid_path(&meta, &slave_id, framework_id);
+        let pid = framework.pid.clone().unwrap_or_default().to_string();
+        if let Err(error) = mesos::protobuf_io::checkpoint(&path, pid.as_bytes()) {
+            tracing::error!("Failed to checkpoint the framework's pid to '{}': {error}", path.display());
         }
     }
 

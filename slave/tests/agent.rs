@@ -11,16 +11,17 @@ use mesos::internal::{
     KillTaskMessage, MasterSlaveConnection, PingSlaveMessage, PongSlaveMessage, ReconcileTasksMessage,
     RegisterExecutorMessage, RegisterSlaveMessage, ReregisterSlaveMessage, RunTaskMessage, ShutdownExecutorMessage,
     ShutdownFrameworkMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, StatusUpdate,
-    StatusUpdateAcknowledgementMessage, StatusUpdateMessage, UpdateSlaveMessage,
+    StatusUpdateAcknowledgementMessage, StatusUpdateMessage, UpdateFrameworkMessage, UpdateSlaveMessage,
 };
 use mesos::proto::task_status::{Reason, Source};
 use mesos::proto::{
     CommandInfo, ContainerId, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Resource, ResourceStatistics,
-    SlaveId, SlaveInfo, TaskId, TaskInfo, TaskState, TaskStatus,
+    SlaveId, SlaveInfo, Task, TaskId, TaskInfo, TaskState, TaskStatus,
 };
 use mesos::resources::Resources;
 use mesos::state::Uuid;
 use slave::containerizer::{ContainerConfig, ContainerTermination, Containerizer, ContainerizerError, LaunchResult};
+use slave::paths;
 use slave::slave::{Options, Slave, SlaveHandle, State};
 use slave::status_update_manager::TaskStatusUpdateManager;
 
@@ -207,7 +208,7 @@ struct Cluster {
     master: Fake,
     agent: SlaveHandle,
     containerizer: FakeContainerizer,
-    _work_dir: tempfile::TempDir,
+    work_dir: tempfile::TempDir,
 }
 
 impl Cluster {
@@ -241,7 +242,7 @@ impl Cluster {
         );
         let agent = SlaveHandle::spawn(&lp, slave).unwrap();
         lp.settle().await;
-        Cluster { lp, master, agent, containerizer, _work_dir: work_dir }
+        Cluster { lp, master, agent, containerizer, work_dir }
     }
 
     async fn settle(&self) {
@@ -528,6 +529,83 @@ async fn a_command_task_runs_through_its_executor_to_an_acknowledged_end() {
     cluster.settle().await;
     assert!(cluster.master.messages::<ExitedExecutorMessage>().is_empty());
     assert!(within(cluster.agent.executors()).await.unwrap().is_empty());
+}
+
+/// The meta tree of a checkpointing framework after a launch: what C++ writes in
+/// `Slave::{registered,run,__recover}`, `Framework::checkpointFramework`,
+/// `Executor::{checkpointExecutor,checkpointTask}` and `Slave::registerExecutor`.
+#[tokio::test]
+async fn a_launch_checkpoints_the_framework_executor_and_task() {
+    let cluster = Cluster::start().await;
+    let meta = paths::meta_root_dir(cluster.work_dir.path());
+    let boot_id = std::fs::read_to_string(paths::boot_id_path(&meta)).unwrap();
+    assert_eq!(boot_id, slave::state::boot_id().unwrap());
+
+    let id = cluster.register().await;
+    assert_eq!(std::fs::read_link(paths::latest_slave_path(&meta)).unwrap(), paths::slave_path(&meta, &id));
+    let scheduler = Fake::spawn(&cluster.lp, "scheduler", Vec::new());
+    let task = cluster.run_task(&id, "t1", scheduler.upid());
+    cluster.settle().await;
+
+    let framework_id = FrameworkId { value: "F0".into() };
+    let read = |path: std::path::PathBuf| std::fs::read_to_string(path).unwrap();
+    let info: FrameworkInfo =
+        mesos::protobuf_io::read_file(&paths::framework_info_path(&meta, &id, &framework_id)).unwrap().unwrap();
+    assert_eq!(info, framework_info());
+    assert_eq!(read(paths::framework_pid_path(&meta, &id, &framework_id)), scheduler.upid().to_string());
+
+    let (container_id, config, _) = cluster.containerizer.launched()[0].clone();
+    let executor_id = ExecutorId { value: "t1".into() };
+    let info: ExecutorInfo =
+        mesos::protobuf_io::read_file(&paths::executor_info_path(&meta, &id, &framework_id, &executor_id))
+            .unwrap()
+            .unwrap();
+    assert_eq!(Some(info), config.executor_info);
+    let generated = paths::executor_generated_for_command_task_path(&meta, &id, &framework_id, &executor_id);
+    assert_eq!(read(generated), "1");
+    assert_eq!(
+        std::fs::read_link(paths::executor_latest_run_path(&meta, &id, &framework_id, &executor_id)).unwrap(),
+        paths::executor_run_path(&meta, &id, &framework_id, &executor_id, &container_id)
+    );
+    // The task is checkpointed as it is queued for the registering executor.
+    let path = paths::task_info_path(&meta, &id, &framework_id, &executor_id, &container_id, &task.task_id);
+    let checkpointed: Task = mesos::protobuf_io::read_file(&path).unwrap().unwrap();
+    assert_eq!(checkpointed.task_id, task.task_id);
+    assert_eq!(checkpointed.state, TaskState::TaskStaging as i32);
+    assert_eq!(checkpointed.framework_id, framework_id);
+    // A command task names no executor (C++ `createTask`).
+    assert_eq!(checkpointed.executor_id, None);
+    assert_eq!(checkpointed.slave_id, id);
+    assert_eq!(checkpointed.resources, task.resources);
+
+    let (executor, _) = cluster.executor("executor(1)").await;
+    let pid = paths::libprocess_pid_path(&meta, &id, &framework_id, &executor_id, &container_id);
+    assert_eq!(read(pid), executor.upid().to_string());
+
+    // An `UpdateFrameworkMessage` rewrites the pid; no pid is an HTTP scheduler's empty one.
+    let update =
+        UpdateFrameworkMessage { framework_id: framework_id.clone(), pid: Some(String::new()), framework_info: None };
+    cluster.send(cluster.master.upid(), &update);
+    cluster.settle().await;
+    assert_eq!(read(paths::framework_pid_path(&meta, &id, &framework_id)), "@0.0.0.0:0");
+
+    // What the agent wrote reads back whole (the update log is the manager's, tested apart).
+    let state = slave::state::recover(&meta, true).unwrap();
+    assert!(!state.rebooted);
+    let agent = state.slave.unwrap();
+    assert_eq!((agent.id.clone(), agent.errors), (id.clone(), 0));
+    assert_eq!(agent.info.unwrap().id, Some(id));
+    let framework = &agent.frameworks[&framework_id];
+    assert_eq!(framework.info, Some(framework_info()));
+    assert_eq!(framework.pid, Some(UPID::empty()));
+    let recovered = &framework.executors[&executor_id];
+    assert_eq!(recovered.info, config.executor_info);
+    assert_eq!(recovered.latest, Some(container_id.clone()));
+    assert!(recovered.generated_for_command_task);
+    let run = &recovered.runs[&container_id.value];
+    // The fake containerizer writes no `forked.pid`, so C++ reads no libprocess pid either.
+    assert_eq!((run.forked_pid, run.libprocess_pid.clone(), run.completed), (None, None, false));
+    assert_eq!(run.tasks[&task.task_id].info.as_ref().map(|t| t.state), Some(TaskState::TaskStaging as i32));
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The agent's executors and tasks (child module of `slave.rs`): running a task (generating the command executor, launching its container), executor registration and its timeout, status updates from executors and their acknowledgements, kills, framework messages both ways, executor and framework shutdown, executor termination; mirrors `Slave::{run,_run,__run,launchExecutor,registerExecutor,statusUpdate,forward,statusUpdateAcknowledgement,killTask,kill,shutdownFramework,shutdownExecutor,executorTerminated,...}` and `slave::Executor` in `src/slave/slave.{hpp,cpp}`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use libprocess::{Context, Outcome, UPID};
 use mesos::internal::{
@@ -14,7 +14,7 @@ use mesos::proto::network_info::IpAddress;
 use mesos::proto::task_status::{Reason, Source};
 use mesos::proto::{
     CommandInfo, ContainerId, ContainerStatus, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, NetworkInfo,
-    Resource, Task, TaskId, TaskInfo, TaskState,
+    Resource, SlaveId, Task, TaskId, TaskInfo, TaskState,
 };
 use mesos::resources::Resources;
 use mesos::state::Uuid;
@@ -111,6 +111,43 @@ impl Executor {
                 self.completed_tasks.pop_front();
             }
         }
+    }
+}
+
+/// C++ `Executor::checkpointExecutor`: `executor.info`, whether the agent generated the
+/// executor for a command task (`0` or `1`), and the run's meta directory with the
+/// `runs/latest` symlink pointing at it. Failures are logged (C++ aborts).
+fn checkpoint_executor(meta: &Path, slave_id: &SlaveId, executor: &Executor) {
+    let (framework_id, executor_id) = (&executor.framework_id, &executor.id);
+    let path = crate::paths::executor_info_path(meta, slave_id, framework_id, executor_id);
+    if let Err(error) = mesos::protobuf_io::checkpoint_message(&path, &executor.info) {
+        tracing::error!("Failed to checkpoint the executor's info to '{}': {error}", path.display());
+    }
+    let path = crate::paths::executor_generated_for_command_task_path(meta, slave_id, framework_id, executor_id);
+    let generated = if executor.command_executor { "1" } else { "0" };
+    if let Err(error) = mesos::protobuf_io::checkpoint(&path, generated.as_bytes()) {
+        tracing::error!("Failed to checkpoint '{}': {error}", path.display());
+    }
+    if let Err(error) =
+        crate::paths::create_executor_directory(meta, slave_id, framework_id, executor_id, &executor.container_id)
+    {
+        tracing::error!("Failed to create the executor's meta directory: {error}");
+    }
+}
+
+/// C++ `Executor::checkpointTask`: the task as a `TASK_STAGING` `Task` in `task.info`.
+fn checkpoint_task(meta: &Path, slave_id: &SlaveId, executor: &Executor, task: &TaskInfo) {
+    let path = crate::paths::task_info_path(
+        meta,
+        slave_id,
+        &executor.framework_id,
+        &executor.id,
+        &executor.container_id,
+        &task.task_id,
+    );
+    let task = create_task(task, TaskState::TaskStaging, &executor.framework_id);
+    if let Err(error) = mesos::protobuf_io::checkpoint_message(&path, &task) {
+        tracing::error!("Failed to checkpoint the task's info to '{}': {error}", path.display());
     }
 }
 
@@ -228,6 +265,7 @@ impl Slave {
         }
         tracing::info!("Got assigned task '{}' for framework {}", task.task_id.value, framework_id.value);
         let pid = message.pid.filter(|pid| !pid.is_empty()).and_then(|pid| pid.parse::<UPID>().ok());
+        let added = !self.frameworks.contains_key(&framework_id);
         let framework = self.frameworks.entry(framework_id.clone()).or_insert_with(|| Framework {
             info: message.framework.clone(),
             pid: None,
@@ -247,6 +285,11 @@ impl Slave {
         if pid.is_some() {
             framework.pid = pid;
         }
+        // C++ checkpoints a framework when it is added, and again on `UpdateFrameworkMessage`.
+        if added && framework.info.checkpoint == Some(true) {
+            self.checkpoint_framework(&framework_id);
+        }
+        let Some(framework) = self.frameworks.get(&framework_id) else { return };
         let executor_info = executor_info_for(&framework.info, &task, &self.options.launcher_dir);
         let executor_id = executor_info.executor_id.clone();
         let partition_aware = framework.partition_aware();
@@ -334,10 +377,16 @@ impl Slave {
                 return;
             }
         }
+        let meta = crate::paths::meta_root_dir(&self.options.work_dir);
+        let slave_id = self.slave_id();
         let Some(executor) = self.frameworks.get_mut(&framework_id).and_then(|f| f.executors.get_mut(&executor_id))
         else {
             return;
         };
+        // C++ `Executor::checkpointTask`, for a task the executor will be sent.
+        if executor.checkpoint && matches!(executor.state, ExecutorState::Registering | ExecutorState::Running) {
+            checkpoint_task(&meta, &slave_id, executor, &task);
+        }
         match executor.state {
             ExecutorState::Terminating | ExecutorState::Terminated => {
                 let text = format!(
@@ -510,6 +559,9 @@ impl Slave {
                     }
                 });
             }
+        }
+        if checkpoint {
+            checkpoint_executor(&crate::paths::meta_root_dir(&self.options.work_dir), &slave_id, &executor);
         }
         let Some(framework) = self.frameworks.get_mut(framework_id) else { return Err("Unknown framework".into()) };
         framework.executors.insert(executor_id.clone(), executor);
@@ -1185,6 +1237,9 @@ impl Slave {
             message.framework_id.value,
             framework.pid.as_ref().map(UPID::to_string)
         );
+        if framework.info.checkpoint == Some(true) {
+            self.checkpoint_framework(&message.framework_id);
+        }
         self.task_status_update_manager.resume();
     }
 
