@@ -605,8 +605,8 @@ impl Shared {
 
     fn acknowledge_status_update(&self, status: TaskStatus) -> Status {
         if self.implicit_acknowledgements {
-            return self.when_running(Box::new(|p, ctx| {
-                p.fatal(ctx, "Cannot call acknowledgeStatusUpdate: Implicit acknowledgements are enabled")
+            return self.when_running(Box::new(|p, _| {
+                p.fatal("Cannot call acknowledgeStatusUpdate: Implicit acknowledgements are enabled")
             }));
         }
         self.when_running(Box::new(move |p, ctx| p.acknowledge_status_update(ctx, status)))
@@ -641,7 +641,7 @@ impl Shared {
                 suppressed_roles.len() - roles.len(),
                 suppressed_roles
             );
-            pid.dispatch_void(move |p, ctx| p.fatal(ctx, &message));
+            pid.dispatch_void(move |p, _| p.fatal(&message));
             return state.status;
         }
         pid.dispatch_void(move |p, ctx| p.update_framework(ctx, framework, roles, offer_constraints));

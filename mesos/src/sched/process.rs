@@ -361,7 +361,7 @@ impl SchedulerProcess {
                 return;
             }
         }
-        if self.framework.id.as_ref() != Some(&update.framework_id) {
+        if self.framework_id() != update.framework_id {
             tracing::error!(
                 "Ignoring status update for framework {} instead of {}",
                 update.framework_id.value,
@@ -439,21 +439,20 @@ impl SchedulerProcess {
     }
 
     /// C++ `SchedulerProcess::error`: aborts the driver, then tells the scheduler.
-    fn error(&mut self, ctx: &mut Context<Self>, message: &str) {
+    fn error(&mut self, message: &str) {
         if !self.running() {
             tracing::debug!("Ignoring error message because the driver is not running!");
             return;
         }
         tracing::info!("Got error '{message}'");
         super::SchedulerDriver::abort(&*self.driver);
-        let _ = ctx;
         self.scheduler.error(&*self.driver, message);
     }
 
     /// What C++ `ABORT`s or `CHECK`s on: the driver is aborted with `message`.
-    pub(crate) fn fatal(&mut self, ctx: &mut Context<Self>, message: &str) {
+    pub(crate) fn fatal(&mut self, message: &str) {
         tracing::error!("{message}");
-        self.error(ctx, message);
+        self.error(message);
     }
 
     /// The driver's `stop` (C++ `SchedulerProcess::stop`).
@@ -547,7 +546,6 @@ impl SchedulerProcess {
         let Some(master) = self.master_pid() else { return };
         if operations.iter().any(|operation| operation.id.is_some()) {
             self.fatal(
-                ctx,
                 "An offer operation's 'id' field was set, which is disallowed because the SchedulerDriver \
                  cannot handle offer operation status updates",
             );
@@ -721,7 +719,6 @@ impl SchedulerProcess {
     ) {
         if !self.has_id() {
             self.error(
-                ctx,
                 "MesosSchedulerDriver::updateFramework() must not be called prior to registration with the master",
             );
             return;
@@ -733,7 +730,7 @@ impl SchedulerProcess {
                 framework.id.as_ref().map(|id| id.value.as_str()).unwrap_or(""),
                 self.framework_id().value
             );
-            self.error(ctx, &message);
+            self.error(&message);
             return;
         }
         self.framework = framework;
@@ -786,7 +783,7 @@ impl Process for SchedulerProcess {
         ctx.install_protobuf(|this: &mut Self, _, from, m: LostSlaveMessage| this.lost_slave(from, m));
         ctx.install_protobuf(|this: &mut Self, _, from, m: ExitedExecutorMessage| this.lost_executor(from, m));
         ctx.install_protobuf(|this: &mut Self, _, _, m: ExecutorToFrameworkMessage| this.framework_message(m));
-        ctx.install_protobuf(|this: &mut Self, ctx, _, m: FrameworkErrorMessage| this.error(ctx, &m.message));
+        ctx.install_protobuf(|this: &mut Self, _, _, m: FrameworkErrorMessage| this.error(&m.message));
 
         self.start_detection(ctx, None);
     }
