@@ -1,4 +1,4 @@
-//! The v0 scheduler driver (`MesosSchedulerDriver`, `scheduler-<uuid>`) against a fake master and a fake agent in the same instance, on a paused clock: subscription content and its retry backoff, registration, offers, the calls' content, implicit and explicit acknowledgements, framework messages straight to agents, rescinds, lost agents and executors, errors, stop and abort, master changes, driver statuses, foreign and undecodable messages; upstream `MesosSchedulerDriverTest.*` and `SchedulerDriverTest`-style cases ported by name where they exist.
+//! The v0 scheduler driver (`MesosSchedulerDriver`, `scheduler-<uuid>`) against a fake master and a fake agent in the same instance, on a paused clock: subscription content and its retry backoff, registration, offers, the calls' content, implicit and explicit acknowledgements, framework messages straight to agents, rescinds, lost agents and executors, errors, stop and abort, master changes, driver statuses, foreign and undecodable messages; upstream `MesosSchedulerDriverTest.{RegistrationWithZeroFailoverTime,DropAckIfStopCalledBeforeAbort,ExplicitAcknowledgements,ExplicitAcknowledgementsMasterGeneratedUpdate,ReregisterAfterSuppress,ExplicitAcknowledgementsUnsetSlaveID,RegisterWithSuppressedRole,SuppressSingleRole,ReviveSingleRole}` ported by name (driver side; `MetricsEndpoint` not yet).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -680,7 +680,7 @@ async fn explicit_acknowledgement_with_implicit_mode_aborts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_acknowledgement_when_the_callback_stops_the_driver() {
+async fn drop_ack_if_stop_called_before_abort() {
     let hook: Hook = Box::new(|driver, cb| {
         if matches!(cb, Cb::Update(_)) {
             driver.stop(true);
@@ -1061,4 +1061,92 @@ async fn dropping_the_driver_ends_its_process() {
     drop(driver);
     within(lp.wait(&scheduler)).await.unwrap();
     assert!(!lp.is_running(&scheduler.id));
+}
+
+// ----- upstream `MesosSchedulerDriverTest` cases (driver side) -----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_with_zero_failover_time() {
+    // A zero failover timeout does not bound the backoff to zero.
+    let framework = FrameworkInfo { failover_timeout: Some(0.0), ..framework_info() };
+    let s = setup_with(Options { framework, ..Options::default() }).await;
+    s.start().await;
+    s.step(Duration::from_millis(1999)).await;
+    assert_eq!(s.calls_of(call::Type::Subscribe).len(), 1);
+    s.step(Duration::from_millis(1)).await;
+    assert_eq!(s.calls_of(call::Type::Subscribe).len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explicit_acknowledgements_master_generated_update() {
+    let s = setup_with(Options { implicit: false, ..Options::default() }).await;
+    let scheduler = s.register().await;
+    s.send_as_master(&scheduler, &update("t1", None, None)).await;
+    let Cb::Update(status) = s.log()[1].clone() else { panic!() };
+    assert_eq!(status.uuid, None);
+    s.driver.acknowledge_status_update(status);
+    s.settle().await;
+    assert!(s.calls_of(call::Type::Acknowledge).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explicit_acknowledgements_unset_slave_id() {
+    let s = setup_with(Options { implicit: false, ..Options::default() }).await;
+    s.register().await;
+    let status = TaskStatus {
+        task_id: TaskId { value: "t1".into() },
+        uuid: Some(UUID.to_vec()),
+        slave_id: None,
+        ..Default::default()
+    };
+    assert_eq!(s.driver.acknowledge_status_update(status), Status::DriverRunning);
+    s.settle().await;
+    assert!(s.calls_of(call::Type::Acknowledge).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_with_suppressed_role() {
+    let s = setup().await;
+    let Setup { lp, detector, calls, log, .. } = &s;
+    let driver = MesosSchedulerDriver::with_detector(
+        lp,
+        Recorder { log: log.clone(), hook: None },
+        framework_info(),
+        detector.clone(),
+        true,
+        Vec::new(),
+    )
+    .with_suppressed_roles(vec!["b".into()]);
+    assert_eq!(driver.start(), Status::DriverRunning);
+    s.settle().await;
+    let subscribe = calls.lock().unwrap()[0].1.subscribe.clone().unwrap();
+    assert_eq!(subscribe.suppressed_roles, vec!["b".to_string()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reregister_after_suppress() {
+    let s = setup().await;
+    s.register().await;
+    s.driver.suppress_offers();
+    s.settle().await;
+    assert_eq!(s.calls_of(call::Type::Suppress).len(), 1);
+    // A new master: the resubscription carries every role of the framework as suppressed.
+    s.detector.appoint(Some(create_master_info(&s.master)));
+    s.settle().await;
+    let subscribe = s.calls_of(call::Type::Subscribe)[0].subscribe.clone().unwrap();
+    assert_eq!(subscribe.suppressed_roles, vec!["a".to_string(), "b".to_string()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suppress_single_role_then_revive_single_role() {
+    let s = setup().await;
+    s.register().await;
+    s.driver.suppress_offers_for_roles(vec!["a".into()]);
+    s.driver.revive_offers_for_roles(vec!["a".into()]);
+    s.driver.suppress_offers_for_roles(vec!["b".into()]);
+    s.settle().await;
+    s.detector.appoint(Some(create_master_info(&s.master)));
+    s.settle().await;
+    let subscribe = s.calls_of(call::Type::Subscribe)[0].subscribe.clone().unwrap();
+    assert_eq!(subscribe.suppressed_roles, vec!["b".to_string()]);
 }
