@@ -289,10 +289,8 @@ impl Setup {
     /// Starts the driver and has the master accept it.
     async fn register(&self) -> UPID {
         let scheduler = self.start().await;
-        let registered = FrameworkRegisteredMessage {
-            framework_id: framework_id(),
-            master_info: create_master_info(&self.master),
-        };
+        let registered =
+            FrameworkRegisteredMessage { framework_id: framework_id(), master_info: create_master_info(&self.master) };
         self.send_as_master(&scheduler, &registered).await;
         self.calls.lock().unwrap().clear();
         scheduler
@@ -413,13 +411,21 @@ async fn unusable_master_or_flags_abort_start_with_an_error() {
     );
     assert_eq!(driver.start(), Status::DriverAborted);
     assert_eq!(driver.status(), Status::DriverAborted);
-    assert!(matches!(&log.lock().unwrap()[0], Cb::Error(m) if m.starts_with("Failed to create a master detector for 'local'")));
+    assert!(
+        matches!(&log.lock().unwrap()[0], Cb::Error(m) if m.starts_with("Failed to create a master detector for 'local'"))
+    );
     assert_eq!(driver.join(), Status::DriverAborted, "nothing to wait for");
 
     let log: Log<Cb> = Arc::default();
     let env = vec![("MESOS_REGISTRATION_BACKOFF_FACTOR".to_string(), "x".to_string())];
-    let driver =
-        MesosSchedulerDriver::new(&lp, Recorder { log: log.clone(), hook: None }, framework_info(), "127.0.0.1:5050", true, env);
+    let driver = MesosSchedulerDriver::new(
+        &lp,
+        Recorder { log: log.clone(), hook: None },
+        framework_info(),
+        "127.0.0.1:5050",
+        true,
+        env,
+    );
     assert_eq!(driver.start(), Status::DriverAborted);
     assert!(matches!(&log.lock().unwrap()[0], Cb::Error(m) if m.contains("registration_backoff_factor")));
 }
@@ -442,7 +448,8 @@ async fn reregistered_callback_for_a_known_id() {
     let scheduler = s.start().await;
     let info = create_master_info(&s.master);
     // Another id: dropped (a C++ CHECK).
-    let other = FrameworkReregisteredMessage { framework_id: FrameworkId { value: "x".into() }, master_info: info.clone() };
+    let other =
+        FrameworkReregisteredMessage { framework_id: FrameworkId { value: "x".into() }, master_info: info.clone() };
     s.send_as_master(&scheduler, &other).await;
     assert!(s.log().is_empty());
     let message = FrameworkReregisteredMessage { framework_id: framework_id(), master_info: info.clone() };
@@ -468,7 +475,10 @@ async fn launch_tasks_is_accept_with_launch() {
     let s = setup().await;
     let scheduler = s.register().await;
     s.offer(&scheduler, "o1").await;
-    assert_eq!(s.driver.launch_tasks(vec![OfferId { value: "o1".into() }], vec![task("t1")], filters(7.0)), Status::DriverRunning);
+    assert_eq!(
+        s.driver.launch_tasks(vec![OfferId { value: "o1".into() }], vec![task("t1")], filters(7.0)),
+        Status::DriverRunning
+    );
     s.settle().await;
     let calls = s.calls();
     assert_eq!(calls.len(), 1);
@@ -507,7 +517,9 @@ async fn accept_with_an_operation_id_aborts_the_driver() {
     s.settle().await;
     assert!(s.calls_of(call::Type::Accept).is_empty());
     assert_eq!(s.driver.status(), Status::DriverAborted);
-    assert!(matches!(s.log().last().unwrap(), Cb::Error(m) if m.starts_with("An offer operation's 'id' field was set")));
+    assert!(
+        matches!(s.log().last().unwrap(), Cb::Error(m) if m.starts_with("An offer operation's 'id' field was set"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -530,9 +542,11 @@ async fn kill_reconcile_request_revive_suppress_calls() {
     let s = setup().await;
     s.register().await;
     s.driver.kill_task(TaskId { value: "t1".into() });
-    let mut with_agent = TaskStatus { task_id: TaskId { value: "t2".into() }, slave_id: Some(slave_id()), ..Default::default() };
+    let mut with_agent =
+        TaskStatus { task_id: TaskId { value: "t2".into() }, slave_id: Some(slave_id()), ..Default::default() };
     with_agent.set_state(TaskState::TaskRunning);
-    s.driver.reconcile_tasks(vec![with_agent, TaskStatus { task_id: TaskId { value: "t3".into() }, ..Default::default() }]);
+    s.driver
+        .reconcile_tasks(vec![with_agent, TaskStatus { task_id: TaskId { value: "t3".into() }, ..Default::default() }]);
     s.driver.reconcile_tasks(Vec::new());
     s.driver.request_resources(vec![mesos::proto::Request { slave_id: Some(slave_id()), ..Default::default() }]);
     s.driver.revive_offers();
@@ -548,7 +562,10 @@ async fn kill_reconcile_request_revive_suppress_calls() {
     use call::Type::*;
     assert_eq!(types, vec![Kill, Reconcile, Reconcile, Request, Revive, Revive, Suppress, Suppress]);
     assert!(calls.iter().all(|c| c.framework_id == Some(framework_id())));
-    assert_eq!(calls[0].kill.clone().unwrap(), call::Kill { task_id: TaskId { value: "t1".into() }, ..Default::default() });
+    assert_eq!(
+        calls[0].kill.clone().unwrap(),
+        call::Kill { task_id: TaskId { value: "t1".into() }, ..Default::default() }
+    );
     assert_eq!(
         calls[1].reconcile.clone().unwrap().tasks,
         vec![
@@ -675,7 +692,9 @@ async fn explicit_acknowledgement_with_implicit_mode_aborts() {
     s.driver.acknowledge_status_update(TaskStatus::default());
     s.settle().await;
     assert_eq!(s.driver.status(), Status::DriverAborted);
-    assert!(matches!(s.log().last().unwrap(), Cb::Error(m) if m == "Cannot call acknowledgeStatusUpdate: Implicit acknowledgements are enabled"));
+    assert!(
+        matches!(s.log().last().unwrap(), Cb::Error(m) if m == "Cannot call acknowledgeStatusUpdate: Implicit acknowledgements are enabled")
+    );
     assert!(s.calls_of(call::Type::Acknowledge).is_empty());
 }
 
@@ -785,7 +804,10 @@ async fn framework_error_aborts_then_calls_error() {
     s.send_as_master(&scheduler, &FrameworkErrorMessage { message: "Framework failed over".into() }).await;
     assert_eq!(s.log().last().unwrap(), &Cb::Error("Framework failed over".into()));
     assert_eq!(s.driver.status(), Status::DriverAborted);
-    assert_eq!(s.deactivates.lock().unwrap().clone(), vec![DeactivateFrameworkMessage { framework_id: framework_id() }]);
+    assert_eq!(
+        s.deactivates.lock().unwrap().clone(),
+        vec![DeactivateFrameworkMessage { framework_id: framework_id() }]
+    );
     assert_eq!(s.driver.join(), Status::DriverAborted);
     // Aborted: every later event is ignored and calls return the status.
     s.offer(&scheduler, "o1").await;
@@ -840,7 +862,10 @@ async fn abort_deactivates_and_keeps_the_process() {
     assert_eq!(s.driver.abort(), Status::DriverAborted);
     assert_eq!(s.driver.join(), Status::DriverAborted);
     s.settle().await;
-    assert_eq!(s.deactivates.lock().unwrap().clone(), vec![DeactivateFrameworkMessage { framework_id: framework_id() }]);
+    assert_eq!(
+        s.deactivates.lock().unwrap().clone(),
+        vec![DeactivateFrameworkMessage { framework_id: framework_id() }]
+    );
     assert!(s.lp.is_running(&scheduler.id));
     assert_eq!(s.driver.abort(), Status::DriverAborted);
     assert_eq!(s.driver.stop(false), Status::DriverAborted);
@@ -868,10 +893,7 @@ async fn statuses_in_each_state() {
     assert_eq!(d.start(), Status::DriverStopped);
     assert_eq!(d.join(), Status::DriverStopped);
     assert_eq!(d.revive_offers(), Status::DriverStopped);
-    assert_eq!(
-        d.update_framework(framework_info(), Vec::new(), OfferConstraints::default()),
-        Status::DriverStopped
-    );
+    assert_eq!(d.update_framework(framework_info(), Vec::new(), OfferConstraints::default()), Status::DriverStopped);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -979,12 +1001,17 @@ async fn new_master_disconnects_and_resubscribes_there() {
 
     // The old master is no longer listened to.
     s.offer(&scheduler, "o1").await;
-    let registered = FrameworkReregisteredMessage { framework_id: framework_id(), master_info: create_master_info(&s.master) };
+    let registered =
+        FrameworkReregisteredMessage { framework_id: framework_id(), master_info: create_master_info(&s.master) };
     s.send_as_master(&scheduler, &registered).await;
     assert_eq!(s.log().len(), 2);
     // The new one is.
     let info = create_master_info(&second);
-    s.lp.post_protobuf(&second, &scheduler, &FrameworkReregisteredMessage { framework_id: framework_id(), master_info: info.clone() });
+    s.lp.post_protobuf(
+        &second,
+        &scheduler,
+        &FrameworkReregisteredMessage { framework_id: framework_id(), master_info: info.clone() },
+    );
     s.settle().await;
     assert_eq!(s.log().last().unwrap(), &Cb::Reregistered(info));
 
@@ -1000,7 +1027,11 @@ async fn messages_from_other_pids_are_ignored() {
     let scheduler = s.start().await;
     let stranger = s.agent.clone();
     let info = create_master_info(&s.master);
-    s.lp.post_protobuf(&stranger, &scheduler, &FrameworkRegisteredMessage { framework_id: framework_id(), master_info: info });
+    s.lp.post_protobuf(
+        &stranger,
+        &scheduler,
+        &FrameworkRegisteredMessage { framework_id: framework_id(), master_info: info },
+    );
     s.settle().await;
     assert!(s.log().is_empty());
     let scheduler = {
@@ -1009,14 +1040,23 @@ async fn messages_from_other_pids_are_ignored() {
         s.send_as_master(&scheduler, &registered).await;
         scheduler
     };
-    s.lp.post_protobuf(&stranger, &scheduler, &ResourceOffersMessage { offers: vec![offer("o")], pids: vec![s.agent.to_string()] });
+    s.lp.post_protobuf(
+        &stranger,
+        &scheduler,
+        &ResourceOffersMessage { offers: vec![offer("o")], pids: vec![s.agent.to_string()] },
+    );
     s.lp.post_protobuf(&stranger, &scheduler, &RescindResourceOfferMessage { offer_id: OfferId { value: "o".into() } });
     s.lp.post_protobuf(&stranger, &scheduler, &update("t", Some(UUID.to_vec()), Some(s.agent.to_string())));
     s.lp.post_protobuf(&stranger, &scheduler, &LostSlaveMessage { slave_id: slave_id() });
     s.lp.post_protobuf(
         &stranger,
         &scheduler,
-        &ExitedExecutorMessage { slave_id: slave_id(), framework_id: framework_id(), executor_id: ExecutorId::default(), status: 0 },
+        &ExitedExecutorMessage {
+            slave_id: slave_id(),
+            framework_id: framework_id(),
+            executor_id: ExecutorId::default(),
+            status: 0,
+        },
     );
     s.settle().await;
     assert_eq!(s.log().len(), 1, "{:?}", s.log());

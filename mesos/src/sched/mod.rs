@@ -44,8 +44,8 @@ use parking_lot::Mutex;
 use self::process::{Random, SchedulerProcess};
 use crate::detector::{create_master_info, MasterDetector, StandaloneMasterDetector};
 use crate::exec::Latch;
-pub use crate::proto::Status;
 use crate::proto::scheduler::OfferConstraints;
+pub use crate::proto::Status;
 use crate::proto::{
     offer, ExecutorId, Filters, FrameworkId, FrameworkInfo, MasterInfo, Offer, OfferId, Request, SlaveId, TaskId,
     TaskInfo, TaskStatus,
@@ -122,7 +122,13 @@ pub trait Scheduler: Send + 'static {
     fn slave_lost(&mut self, driver: &dyn SchedulerDriver, slave_id: &SlaveId);
 
     /// A custom executor ended with `status` (a wait status).
-    fn executor_lost(&mut self, driver: &dyn SchedulerDriver, executor_id: &ExecutorId, slave_id: &SlaveId, status: i32);
+    fn executor_lost(
+        &mut self,
+        driver: &dyn SchedulerDriver,
+        executor_id: &ExecutorId,
+        slave_id: &SlaveId,
+        status: i32,
+    );
 
     /// A fatal error; the driver is aborted before this is called.
     fn error(&mut self, driver: &dyn SchedulerDriver, message: &str);
@@ -457,8 +463,9 @@ impl Shared {
         }
         let detector = match &state.master {
             Master::Detector(detector) => Ok(detector.clone()),
-            Master::Url(url) => create_detector(url)
-                .map_err(|error| format!("Failed to create a master detector for '{url}': {error}")),
+            Master::Url(url) => {
+                create_detector(url).map_err(|error| format!("Failed to create a master detector for '{url}': {error}"))
+            }
         };
         let setup = detector.and_then(|detector| Ok((detector, SchedulerFlags::from_env(&self.environment)?)));
         let (detector, flags) = match setup {
@@ -691,13 +698,8 @@ fn effective_user() -> Option<String> {
     unsafe {
         let mut passwd: libc::passwd = std::mem::zeroed();
         let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let code = libc::getpwuid_r(
-            libc::geteuid(),
-            &mut passwd,
-            buffer.as_mut_ptr().cast(),
-            buffer.len(),
-            &mut result,
-        );
+        let code =
+            libc::getpwuid_r(libc::geteuid(), &mut passwd, buffer.as_mut_ptr().cast(), buffer.len(), &mut result);
         if code != 0 || result.is_null() || passwd.pw_name.is_null() {
             return None;
         }

@@ -46,8 +46,8 @@ use crate::internal::{
 };
 use crate::proto::scheduler::{call, Call, OfferConstraints};
 use crate::proto::{
-    framework_info, offer, task_status, ExecutorId, Filters, FrameworkId, FrameworkInfo, MasterInfo, OfferId,
-    Request, SlaveId, TaskId, TaskInfo, TaskState, TaskStatus,
+    framework_info, offer, task_status, ExecutorId, Filters, FrameworkId, FrameworkInfo, MasterInfo, OfferId, Request,
+    SlaveId, TaskId, TaskInfo, TaskState, TaskStatus,
 };
 use crate::state::Uuid;
 
@@ -157,10 +157,10 @@ impl SchedulerProcess {
             tracing::debug!("Ignoring {what} because the driver is disconnected!");
             return false;
         }
-        self.from_master(what, from)
+        self.sent_by_master(what, from)
     }
 
-    fn from_master(&self, what: &str, from: &UPID) -> bool {
+    fn sent_by_master(&self, what: &str, from: &UPID) -> bool {
         match self.master_pid() {
             Some(master) if master == *from => true,
             master => {
@@ -261,7 +261,7 @@ impl SchedulerProcess {
             tracing::debug!("Ignoring framework registered message because the driver is already connected!");
             return;
         }
-        if !self.from_master("framework registered message", from) {
+        if !self.sent_by_master("framework registered message", from) {
             return;
         }
         tracing::info!("Framework registered with {}", message.framework_id.value);
@@ -285,7 +285,7 @@ impl SchedulerProcess {
             tracing::debug!("Ignoring framework reregistered message because the driver is already connected!");
             return;
         }
-        if !self.from_master("framework reregistered message", from) {
+        if !self.sent_by_master("framework reregistered message", from) {
             return;
         }
         if self.framework.id.as_ref() != Some(&message.framework_id) {
@@ -324,10 +324,7 @@ impl SchedulerProcess {
             if upid.is_null() {
                 tracing::debug!("Failed to parse PID '{pid}'");
             } else {
-                self.saved_offers
-                    .entry(offer.id.value.clone())
-                    .or_default()
-                    .insert(offer.slave_id.value.clone(), upid);
+                self.saved_offers.entry(offer.id.value.clone()).or_default().insert(offer.slave_id.value.clone(), upid);
             }
         }
         self.scheduler.resource_offers(&*self.driver, &message.offers);
@@ -595,7 +592,8 @@ impl SchedulerProcess {
             status.set_state(state);
             status.set_source(task_status::Source::Master);
             status.set_reason(task_status::Reason::MasterDisconnected);
-            let update = StatusUpdate { framework_id: self.framework_id(), status, timestamp: now, ..Default::default() };
+            let update =
+                StatusUpdate { framework_id: self.framework_id(), status, timestamp: now, ..Default::default() };
             self.status_update(ctx, Origin::Driver, update, UPID::default());
         }
     }
@@ -686,8 +684,7 @@ impl SchedulerProcess {
     ) {
         let Some(master) = self.connected_master("send framework message") else { return };
         if let Some(agent) = self.saved_slave_pids.get(&slave_id.value).cloned() {
-            let message =
-                FrameworkToExecutorMessage { slave_id, framework_id: self.framework_id(), executor_id, data };
+            let message = FrameworkToExecutorMessage { slave_id, framework_id: self.framework_id(), executor_id, data };
             ctx.send_protobuf(&agent, &message);
         } else {
             tracing::debug!("Cannot send directly to agent {}; sending through master", slave_id.value);
