@@ -102,6 +102,7 @@ pub mod logging;
 pub mod protobuf_io;
 pub mod protobuf_utils;
 pub mod resources;
+pub mod sched;
 pub mod state;
 pub mod values;
 pub mod version;

@@ -412,14 +412,14 @@ impl Latch {
         self.watch.send_replace(true);
     }
 
-    fn wait(&self) {
+    pub(crate) fn wait(&self) {
         let mut triggered = self.triggered.lock();
         while !*triggered {
             self.condvar.wait(&mut triggered);
         }
     }
 
-    async fn wait_async(&self) {
+    pub(crate) async fn wait_async(&self) {
         let mut receiver = self.watch.subscribe();
         // The sender lives in `self`, so the wait cannot fail for a closed channel.
         let _ = receiver.wait_for(|triggered| *triggered).await;
