@@ -382,3 +382,92 @@ async fn a_kill_from_the_scheduler_reaches_the_executor_and_teardown_shuts_it_do
     assert!(within(cluster.agent.executors()).await.unwrap().is_empty(), "the executor is gone");
     assert!(cluster.containerizer.running.lock().unwrap().drivers.is_empty());
 }
+
+// ----- the scheduler driver against the real master and agent -----
+
+/// Launches one `true` task on the first offer and records the states it hears.
+struct OneTask {
+    launched: bool,
+    states: Arc<Mutex<Vec<TaskState>>>,
+}
+
+impl mesos::sched::Scheduler for OneTask {
+    fn registered(&mut self, _: &dyn mesos::sched::SchedulerDriver, _: &FrameworkId, _: &mesos::proto::MasterInfo) {}
+    fn reregistered(&mut self, _: &dyn mesos::sched::SchedulerDriver, _: &mesos::proto::MasterInfo) {}
+    fn disconnected(&mut self, _: &dyn mesos::sched::SchedulerDriver) {}
+    fn resource_offers(&mut self, driver: &dyn mesos::sched::SchedulerDriver, offers: &[mesos::proto::Offer]) {
+        for offer in offers {
+            if self.launched {
+                driver.decline_offer(offer.id.clone(), Filters::default());
+                continue;
+            }
+            self.launched = true;
+            let mut resources = Resources::parse("cpus:1;mem:128", "*").unwrap();
+            resources.allocate("*");
+            let task = TaskInfo {
+                name: "driven".into(),
+                task_id: TaskId { value: "driven".into() },
+                slave_id: offer.slave_id.clone(),
+                resources: resources.to_vec(),
+                command: Some(CommandInfo { value: Some("true".into()), ..CommandInfo::default() }),
+                ..TaskInfo::default()
+            };
+            driver.launch_tasks(vec![offer.id.clone()], vec![task], Filters::default());
+        }
+    }
+    fn offer_rescinded(&mut self, _: &dyn mesos::sched::SchedulerDriver, _: &mesos::proto::OfferId) {}
+    fn status_update(&mut self, driver: &dyn mesos::sched::SchedulerDriver, status: &TaskStatus) {
+        let state = TaskState::try_from(status.state).unwrap();
+        self.states.lock().unwrap().push(state);
+        if state == TaskState::TaskFinished {
+            driver.stop(false);
+        }
+    }
+    fn framework_message(
+        &mut self,
+        _: &dyn mesos::sched::SchedulerDriver,
+        _: &mesos::proto::ExecutorId,
+        _: &mesos::proto::SlaveId,
+        _: &[u8],
+    ) {
+    }
+    fn slave_lost(&mut self, _: &dyn mesos::sched::SchedulerDriver, _: &mesos::proto::SlaveId) {}
+    fn executor_lost(
+        &mut self,
+        _: &dyn mesos::sched::SchedulerDriver,
+        _: &mesos::proto::ExecutorId,
+        _: &mesos::proto::SlaveId,
+        _: i32,
+    ) {
+    }
+    fn error(&mut self, _: &dyn mesos::sched::SchedulerDriver, _: &str) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_v0_scheduler_driver_runs_a_task_to_finished_with_implicit_acknowledgements() {
+    use mesos::sched::{MesosSchedulerDriver, SchedulerDriver};
+    let cluster = Cluster::start().await;
+    let states = Arc::new(Mutex::new(Vec::new()));
+    let framework = FrameworkInfo { user: "user".into(), name: "driven".into(), ..FrameworkInfo::default() };
+    let detector = Arc::new(StandaloneMasterDetector::new(Some(create_master_info(cluster.master.pid().upid()))));
+    let driver = MesosSchedulerDriver::with_detector(
+        &cluster.lp,
+        OneTask { launched: false, states: states.clone() },
+        framework,
+        detector,
+        true,
+        Vec::new(),
+    );
+    assert_eq!(driver.start(), mesos::proto::Status::DriverRunning);
+    within(cluster.lp.settle()).await;
+    // Registration, then an allocation run.
+    cluster.step(Duration::from_secs(1)).await;
+    cluster.step(Duration::from_secs(1)).await;
+    assert_eq!(*states.lock().unwrap(), [TaskState::TaskRunning, TaskState::TaskFinished]);
+    // Every update was acknowledged (implicitly): the master completed the task, and the
+    // agent's status update manager retries nothing.
+    assert!(within(cluster.master.tasks()).await.unwrap().is_empty());
+    cluster.step(Duration::from_secs(60)).await;
+    assert_eq!(states.lock().unwrap().len(), 2);
+    assert_eq!(driver.status(), mesos::proto::Status::DriverStopped);
+}
