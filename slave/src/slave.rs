@@ -123,8 +123,7 @@ impl Framework {
 
     /// Whether it is partition aware (its lost tasks become `TASK_DROPPED`/`TASK_GONE`).
     pub(crate) fn partition_aware(&self) -> bool {
-        use mesos::proto::framework_info::capability::Type;
-        self.info.capabilities.iter().any(|c| c.r#type == Some(Type::PartitionAware as i32))
+        partition_aware(&self.info)
     }
 
     /// The executor that has (or had) `task_id` (C++ `Framework::getExecutor(TaskID)`).
@@ -205,6 +204,16 @@ impl Slave {
     pub fn with_files(mut self, files: Files) -> Slave {
         self.files = Some(files);
         self
+    }
+
+    /// Whether `from` is the detected master; logs the drop of `what` otherwise (every
+    /// master message the agent handles starts with this check, as in C++).
+    pub(crate) fn sent_by_master(&self, from: &UPID, what: &str) -> bool {
+        let ok = self.master.as_ref() == Some(from);
+        if !ok {
+            tracing::warn!("Ignoring {what} from {from} because it is not the expected master");
+        }
+        ok
     }
 
     pub(crate) fn slave_id(&self) -> SlaveId {
@@ -453,8 +462,7 @@ impl Slave {
     /// C++ `Slave::reregistered`: tasks the master knows and this agent does not are
     /// reported lost (dropped for partition-aware frameworks) so the master forgets them.
     fn reregistered(&mut self, ctx: &mut Context<Self>, from: &UPID, message: SlaveReregisteredMessage) {
-        if self.master.as_ref() != Some(from) {
-            tracing::warn!("Ignoring re-registration message from {from} because it is not the expected master");
+        if !self.sent_by_master(from, "re-registration message") {
             return;
         }
         if self.info.id.as_ref() != Some(&message.slave_id) {
@@ -487,10 +495,7 @@ impl Slave {
         }
         for reconciliation in message.reconciliations {
             let framework_id = reconciliation.framework_id.clone();
-            let partition_aware = reconciliation.framework.as_ref().is_some_and(|info| {
-                use mesos::proto::framework_info::capability::Type;
-                info.capabilities.iter().any(|c| c.r#type == Some(Type::PartitionAware as i32))
-            });
+            let partition_aware = reconciliation.framework.as_ref().is_some_and(partition_aware);
             for status in reconciliation.statuses {
                 let known = self
                     .frameworks
@@ -710,6 +715,12 @@ impl Slave {
             .sum();
         (total, used)
     }
+}
+
+/// Whether `info` has the `PARTITION_AWARE` capability.
+pub(crate) fn partition_aware(info: &FrameworkInfo) -> bool {
+    use mesos::proto::framework_info::capability::Type;
+    info.capabilities.iter().any(|c| c.r#type == Some(Type::PartitionAware as i32))
 }
 
 /// A fraction in `[0, 1)` for the registration backoff (C++ `os::random() / RAND_MAX`).

@@ -308,19 +308,15 @@ impl Shared {
         state.status
     }
 
-    /// Dispatches `f`, which wakes `join` itself; if the process is already gone the
-    /// dispatch is dropped and `join` is woken from here instead.
     fn dispatch_then_wake(
         &self,
         pid: &PID<ExecutorProcess>,
         f: impl FnOnce(&mut ExecutorProcess, &mut libprocess::Context<ExecutorProcess>) + Send + 'static,
     ) {
         let this = self.this.clone();
-        pid.dispatch(f).on_any(move |outcome| {
-            if outcome.is_err() {
-                if let Some(shared) = this.upgrade() {
-                    shared.latch.trigger();
-                }
+        dispatch_then_wake(pid, f, move || {
+            if let Some(shared) = this.upgrade() {
+                shared.latch.trigger();
             }
         });
     }
@@ -390,6 +386,21 @@ impl ExecutorDriver for Shared {
     fn send_framework_message(&self, data: &[u8]) -> Status {
         Shared::send_framework_message(self, data)
     }
+}
+
+/// Dispatches `f` into a driver's process; `f` wakes the driver's `join` itself, and if the
+/// process is already gone (the dispatch is dropped) `wake` is called instead. Shared by the
+/// executor and scheduler drivers.
+pub(crate) fn dispatch_then_wake<P: libprocess::Process>(
+    pid: &PID<P>,
+    f: impl FnOnce(&mut P, &mut libprocess::Context<P>) + Send + 'static,
+    wake: impl FnOnce() + Send + 'static,
+) {
+    pid.dispatch(f).on_any(move |outcome| {
+        if outcome.is_err() {
+            wake();
+        }
+    });
 }
 
 /// A one-shot latch that threads can block on and tasks can await (C++ `process::Latch`).

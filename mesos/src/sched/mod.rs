@@ -545,19 +545,17 @@ impl Shared {
         state.status
     }
 
-    /// Dispatches `f`, which wakes `join` itself; if the process is already gone the
-    /// dispatch is dropped and `join` is woken from here instead.
+    /// Dispatches `f`, which wakes `join` itself; if the process is already gone `join` is
+    /// woken from here instead.
     fn dispatch_then_wake(
         &self,
         pid: &PID<SchedulerProcess>,
         f: impl FnOnce(&mut SchedulerProcess, &mut libprocess::Context<SchedulerProcess>) + Send + 'static,
     ) {
         let this = self.this.clone();
-        pid.dispatch(f).on_any(move |outcome| {
-            if outcome.is_err() {
-                if let Some(shared) = this.upgrade() {
-                    shared.latch.trigger();
-                }
+        crate::exec::dispatch_then_wake(pid, f, move || {
+            if let Some(shared) = this.upgrade() {
+                shared.latch.trigger();
             }
         });
     }

@@ -241,8 +241,7 @@ fn prefix(text: &str, n: usize) -> &str {
 impl Slave {
     /// `RunTaskMessage` from the master (C++ `Slave::handleRunTaskMessage` and `run`).
     pub(super) fn run_task_message(&mut self, ctx: &mut Context<Self>, from: &UPID, message: RunTaskMessage) {
-        if self.master.as_ref() != Some(from) {
-            tracing::warn!("Ignoring run task message from {from} because it is not the expected master");
+        if !self.sent_by_master(from, "run task message") {
             return;
         }
         let Some(framework_id) = message.framework.id.clone() else {
@@ -428,16 +427,11 @@ impl Slave {
         from: &UPID,
         message: RunTaskGroupMessage,
     ) {
-        if self.master.as_ref() != Some(from) {
-            tracing::warn!("Ignoring run task group message from {from} because it is not the expected master");
+        if !self.sent_by_master(from, "run task group message") {
             return;
         }
         let Some(framework_id) = message.framework.id.clone() else { return };
-        let partition_aware = message
-            .framework
-            .capabilities
-            .iter()
-            .any(|c| c.r#type == Some(mesos::proto::framework_info::capability::Type::PartitionAware as i32));
+        let partition_aware = super::partition_aware(&message.framework);
         let text = "Task groups need the default executor, which this agent cannot run yet";
         tracing::warn!("Dropping a task group of framework {}: {text}", framework_id.value);
         for task in &message.task_group.tasks {
@@ -1010,8 +1004,7 @@ impl Slave {
 impl Slave {
     /// `KillTaskMessage` from the master (C++ `Slave::killTask` and `kill`).
     pub(super) fn kill_task(&mut self, ctx: &mut Context<Self>, from: &UPID, message: KillTaskMessage) {
-        if self.master.as_ref() != Some(from) {
-            tracing::warn!("Ignoring kill task message from {from} because it is not the expected master");
+        if !self.sent_by_master(from, "kill task message") {
             return;
         }
         let KillTaskMessage { framework_id, task_id, kill_policy } = message;
@@ -1104,8 +1097,7 @@ impl Slave {
         from: &UPID,
         message: ShutdownFrameworkMessage,
     ) {
-        if self.master.as_ref() != Some(from) {
-            tracing::warn!("Ignoring shutdown framework message from {from} because it is not the expected master");
+        if !self.sent_by_master(from, "shutdown framework message") {
             return;
         }
         if matches!(self.state, State::Recovering | State::Disconnected) {
@@ -1149,8 +1141,7 @@ impl Slave {
         from: &UPID,
         message: ShutdownExecutorMessage,
     ) {
-        if self.master.as_ref() != Some(from) {
-            tracing::warn!("Ignoring shutdown executor message from {from} because it is not the expected master");
+        if !self.sent_by_master(from, "shutdown executor message") {
             return;
         }
         let (Some(framework_id), Some(executor_id)) = (message.framework_id, message.executor_id) else {
@@ -1217,8 +1208,7 @@ impl Slave {
     /// `UpdateFrameworkMessage` from the master (C++ `Slave::updateFramework`): the
     /// framework's pid and info are refreshed, and held-back updates go out again.
     pub(super) fn update_framework(&mut self, _ctx: &mut Context<Self>, from: &UPID, message: UpdateFrameworkMessage) {
-        if self.master.as_ref() != Some(from) {
-            tracing::warn!("Ignoring update framework message from {from} because it is not the expected master");
+        if !self.sent_by_master(from, "update framework message") {
             return;
         }
         let Some(framework) = self.frameworks.get_mut(&message.framework_id) else {
