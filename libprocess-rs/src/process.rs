@@ -515,14 +515,15 @@ impl Life {
         if std::mem::replace(&mut self.ended, true) {
             return;
         }
-        self.report();
         let cell = self.cell.clone();
         guard(|| self.lp.cleanup(&cell), &cell.pid);
         // SAFETY: the consumer (this task, or its remains) closes the mailbox once.
         let rest = unsafe { cell.close() };
         let dropped = rest.len() as u64;
         guard(move || drop(rest), &cell.pid);
-        cell.work().done(dropped);
+        // The last events (the terminate among them) count as done only now: a `settle`
+        // that returns must find the process gone from the table and its mailbox closed.
+        cell.work().done(dropped + std::mem::take(&mut self.unreported));
     }
 }
 
