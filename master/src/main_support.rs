@@ -254,6 +254,32 @@ fn looked_up_hostname(flags: &MasterFlags, ip: Ipv4Addr) -> Result<Option<String
     reverse_lookup(ip).map(Some).map_err(StartupError::Hostname)
 }
 
+/// Spawns the allocator, the registrar over `storage` and the master (C++ `main.cpp` from
+/// the allocator's creation to `spawn(master)`); `hostname` is the looked-up name, if any.
+/// Shared by `mesos-master` and the local cluster.
+pub fn spawn_master(
+    lp: &Libprocess,
+    flags: &MasterFlags,
+    storage: Arc<dyn Storage>,
+    hostname: Option<String>,
+) -> Result<crate::master::MasterHandle, StartupError> {
+    let allocator = Allocator::create(lp)?;
+    tracing::info!("Using '{}' allocator", flags.allocator);
+    let registrar = Registrar::new(lp, flags.registrar_flags(), State::new(storage))?;
+    let mut info = master_info(lp.address(), flags);
+    if let Some(hostname) = hostname {
+        info.hostname = Some(hostname.clone());
+        if let Some(address) = info.address.as_mut() {
+            address.hostname = Some(hostname);
+        }
+    }
+    let id = info.id.clone();
+    let shown_hostname = info.hostname.clone().unwrap_or_default();
+    let master = Master::spawn(lp, Master::new(flags.clone(), allocator, registrar, info))?;
+    tracing::info!("Master {id} ({shown_hostname}) started on {}", lp.address());
+    Ok(master)
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -298,36 +324,22 @@ async fn start_and_wait(
     terminate: &mut tokio::signal::unix::Signal,
     interrupt: &mut tokio::signal::unix::Signal,
 ) -> Result<Exit, StartupError> {
-    let allocator = Allocator::create(lp)?;
-    tracing::info!("Using '{}' allocator", flags.allocator);
-
     let opened = storage.insert(open_storage(registry)?);
     tracing::info!("Keeping the registry {registry}");
-    let registrar = Registrar::new(lp, flags.registrar_flags(), State::new(opened.storage.clone()))?;
+    let storage = opened.storage.clone();
 
     let ip = *lp.address().ip();
     let flags_for_lookup = (**flags).clone();
     let hostname = tokio::task::spawn_blocking(move || looked_up_hostname(&flags_for_lookup, ip))
         .await
         .map_err(|error| StartupError::Hostname(error.to_string()))??;
-    let mut info = master_info(lp.address(), flags);
-    if let Some(hostname) = hostname {
-        info.hostname = Some(hostname.clone());
-        if let Some(address) = info.address.as_mut() {
-            address.hostname = Some(hostname);
-        }
-    }
-    let id = info.id.clone();
-    let shown_hostname = info.hostname.clone().unwrap_or_default();
-
-    let master = Master::spawn(lp, Master::new((**flags).clone(), allocator, registrar, info))?;
+    let master = spawn_master(lp, flags, storage, hostname)?;
     // As C++ `process::initialize(..., "master")` and the `VersionProcess` main.cpp spawns:
     // `/state` reaches `/master/state`, `/version` is served.
     lp.set_delegate(Some(crate::master::PROCESS_ID));
     mesos::version::VersionProcess::spawn(lp)?;
     // `/files/*`, as C++ `main.cpp` starts it (nothing is attached: no `--log_dir` yet).
     mesos::files::Files::spawn(lp)?;
-    tracing::info!("Master {id} ({shown_hostname}) started on {}", lp.address());
     tracing::info!("Flags at startup: {flags}");
     if lp.address().ip().is_loopback() {
         tracing::warn!(

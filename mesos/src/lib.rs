@@ -98,6 +98,7 @@ pub mod files;
 pub mod flags;
 pub mod http;
 pub mod json;
+pub mod local;
 pub mod logging;
 pub mod protobuf_io;
 pub mod protobuf_utils;

@@ -412,7 +412,7 @@ async fn unusable_master_or_flags_abort_start_with_an_error() {
     assert_eq!(driver.start(), Status::DriverAborted);
     assert_eq!(driver.status(), Status::DriverAborted);
     assert!(
-        matches!(&log.lock().unwrap()[0], Cb::Error(m) if m.starts_with("Failed to create a master detector for 'local'"))
+        matches!(&log.lock().unwrap()[0], Cb::Error(m) if m.starts_with("Failed to launch a local cluster: no local cluster is linked"))
     );
     assert_eq!(driver.join(), Status::DriverAborted, "nothing to wait for");
 

@@ -230,29 +230,24 @@ async fn start_and_wait(
     terminate: &mut tokio::signal::unix::Signal,
     interrupt: &mut tokio::signal::unix::Signal,
 ) -> Result<Exit, StartupError> {
-    let containerizer = create_containerizer(flags)?;
     let (host, port) = master.clone();
     let master = tokio::task::spawn_blocking(move || master_pid(&host, port))
         .await
         .map_err(|error| StartupError::Detector(error.to_string()))??;
     let detector = Arc::new(StandaloneMasterDetector::new(Some(create_master_info(&master))));
-
+    // `/files/*`: the executors' sandboxes are attached as they are made.
+    let files = mesos::files::Files::spawn(lp)?;
     let address = lp.address();
     let flags_for_info = (**flags).clone();
     let work = work_dir.to_path_buf();
     let info = tokio::task::spawn_blocking(move || slave_info(&flags_for_info, address, &Machine::detect(&work)))
         .await
         .map_err(|error| StartupError::Resources(error.to_string()))??;
-    let manager = TaskStatusUpdateManager::create(lp, work_dir)?;
-    let hostname = info.hostname.clone();
-    // `/files/*`: the executors' sandboxes are attached as they are made.
-    let files = mesos::files::Files::spawn(lp)?;
-    let slave = Slave::new(info, options(flags), detector, containerizer, manager).with_files(files);
-    let agent = SlaveHandle::spawn(lp, slave)?;
+    let agent = spawn_agent(lp, flags, info, detector, files)?;
     // `/state` reaches `/slave(1)/state`, `/version` is served.
     lp.set_delegate(Some(&agent.pid.upid().id));
     mesos::version::VersionProcess::spawn(lp)?;
-    tracing::info!("Agent {} ({hostname}) started on {}; master is {master}", agent.pid.upid(), lp.address());
+    tracing::info!("Master is {master}");
     tracing::info!("Flags at startup: {flags}");
 
     let ended = lp.wait(agent.pid.upid());
@@ -271,6 +266,26 @@ async fn start_and_wait(
         }
     };
     Ok(exit)
+}
+
+/// Spawns an agent described by `info` (see [`slave_info`]) that finds its master through
+/// `detector`: its containerizer, status update manager and actor (C++ `main.cpp` from the
+/// containerizer's creation to `spawn(slave)`), with sandboxes attached to `files`. Shared
+/// by `mesos-agent` and the local cluster.
+pub fn spawn_agent(
+    lp: &Libprocess,
+    flags: &SlaveFlags,
+    info: SlaveInfo,
+    detector: Arc<dyn mesos::detector::MasterDetector>,
+    files: mesos::files::Files,
+) -> Result<SlaveHandle, StartupError> {
+    let containerizer = create_containerizer(flags)?;
+    let manager = TaskStatusUpdateManager::create(lp, Path::new(&flags.work_dir))?;
+    let hostname = info.hostname.clone();
+    let slave = Slave::new(info, options(flags), detector, containerizer, manager).with_files(files);
+    let agent = SlaveHandle::spawn(lp, slave)?;
+    tracing::info!("Agent {} ({hostname}) started on {}", agent.pid.upid(), lp.address());
+    Ok(agent)
 }
 
 /// The containerizer `--containerizers=mesos` with `--launcher=posix` and `--isolation`

@@ -269,6 +269,21 @@ impl Process for Slave {
         self.start_detection(ctx, None);
     }
 
+    /// C++ `Slave::finalize`: the frameworks that do not checkpoint are shut down (their
+    /// executors told to shut down); the others' executors are left to a restarted agent.
+    fn finalize(&mut self, ctx: &mut Context<Self>) {
+        tracing::info!("Agent terminating");
+        let frameworks: Vec<FrameworkId> = self
+            .frameworks
+            .iter()
+            .filter(|(_, framework)| !framework.info.checkpoint.unwrap_or(false))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for framework_id in frameworks {
+            self.shutdown_framework(ctx, &framework_id);
+        }
+    }
+
     /// C++ `Slave::exited`: a broken link is only logged. The agent learns of a lost master
     /// through its ping timeout or detector, and of a lost executor through its container.
     fn exited(&mut self, _ctx: &mut Context<Self>, pid: UPID) {

@@ -208,6 +208,9 @@ pub trait SchedulerDriver: Send + Sync {
     ) -> Status;
 }
 
+/// The `master` that launches a cluster inside this process (see [`crate::local`]).
+pub const LOCAL: &str = "local";
+
 /// Where the driver learns of the master.
 enum Master {
     /// C++'s `master` string, made into a detector at `start`.
@@ -320,8 +323,14 @@ impl Drop for MesosSchedulerDriver {
     /// C++ `~MesosSchedulerDriver` terminates the process and waits for it; here the
     /// terminate is asked for and the process ends on its own thread.
     fn drop(&mut self) {
-        if let Some(pid) = self.shared.state.lock().process.take() {
+        let mut state = self.shared.state.lock();
+        if let Some(pid) = state.process.take() {
             self.shared.lp.terminate(pid.upid(), true);
+            // C++ also stops the local cluster it launched.
+            if matches!(&state.master, Master::Url(url) if url == LOCAL) {
+                drop(state);
+                crate::local::shutdown(&self.shared.lp);
+            }
         }
     }
 }
@@ -463,6 +472,13 @@ impl Shared {
         }
         let detector = match &state.master {
             Master::Detector(detector) => Ok(detector.clone()),
+            // C++ `MesosSchedulerDriver::initialize`: "local" launches a cluster in this
+            // process and the driver talks to its master.
+            Master::Url(url) if url == LOCAL => crate::local::launch(&self.lp, &self.environment)
+                .map(|pid| {
+                    Arc::new(StandaloneMasterDetector::new(Some(create_master_info(&pid)))) as Arc<dyn MasterDetector>
+                })
+                .map_err(|error| format!("Failed to launch a local cluster: {error}")),
             Master::Url(url) => {
                 create_detector(url).map_err(|error| format!("Failed to create a master detector for '{url}': {error}"))
             }
@@ -656,9 +672,6 @@ impl Shared {
 
 /// C++ `MasterDetector::create` for the forms a scheduler driver accepts without ZooKeeper.
 fn create_detector(master: &str) -> Result<Arc<dyn MasterDetector>, String> {
-    if master == "local" || master == "localquiet" {
-        return Err("a local cluster needs a detector given to MesosSchedulerDriver::with_detector".into());
-    }
     if master.starts_with("zk://") {
         return Err("ZooKeeper master detection is not supported".into());
     }

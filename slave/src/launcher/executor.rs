@@ -17,7 +17,8 @@
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use mesos::exec::{Executor, ExecutorDriver, MesosExecutorDriver};
+use libprocess::{Config, Libprocess};
+use mesos::exec::{Executor, ExecutorDriver, MesosExecutorDriver, Status};
 use mesos::proto::framework_info::capability::Type as FrameworkCapability;
 use mesos::proto::task_status::{Reason, Source};
 use mesos::proto::{ExecutorId, ExecutorInfo, FrameworkInfo, SlaveInfo, TaskId, TaskInfo, TaskState, TaskStatus};
@@ -386,5 +387,68 @@ mod tests {
         assert_eq!(describe_wait_status(3 << 8), "exited with status 3");
         assert_eq!(describe_wait_status(libc::SIGKILL), "terminated with signal Killed");
         assert_eq!(describe_wait_status(libc::SIGTERM), "terminated with signal Terminated");
+    }
+}
+
+const USAGE: &str = "Usage: mesos-executor [--launcher_dir=<dir>]\n\nRuns the command of the task the agent sends, \
+                     reading its configuration from the MESOS_* environment the agent sets.";
+
+/// The whole `mesos-executor` program: `arguments` without the program name, the
+/// process's environment; returns the exit code.
+pub fn main(arguments: Vec<String>, environment: Vec<(String, String)>) -> i32 {
+    for argument in arguments {
+        if argument == "--help" || argument == "-h" {
+            println!("{USAGE}");
+            return 0;
+        }
+        if !argument.starts_with("--launcher_dir=") {
+            eprintln!("Failed to load flags: unknown flag '{argument}'\n\n{USAGE}");
+            return 1;
+        }
+    }
+    let level = environment
+        .iter()
+        .find(|(name, _)| name == "MESOS_LOGGING_LEVEL")
+        .map_or("INFO".to_string(), |(_, value)| value.clone());
+    let rust_log = environment.iter().find(|(name, _)| name == "RUST_LOG").map(|(_, value)| value.clone());
+    let _ = mesos::logging::initialize(false, &level, rust_log.as_deref());
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("Failed to start the runtime: {error}");
+            return 1;
+        }
+    };
+    let config =
+        match Config::from_vars(environment.iter().filter(|(name, _)| name.starts_with("LIBPROCESS_")).cloned()) {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("{error}");
+                return 1;
+            }
+        };
+    let lp = match runtime.block_on(Libprocess::initialize(config)) {
+        Ok(lp) => lp,
+        Err(error) => {
+            eprintln!("Failed to initialize libprocess: {error}");
+            return 1;
+        }
+    };
+    let grace = environment
+        .iter()
+        .find(|(name, _)| name == "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD")
+        .and_then(|(_, value)| libprocess::duration::parse(value).ok())
+        .unwrap_or(Duration::from_secs(5));
+    let executor = CommandExecutor::new(runtime.handle().clone(), grace);
+    let driver = Arc::new(MesosExecutorDriver::new(&lp, executor.clone(), environment));
+    executor.set_driver(&driver);
+    let status = driver.run();
+    drop(driver);
+    runtime.block_on(lp.shutdown());
+    if status == Status::DriverStopped {
+        0
+    } else {
+        1
     }
 }
