@@ -359,6 +359,11 @@ impl Libprocess {
         self.inner.sockets.connection_count()
     }
 
+    /// The runtime the instance runs on.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.inner.runtime
+    }
+
     pub(crate) fn spawn_task<F>(&self, future: F)
     where
         F: std::future::Future<Output = ()> + Send + 'static,

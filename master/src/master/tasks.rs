@@ -380,7 +380,20 @@ impl Master {
     }
 
     /// ACCEPT (C++ `Master::accept`, then `_accept` at once as there is no authorization).
-    pub(super) fn accept(&mut self, ctx: &mut Context<Self>, framework_id: &FrameworkId, accept: Accept) {
+    pub(super) fn accept(&mut self, ctx: &mut Context<Self>, framework_id: &FrameworkId, mut accept: Accept) {
+        // C++ `Master::accept`: `ExecutorInfo.framework_id` came into the API later, so a
+        // launched task's executor without it gets the framework's (the v0 driver and
+        // C++'s example frameworks leave it out).
+        for operation in &mut accept.operations {
+            if operation.r#type() != OperationType::Launch {
+                continue;
+            }
+            for task in operation.launch.iter_mut().flat_map(|launch| &mut launch.task_infos) {
+                if let Some(executor) = task.executor.as_mut().filter(|executor| executor.framework_id.is_none()) {
+                    executor.framework_id = Some(framework_id.clone());
+                }
+            }
+        }
         for operation in &accept.operations {
             if operation.r#type() == OperationType::Launch {
                 let launches = operation.launch.as_ref().is_some_and(|l| !l.task_infos.is_empty());

@@ -1,0 +1,10 @@
+//! The local cluster and the example frameworks, with the plumbing their programs share (flags, logging, the libprocess instance); the C++ counterparts are `src/local/` and `src/examples/`.
+//!
+//! Each example is a module with its scheduler (and executor, where it has one) and a `main`
+//! taking the command line, so tests and benchmarks drive the same code the programs in
+//! `src/bin/` run.
+
+pub mod flags;
+pub mod local;
+pub mod program;
+pub mod test_framework;
