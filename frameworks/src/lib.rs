@@ -6,5 +6,6 @@
 
 pub mod flags;
 pub mod local;
+pub mod mesos_local;
 pub mod program;
 pub mod test_framework;

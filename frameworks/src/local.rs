@@ -94,6 +94,24 @@ impl LocalCluster {
     /// and agents' flags from the `MESOS_*` variables of `environment`. Returns once every
     /// actor is spawned; the agents then register by themselves.
     pub fn launch(lp: &Libprocess, environment: &BTreeMap<String, String>) -> Result<LocalCluster, LocalError> {
+        let mut local = LocalFlags::declare();
+        let options = LoadOptions {
+            prefix: Some("MESOS_".to_string()),
+            environment: Some(environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+            ..LoadOptions::default()
+        };
+        local
+            .load_values(std::iter::empty::<(String, Option<String>)>(), &options)
+            .map_err(|e| LocalError::Flags(e.to_string()))?;
+        Self::launch_with(lp, &local, environment)
+    }
+
+    /// As [`LocalCluster::launch`], with the local flags given.
+    pub fn launch_with(
+        lp: &Libprocess,
+        local: &LocalFlags,
+        environment: &BTreeMap<String, String>,
+    ) -> Result<LocalCluster, LocalError> {
         // The containerizers start their reapers on the instance's runtime, whichever
         // thread asks for the cluster.
         let _runtime = lp.runtime().enter();
@@ -102,15 +120,6 @@ impl LocalCluster {
             .filter(|(name, _)| name.starts_with("MESOS_"))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let mut local = LocalFlags::declare();
-        let options = LoadOptions {
-            prefix: Some("MESOS_".to_string()),
-            environment: Some(variables.clone()),
-            ..LoadOptions::default()
-        };
-        local
-            .load_values(std::iter::empty::<(String, Option<String>)>(), &options)
-            .map_err(|e| LocalError::Flags(e.to_string()))?;
         let (work_dir, temporary) = match &local.work_dir {
             Some(dir) => (PathBuf::from(dir), None),
             None => {
