@@ -5,7 +5,9 @@
 //! `src/bin/` run.
 
 pub mod flags;
+pub mod least_loaded_framework;
 pub mod local;
+pub mod long_lived_framework;
 pub mod mesos_local;
 pub mod program;
 pub mod test_framework;
