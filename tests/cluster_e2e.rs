@@ -7,10 +7,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use common::daemons::{get, programs, within, Daemon};
 
 use libprocess::{Bytes, Context, Libprocess, Process, ProtobufMessage, PID, UPID};
 use mesos::internal::{FrameworkRegisteredMessage, ResourceOffersMessage, StatusUpdateMessage};
@@ -22,121 +23,7 @@ use mesos::proto::scheduler::call::{Accept, Acknowledge, Kill, Subscribe, Type a
 use mesos::proto::scheduler::Call;
 use mesos::proto::{CommandInfo, Filters, FrameworkId, FrameworkInfo, Offer, TaskId, TaskInfo, TaskState};
 use mesos::resources::Resources;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use tokio::sync::Notify;
-
-/// The bound on every wait; only a hang reaches it.
-const WAIT: Duration = Duration::from_secs(20);
-
-async fn within<F: std::future::Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(WAIT, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
-}
-
-/// The directory of the workspace's programs: this test runs from `target/<profile>/deps`.
-fn programs() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf();
-    for program in ["mesos-master", "mesos-agent", "mesos-executor"] {
-        assert!(
-            dir.join(program).exists(),
-            "{program} is not built in {}: run `cargo test --workspace` (or `cargo build --workspace --bins`)",
-            dir.display()
-        );
-    }
-    dir
-}
-
-// ---------------------------------------------------------------------------------------------
-// Daemons.
-
-#[derive(Default)]
-struct Log {
-    lines: Mutex<(Vec<String>, bool)>,
-    changed: Notify,
-}
-
-impl Log {
-    fn text(&self) -> String {
-        self.lines.lock().unwrap().0.join("\n")
-    }
-
-    async fn wait_for<T>(&self, what: &str, pick: impl Fn(&str) -> Option<T>) -> T {
-        let search = async {
-            loop {
-                let notified = self.changed.notified();
-                {
-                    let lines = self.lines.lock().unwrap();
-                    if let Some(found) = lines.0.iter().find_map(|line| pick(line)) {
-                        return found;
-                    }
-                    if lines.1 {
-                        panic!("the daemon closed stderr before logging {what}");
-                    }
-                }
-                notified.await;
-            }
-        };
-        within(what, search).await
-    }
-}
-
-/// A daemon child process; dropping it kills it, and a failing test prints its log.
-struct Daemon {
-    name: &'static str,
-    child: Child,
-    log: Arc<Log>,
-}
-
-impl Daemon {
-    fn start(name: &'static str, args: &[String]) -> Daemon {
-        let mut child = Command::new(programs().join(name))
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|error| panic!("{name} starts: {error}"));
-        let log = Arc::new(Log::default());
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let reader = log.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                reader.lines.lock().unwrap().0.push(line);
-                reader.changed.notify_one();
-            }
-            reader.lines.lock().unwrap().1 = true;
-            reader.changed.notify_one();
-        });
-        Daemon { name, child, log }
-    }
-
-    /// The address from the daemon's "started on" log line.
-    async fn address(&self) -> String {
-        self.log
-            .wait_for("the 'started on' line", |line| {
-                let (_, rest) = line.split_once(" started on ")?;
-                rest.split(|c: char| c.is_whitespace() || c == ';').next().map(str::to_string)
-            })
-            .await
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-        if std::thread::panicking() {
-            eprintln!("--- {} stderr ---\n{}\n---", self.name, self.log.text());
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The framework.
@@ -367,19 +254,6 @@ impl Cluster {
             }
         }
     }
-}
-
-/// A GET on `address`: the status and the body.
-async fn get(address: &str, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0), body.to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
