@@ -1,4 +1,4 @@
-//! The example frameworks and the scheduler driver against `mesos-master` and two `mesos-agent`s as separate OS processes: `test-framework` and `mesos-execute` reach `TASK_FINISHED`, a failing command `TASK_FAILED`, a killed one `TASK_KILLED`; a framework that disconnects and comes back within its failover timeout keeps its task and reconciles it, one that does not has it killed; `long-lived-framework` brings a killed instance back.
+//! The example frameworks and the scheduler driver against `mesos-master` and two `mesos-agent`s as separate OS processes: `test-framework`, `mesos-execute` and `no-executor-framework` reach `TASK_FINISHED`, a failing command `TASK_FAILED` (and a failing exit code), a killed one `TASK_KILLED`; a framework that disconnects and comes back within its failover timeout keeps its task and reconciles it, one that does not has it killed; `long-lived-framework` brings a killed instance back.
 
 mod common;
 
@@ -118,6 +118,20 @@ async fn mesos_execute_reports_a_failing_command_as_failed_and_a_killed_one_as_k
         cluster.run("mesos-execute", &["--name=sleeper", "--command=sleep 100", "--kill_after=1secs"]).await;
     assert_ne!(code, Some(0), "{output}");
     assert!(output.contains("Received status update TASK_KILLED for task 'sleeper'"), "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_executor_framework_runs_command_tasks_and_fails_if_one_fails() {
+    let cluster = Cluster::start().await;
+    let (code, output) = cluster.run("no-executor-framework", &["--num_tasks=3", "--command=true"]).await;
+    assert_eq!(code, Some(0), "{output}");
+    for task in 0..3 {
+        assert!(output.contains(&format!("Task '{task}' is in state TASK_FINISHED")), "{output}");
+    }
+
+    let (code, output) = cluster.run("no-executor-framework", &["--num_tasks=2", "--command=exit 1"]).await;
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains("Failed to complete successfully: 2 of 2 terminated abnormally"), "{output}");
 }
 
 // ----- failover, with the scheduler driver in this test's own instances -----

@@ -250,7 +250,6 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
         roles: vec![flags.role.clone()],
         capabilities: vec![mesos::proto::framework_info::Capability {
             r#type: Some(mesos::proto::framework_info::capability::Type::MultiRole as i32),
-            ..Default::default()
         }],
         checkpoint: Some(flags.checkpoint),
         ..FrameworkInfo::default()

@@ -4,10 +4,12 @@
 //! taking the command line, so tests and benchmarks drive the same code the programs in
 //! `src/bin/` run.
 
+pub mod execute;
 pub mod flags;
 pub mod least_loaded_framework;
 pub mod local;
 pub mod long_lived_framework;
 pub mod mesos_local;
+pub mod no_executor_framework;
 pub mod program;
 pub mod test_framework;

@@ -206,8 +206,8 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
         principal: Some(flags.principal.clone()),
         roles: vec![flags.role.clone()],
         capabilities: vec![
-            Capability { r#type: Some(CapabilityType::MultiRole as i32), ..Capability::default() },
-            Capability { r#type: Some(CapabilityType::ReservationRefinement as i32), ..Capability::default() },
+            Capability { r#type: Some(CapabilityType::MultiRole as i32) },
+            Capability { r#type: Some(CapabilityType::ReservationRefinement as i32) },
         ],
         checkpoint: Some(flags.checkpoint),
         ..FrameworkInfo::default()

@@ -816,6 +816,56 @@ impl Resources {
         result
     }
 
+    /// Where `targets` can be taken from in `self` whatever their reservations (C++
+    /// `Resources::find`): each target is looked for first among resources reserved to its
+    /// role (if it is reserved), then among unreserved ones, then anywhere, and may be split
+    /// across several. The result carries the reservations of the resources it came from;
+    /// `None` if some target cannot be covered.
+    pub fn find(&self, targets: &Resources) -> Option<Resources> {
+        let mut total = Resources::new();
+        for target in targets.iter() {
+            total += self.find_resource(target)?;
+        }
+        Some(total)
+    }
+
+    /// [`Resources::find`] for one target.
+    fn find_resource(&self, target: &Resource) -> Option<Resources> {
+        let mut found = Resources::new();
+        let mut total = self.clone();
+        let mut remaining = Resources::from(target.clone()).to_unreserved();
+        let target_role = reservation_role(target).map(str::to_owned);
+        let in_target_role = |r: &Resource| is_reserved(r, target_role.as_deref());
+        let mut predicates: Vec<&dyn Fn(&Resource) -> bool> = Vec::new();
+        if target_role.is_some() {
+            predicates.push(&in_target_role);
+        }
+        predicates.push(&is_unreserved);
+        predicates.push(&|_| true);
+
+        for predicate in predicates {
+            for candidate in total.filter(predicate).iter() {
+                let unreserved = Resources::from(candidate.clone()).to_unreserved();
+                if unreserved.contains(&remaining) {
+                    for resource in remaining.iter() {
+                        let mut resource = resource.clone();
+                        resource.reservations = candidate.reservations.clone();
+                        found += &resource;
+                    }
+                    return Some(found);
+                }
+                if remaining.contains(&unreserved) {
+                    // Part of the target: take it and go on with the next kind of candidate.
+                    found += candidate;
+                    total -= candidate;
+                    remaining -= &unreserved;
+                    break;
+                }
+            }
+        }
+        None
+    }
+
     /// The pre-1.4 `flatten(role, reservation)`: every resource unreserved, then reserved
     /// with `reservation` if given. (Current Mesos spells this `toUnreserved` plus
     /// `pushReservation`.)

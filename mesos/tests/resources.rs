@@ -1056,6 +1056,25 @@ fn master_weights_flag() {
     assert!(parse_weights("role2=1", Some(&whitelist)).is_err());
 }
 
+// C++ `ResourcesTest.Find`: the target's role first, then unreserved, then any role.
+#[test]
+fn find() {
+    let resources = parse("cpus(role1):2;mem(role1):10;cpus:4;mem:20");
+    let found = resources.find(&parse("cpus(role1):3;mem(role1):15"));
+    assert_eq!(found, Some(parse("cpus(role1):2;mem(role1):10;cpus:1;mem:5")));
+
+    let resources = parse("cpus(role1):1;mem(role1):5;cpus(role2):2;mem(role2):8;cpus:1;mem:7");
+    let found = resources.find(&parse("cpus(role1):3;mem(role1):15"));
+    assert_eq!(found, Some(parse("cpus(role1):1;mem(role1):5;cpus:1;mem:7;cpus(role2):1;mem(role2):3")));
+
+    let resources = parse("cpus(role1):5;mem(role1):5;cpus:5;mem:5");
+    let found = resources.find(&parse("cpus:6;mem:6"));
+    assert_eq!(found, Some(parse("cpus:5;mem:5;cpus(role1):1;mem(role1):1")));
+
+    let resources = parse("cpus(role1):1;mem(role1):1");
+    assert_eq!(resources.find(&parse("cpus(role1):2;mem(role1):2")), None);
+}
+
 // ===== Properties =====
 
 fn arb_ranges() -> impl Strategy<Value = Ranges> {
