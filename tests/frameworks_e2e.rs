@@ -140,7 +140,7 @@ async fn no_executor_framework_runs_command_tasks_and_fails_if_one_fails() {
 enum Event {
     Registered(FrameworkId),
     Offers(Vec<Offer>),
-    Update(TaskStatus),
+    Update(Box<TaskStatus>),
 }
 
 struct Forward(mpsc::Sender<Event>);
@@ -156,7 +156,7 @@ impl Scheduler for Forward {
     }
     fn offer_rescinded(&mut self, _: &dyn SchedulerDriver, _: &OfferId) {}
     fn status_update(&mut self, _: &dyn SchedulerDriver, status: &TaskStatus) {
-        let _ = self.0.send(Event::Update(status.clone()));
+        let _ = self.0.send(Event::Update(Box::new(status.clone())));
     }
     fn framework_message(&mut self, _: &dyn SchedulerDriver, _: &ExecutorId, _: &SlaveId, _: &[u8]) {}
     fn slave_lost(&mut self, _: &dyn SchedulerDriver, _: &SlaveId) {}
@@ -256,7 +256,7 @@ async fn a_framework_back_within_its_failover_timeout_keeps_its_task_and_reconci
 
     // Implicit reconciliation: the master reports the running task.
     second.driver.reconcile_tasks(Vec::new());
-    let status = second.next("the reconciled task", |e| if let Event::Update(s) = e { Some(s) } else { None }).await;
+    let status = second.next("the reconciled task", |e| if let Event::Update(s) = e { Some(*s) } else { None }).await;
     assert_eq!(status.task_id.value, "kept");
     assert_eq!(status.state(), TaskState::TaskRunning);
     assert_eq!(status.reason(), mesos::proto::task_status::Reason::Reconciliation);
@@ -270,7 +270,7 @@ async fn a_framework_back_within_its_failover_timeout_keeps_its_task_and_reconci
         ..TaskStatus::default()
     }]);
     let status =
-        second.next("the unknown task's state", |e| if let Event::Update(s) = e { Some(s) } else { None }).await;
+        second.next("the unknown task's state", |e| if let Event::Update(s) = e { Some(*s) } else { None }).await;
     assert_eq!(status.task_id.value, "never-launched");
     assert_eq!(status.state(), TaskState::TaskLost);
 

@@ -377,19 +377,6 @@ impl Executor for CommandExecutor {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wait_statuses_read_as_stout_writes_them() {
-        assert_eq!(describe_wait_status(0), "exited with status 0");
-        assert_eq!(describe_wait_status(3 << 8), "exited with status 3");
-        assert_eq!(describe_wait_status(libc::SIGKILL), "terminated with signal Killed");
-        assert_eq!(describe_wait_status(libc::SIGTERM), "terminated with signal Terminated");
-    }
-}
-
 const USAGE: &str = "Usage: mesos-executor [--launcher_dir=<dir>]\n\nRuns the command of the task the agent sends, \
                      reading its configuration from the MESOS_* environment the agent sets.";
 
@@ -450,5 +437,18 @@ pub fn main(arguments: Vec<String>, environment: Vec<(String, String)>) -> i32 {
         0
     } else {
         1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_statuses_read_as_stout_writes_them() {
+        assert_eq!(describe_wait_status(0), "exited with status 0");
+        assert_eq!(describe_wait_status(3 << 8), "exited with status 3");
+        assert_eq!(describe_wait_status(libc::SIGKILL), "terminated with signal Killed");
+        assert_eq!(describe_wait_status(libc::SIGTERM), "terminated with signal Terminated");
     }
 }
