@@ -83,6 +83,14 @@ fn split_arguments(flags: &Flags<MesosLocalFlags>, argv: &[String]) -> (Vec<Stri
 pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     let mut flags = MesosLocalFlags::declare();
     let (own, forwarded) = split_arguments(&flags, &argv);
+    let (master_flags, agent_flags) = (master::flags::MasterFlags::declare(), slave::flags::SlaveFlags::declare());
+    for name in forwarded.keys() {
+        let flag = name.trim_start_matches("MESOS_").to_ascii_lowercase();
+        if master_flags.get(&flag).is_none() && agent_flags.get(&flag).is_none() {
+            eprintln!("{}", flags.usage(Some(&format!("Failed to load unknown flag '{flag}'"))));
+            return 1;
+        }
+    }
     let options =
         LoadOptions { prefix: Some("MESOS_".into()), environment: Some(environment.clone()), ..LoadOptions::default() };
     let loaded = flags.load_from(&own, &options);
