@@ -590,10 +590,7 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     };
     let program = match Program::start(false, "INFO", &environment) {
         Ok(program) => program,
-        Err(error) => {
-            eprintln!("{error}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     if flags.master == mesos::sched::LOCAL {
         crate::local::install();

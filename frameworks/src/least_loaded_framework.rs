@@ -8,8 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use mesos::proto::{
-    CommandInfo, ExecutorId, FrameworkId, FrameworkInfo, MasterInfo, Offer, OfferId, SlaveId, TaskId, TaskInfo,
-    TaskState, TaskStatus,
+    CommandInfo, ExecutorId, FrameworkId, MasterInfo, Offer, OfferId, SlaveId, TaskId, TaskInfo, TaskState, TaskStatus,
 };
 use mesos::resources::Resources;
 use mesos::sched::{MesosSchedulerDriver, Scheduler, SchedulerDriver, Status};
@@ -223,12 +222,9 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     if let Err(code) = program::load_flags(&mut flags, &argv, crate::flags::ENVIRONMENT_PREFIX, &environment) {
         return code;
     }
-    let resources = match Resources::parse(&flags.task_resources, "*") {
+    let resources = match program::parse_resources("task_resources", &flags.task_resources) {
         Ok(resources) => resources,
-        Err(error) => {
-            eprintln!("Invalid --task_resources '{}': {error}", flags.task_resources);
-            return 1;
-        }
+        Err(code) => return code,
     };
     let Ok(total) = usize::try_from(flags.num_tasks) else {
         eprintln!("--num_tasks must not be negative");
@@ -236,24 +232,18 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     };
     let program = match Program::start(flags.quiet, &flags.logging_level, &environment) {
         Ok(program) => program,
-        Err(error) => {
-            eprintln!("{error}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     if flags.master == mesos::sched::LOCAL {
         crate::local::install();
     }
-    let framework = FrameworkInfo {
-        name: "Least Loaded Framework (Rust)".to_string(),
-        principal: Some(flags.principal.clone()),
-        roles: vec![flags.role.clone()],
-        capabilities: vec![mesos::proto::framework_info::Capability {
-            r#type: Some(mesos::proto::framework_info::capability::Type::MultiRole as i32),
-        }],
-        checkpoint: Some(flags.checkpoint),
-        ..FrameworkInfo::default()
-    };
+    let framework = program::framework_info(
+        "Least Loaded Framework (Rust)",
+        &flags.principal,
+        &flags.role,
+        flags.checkpoint,
+        &[mesos::proto::framework_info::capability::Type::MultiRole],
+    );
     let min_agents = usize::try_from(flags.min_agents).unwrap_or(0);
     let scheduler = LeastLoadedScheduler::new(&flags.command, resources, &flags.role, total, min_agents);
     let environment: BTreeMap<String, String> = environment.into_iter().collect();

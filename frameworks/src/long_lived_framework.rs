@@ -12,8 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mesos::proto::{
-    CommandInfo, ExecutorId, FrameworkId, FrameworkInfo, MasterInfo, Offer, OfferId, SlaveId, TaskId, TaskInfo,
-    TaskStatus,
+    CommandInfo, ExecutorId, FrameworkId, MasterInfo, Offer, OfferId, SlaveId, TaskId, TaskInfo, TaskStatus,
 };
 use mesos::resources::Resources;
 use mesos::sched::{MesosSchedulerDriver, Scheduler, SchedulerDriver};
@@ -172,12 +171,9 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     if let Err(code) = program::load_flags(&mut flags, &argv, crate::flags::ENVIRONMENT_PREFIX, &environment) {
         return code;
     }
-    let resources = match Resources::parse(&flags.task_resources, "*") {
+    let resources = match program::parse_resources("task_resources", &flags.task_resources) {
         Ok(resources) => resources,
-        Err(error) => {
-            eprintln!("Invalid --task_resources '{}': {error}", flags.task_resources);
-            return 1;
-        }
+        Err(code) => return code,
     };
     let Ok(instances) = usize::try_from(flags.instances) else {
         eprintln!("--instances must not be negative");
@@ -185,24 +181,18 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     };
     let program = match Program::start(flags.quiet, &flags.logging_level, &environment) {
         Ok(program) => program,
-        Err(error) => {
-            eprintln!("{error}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     if flags.master == mesos::sched::LOCAL {
         crate::local::install();
     }
-    let framework = FrameworkInfo {
-        name: "Long Lived Framework (Rust)".to_string(),
-        principal: Some(flags.principal.clone()),
-        roles: vec![flags.role.clone()],
-        capabilities: vec![mesos::proto::framework_info::Capability {
-            r#type: Some(mesos::proto::framework_info::capability::Type::MultiRole as i32),
-        }],
-        checkpoint: Some(flags.checkpoint),
-        ..FrameworkInfo::default()
-    };
+    let framework = program::framework_info(
+        "Long Lived Framework (Rust)",
+        &flags.principal,
+        &flags.role,
+        flags.checkpoint,
+        &[mesos::proto::framework_info::capability::Type::MultiRole],
+    );
     let scheduler = ServiceScheduler::new(&flags.name, &flags.command, resources, &flags.role, instances);
     let environment: BTreeMap<String, String> = environment.into_iter().collect();
     let driver =

@@ -9,13 +9,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use mesos::proto::framework_info::{capability::Type as CapabilityType, Capability};
+use mesos::proto::framework_info::capability::Type as CapabilityType;
 use mesos::proto::offer::operation::{Launch, Type as OperationType};
 use mesos::proto::offer::Operation;
 use mesos::proto::resource::RevocableInfo;
 use mesos::proto::{
-    CommandInfo, ExecutorId, FrameworkId, FrameworkInfo, MasterInfo, Offer, OfferId, SlaveId, TaskId, TaskInfo,
-    TaskState, TaskStatus,
+    CommandInfo, ExecutorId, FrameworkId, MasterInfo, Offer, OfferId, SlaveId, TaskId, TaskInfo, TaskState, TaskStatus,
 };
 use mesos::resources::Resources;
 use mesos::sched::{MesosSchedulerDriver, Scheduler, SchedulerDriver, Status};
@@ -268,10 +267,7 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     }
     let program = match Program::start(flags.quiet, &flags.logging_level, &environment) {
         Ok(program) => program,
-        Err(error) => {
-            eprintln!("{error}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let status = run(&program, &flags, environment.into_iter().collect());
     program.shutdown();
@@ -283,15 +279,8 @@ fn run(program: &Program, flags: &NoExecutorFlags, mut environment: BTreeMap<Str
     if flags.task_revocable_resources.is_some() {
         capabilities.push(CapabilityType::RevocableResources);
     }
-    let framework = FrameworkInfo {
-        user: String::new(),
-        name: FRAMEWORK_NAME.to_string(),
-        principal: Some(flags.principal.clone()),
-        checkpoint: Some(flags.checkpoint),
-        roles: vec![flags.role.clone()],
-        capabilities: capabilities.into_iter().map(|c| Capability { r#type: Some(c as i32) }).collect(),
-        ..FrameworkInfo::default()
-    };
+    let framework =
+        program::framework_info(FRAMEWORK_NAME, &flags.principal, &flags.role, flags.checkpoint, &capabilities);
     let resources = match task_resources(flags, &flags.role) {
         Ok(resources) => resources,
         Err(error) => {

@@ -50,8 +50,16 @@ pub struct Program {
 
 impl Program {
     /// Sets up logging (`RUST_LOG` overrides the level) and starts a libprocess instance
-    /// from the `LIBPROCESS_*` variables of `environment`.
-    pub fn start(quiet: bool, logging_level: &str, environment: &[(String, String)]) -> Result<Program, String> {
+    /// from the `LIBPROCESS_*` variables of `environment`; on failure the reason is printed
+    /// on stderr and the exit code returned.
+    pub fn start(quiet: bool, logging_level: &str, environment: &[(String, String)]) -> Result<Program, i32> {
+        Self::try_start(quiet, logging_level, environment).map_err(|error| {
+            eprintln!("{error}");
+            1
+        })
+    }
+
+    fn try_start(quiet: bool, logging_level: &str, environment: &[(String, String)]) -> Result<Program, String> {
         let rust_log = environment.iter().find(|(name, _)| name == "RUST_LOG").map(|(_, value)| value.as_str());
         mesos::logging::initialize(quiet, logging_level, rust_log).map_err(|error| error.to_string())?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -73,6 +81,36 @@ impl Program {
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, lp.shutdown()).await;
         });
     }
+}
+
+/// The `FrameworkInfo` of an example: the user left for the driver to fill in, one role.
+pub fn framework_info(
+    name: &str,
+    principal: &str,
+    role: &str,
+    checkpoint: bool,
+    capabilities: &[mesos::proto::framework_info::capability::Type],
+) -> mesos::proto::FrameworkInfo {
+    mesos::proto::FrameworkInfo {
+        user: String::new(),
+        name: name.to_string(),
+        principal: Some(principal.to_string()),
+        roles: vec![role.to_string()],
+        capabilities: capabilities
+            .iter()
+            .map(|c| mesos::proto::framework_info::Capability { r#type: Some(*c as i32) })
+            .collect(),
+        checkpoint: Some(checkpoint),
+        ..mesos::proto::FrameworkInfo::default()
+    }
+}
+
+/// A resources flag's value; on failure the reason is printed and the exit code returned.
+pub fn parse_resources(flag: &str, text: &str) -> Result<mesos::resources::Resources, i32> {
+    mesos::resources::Resources::parse(text, "*").map_err(|error| {
+        eprintln!("Invalid --{flag} '{text}': {error}");
+        1
+    })
 }
 
 /// The process's environment as pairs.

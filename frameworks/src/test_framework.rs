@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mesos::exec::{Executor, ExecutorDriver, MesosExecutorDriver};
-use mesos::proto::framework_info::{capability::Type as CapabilityType, Capability};
+use mesos::proto::framework_info::capability::Type as CapabilityType;
 use mesos::proto::resource::{reservation_info::Type as ReservationType, ReservationInfo};
 use mesos::proto::{
     CommandInfo, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, MasterInfo, Offer, OfferId, SlaveId, SlaveInfo,
@@ -187,10 +187,7 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     }
     let program = match Program::start(flags.quiet, &flags.logging_level, &environment) {
         Ok(program) => program,
-        Err(error) => {
-            eprintln!("{error}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let mut environment: BTreeMap<String, String> = environment.into_iter().collect();
     let executor = match executor_info(&environment) {
@@ -200,18 +197,13 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
             return 1;
         }
     };
-    let framework = FrameworkInfo {
-        user: String::new(),
-        name: FRAMEWORK_NAME.to_string(),
-        principal: Some(flags.principal.clone()),
-        roles: vec![flags.role.clone()],
-        capabilities: vec![
-            Capability { r#type: Some(CapabilityType::MultiRole as i32) },
-            Capability { r#type: Some(CapabilityType::ReservationRefinement as i32) },
-        ],
-        checkpoint: Some(flags.checkpoint),
-        ..FrameworkInfo::default()
-    };
+    let framework = program::framework_info(
+        FRAMEWORK_NAME,
+        &flags.principal,
+        &flags.role,
+        flags.checkpoint,
+        &[CapabilityType::MultiRole, CapabilityType::ReservationRefinement],
+    );
     let implicit_acknowledgements = !environment.contains_key("MESOS_EXPLICIT_ACKNOWLEDGEMENTS");
     if !implicit_acknowledgements {
         println!("Enabling explicit acknowledgements for status updates");
@@ -286,10 +278,7 @@ pub fn executor_main() -> i32 {
         .map_or("INFO".to_string(), |(_, value)| value.clone());
     let program = match Program::start(false, &level, &environment) {
         Ok(program) => program,
-        Err(error) => {
-            eprintln!("{error}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let driver = Arc::new(MesosExecutorDriver::new(&program.lp, TestExecutor, environment));
     let status = mesos::exec::ExecutorDriver::run(&*driver);
