@@ -72,6 +72,7 @@ pub const SUPPORTED_FLAGS: &[&str] = &[
     "logging_level",
     "max_agent_ping_timeouts",
     "min_allocatable_resources",
+    "offer_timeout",
     "port",
     "quiet",
     "quorum",

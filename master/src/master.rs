@@ -16,7 +16,7 @@
 //! books; an agent keeps their ids and the resources they use.
 //!
 //! Not yet done here: UPDATE_FRAMEWORK and the inverse-offer calls (logged and dropped);
-//! `--offer_timeout`; immutable-field checks on resubscription; authentication and
+//! immutable-field checks on resubscription; authentication and
 //! authorization of frameworks and agents; `UpdateFrameworkMessage` to agents; resource
 //! operations other than LAUNCH and LAUNCH_GROUP (dropped with a log line); maintenance
 //! (`DOWN` machines); `--agent_removal_rate_limit`; a master `--domain`; a timeout for agents
@@ -2041,6 +2041,12 @@ impl Master {
                     ..Default::default()
                 };
                 let offer = Offer { id: self.new_offer_id(), ..offer };
+                if let Some(timeout) = self.flags.offer_timeout {
+                    // C++ keeps the timer to cancel it when the offer goes; here a timer
+                    // that fires for a gone offer finds nothing (offer ids are not reused).
+                    let id = offer.id.clone();
+                    ctx.delay(timeout, move |this: &mut Self, ctx| this.offer_timeout(ctx, &id));
+                }
                 message.offers.push(self.as_sent(&framework_id, &offer));
                 message.pids.push(pid);
                 if let Some(framework) = self.frameworks.get_mut(&framework_id) {
@@ -2073,6 +2079,15 @@ impl Master {
             }
         }
         sent
+    }
+
+    /// `--offer_timeout` ran out for an offer (C++ `Master::offerTimeout`): it is rescinded
+    /// if still outstanding.
+    fn offer_timeout(&mut self, ctx: &mut Context<Self>, offer_id: &OfferId) {
+        if self.offers.contains_key(offer_id) {
+            tracing::info!(offer = %offer_id.value, "rescinding offer after --offer_timeout");
+            self.remove_offer(ctx, offer_id, true, None);
+        }
     }
 
     /// C++ `Master::rescindOffer` (`rescind`) or `discardOffer`: the resources go back to the

@@ -172,8 +172,8 @@ fn unsupported_flags_are_refused_by_the_name_used() {
         "Flag '--authenticate_slaves' is not supported yet by this master"
     );
     assert_eq!(
-        invalid(&["--registry=in_memory", "--offer_timeout=1mins"]),
-        "Flag '--offer_timeout' is not supported yet by this master"
+        invalid(&["--registry=in_memory", "--agent_removal_rate_limit=1/1mins"]),
+        "Flag '--agent_removal_rate_limit' is not supported yet by this master"
     );
     let error = load(&["--registry=in_memory"], &[("MESOS_WEBUI_DIR", "/srv/webui")]).err().unwrap();
     assert_eq!(error, MasterFlagsError::Unsupported("webui_dir".into()));

@@ -340,3 +340,32 @@ async fn removing_the_agent_rescinds_its_offers() {
     assert_eq!(cluster.offer_count().await, 0);
     assert_eq!(cluster.frameworks().await[0].offers, 0);
 }
+
+#[tokio::test]
+async fn an_offer_left_unanswered_is_rescinded_after_offer_timeout() {
+    // `MasterTest.OfferTimeout`: the offer is rescinded when `--offer_timeout` passes and its
+    // resources are offered again.
+    let cluster = Cluster::start_with(common::flags(&["--offer_timeout=30secs"])).await;
+    let (_agent, _) = cluster.agent().await;
+    let scheduler = cluster.spawn_scheduler();
+    cluster.subscribe(&scheduler, framework_info(&[ROLE])).await;
+    let offer = scheduler.offers()[0].offers[0].id.clone();
+
+    cluster.step(std::time::Duration::from_secs(29)).await;
+    assert!(scheduler.rescinds().is_empty(), "rescinded before the timeout");
+    assert_eq!(cluster.offer_count().await, 1);
+    cluster.step(std::time::Duration::from_secs(1)).await;
+    assert_eq!(scheduler.rescinds(), vec![RescindResourceOfferMessage { offer_id: offer.clone() }]);
+    // The next allocation offers the resources again, under a new id.
+    cluster.step(INTERVAL).await;
+    let offers = scheduler.offers();
+    assert_eq!(offers.len(), 2);
+    assert_ne!(offers[1].offers[0].id, offer);
+
+    // A declined offer's timer finds nothing when it fires.
+    let id = offers[1].offers[0].framework_id.clone();
+    cluster.send(&scheduler, &decline(&id, &offers[1], 1000.0));
+    cluster.settle().await;
+    cluster.step(std::time::Duration::from_secs(30)).await;
+    assert_eq!(scheduler.rescinds().len(), 1);
+}
