@@ -611,3 +611,23 @@ async fn a_panicking_discard_callback_does_not_leave_the_process_half_alive() {
     lp.clock().pause();
     within(lp.settle()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_events_count_what_waits_behind_the_current_event_by_kind() {
+    let lp = instance().await;
+    let pid = lp.spawn("queued", Recorder::default()).unwrap();
+    let me = pid.upid().clone();
+    let counts = within(pid.dispatch(move |_: &mut Recorder, ctx| {
+        // Local sends and dispatches land in this very mailbox while this event runs.
+        ctx.send(&me, "a", Bytes::from_static(b"1"));
+        ctx.send(&me, "b", Bytes::from_static(b"2"));
+        ctx.pid().dispatch_void(|_: &mut Recorder, _| {});
+        ctx.queued_events()
+    }))
+    .await
+    .unwrap();
+    assert_eq!(counts, libprocess::QueuedEvents { messages: 2, dispatches: 1, http_requests: 0 });
+    assert_eq!(counts.dispatches, 1);
+    let idle = within(pid.dispatch(|_: &mut Recorder, ctx| ctx.queued_events())).await.unwrap();
+    assert_eq!(idle, libprocess::QueuedEvents::default());
+}

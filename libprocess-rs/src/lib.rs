@@ -41,7 +41,7 @@ pub use future::{Failure, Future, Outcome, Promise};
 pub use instance::{InitializeError, Libprocess, SpawnError};
 pub use message::Message;
 pub use pid::{PID, UPID};
-pub use process::{Context, Process, RemoteConnection};
+pub use process::{Context, Process, QueuedEvents, RemoteConnection};
 pub use protobuf::ProtobufMessage;
 
 /// Re-exported so handlers can name body types without a direct dependency.

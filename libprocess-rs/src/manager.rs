@@ -98,9 +98,22 @@ impl ProcessCell {
     /// # Safety
     /// As for [`ProcessCell::poll_ready`].
     pub(crate) unsafe fn queued_dispatches(&self) -> usize {
-        let mut count = 0;
-        self.mailbox.for_each(|event| count += usize::from(matches!(event, Event::Dispatch(_))));
-        count
+        self.queued_events().dispatches
+    }
+
+    /// The queued messages, dispatches and HTTP requests (C++ `eventCount<T>()` for each).
+    ///
+    /// # Safety
+    /// As for [`ProcessCell::poll_ready`].
+    pub(crate) unsafe fn queued_events(&self) -> crate::process::QueuedEvents {
+        let mut counts = crate::process::QueuedEvents::default();
+        self.mailbox.for_each(|event| match event {
+            Event::Message(_) => counts.messages += 1,
+            Event::Dispatch(_) => counts.dispatches += 1,
+            Event::Http(_) => counts.http_requests += 1,
+            _ => {}
+        });
+        counts
     }
 
     /// Closes the mailbox and returns what was still queued; wakes `wait()` callers.

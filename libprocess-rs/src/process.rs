@@ -98,6 +98,16 @@ impl<P: Process> Context<P> {
         self.lp.clock()
     }
 
+    /// The events of each kind waiting in this process's mailbox behind the current one
+    /// (C++ `ProcessBase::eventCount<MessageEvent>()` and the like).
+    pub fn queued_events(&self) -> QueuedEvents {
+        match self.pid.cell.upgrade() {
+            // SAFETY: as in `queued_dispatches`.
+            Some(cell) => unsafe { cell.queued_events() },
+            None => QueuedEvents::default(),
+        }
+    }
+
     /// How many dispatches wait in this process's mailbox behind the current event (C++
     /// `ProcessBase::eventCount<DispatchEvent>()`), e.g. for a queue-length metric.
     pub fn queued_dispatches(&self) -> usize {
@@ -422,6 +432,15 @@ impl<P: Process> Runner<P> {
         }
         response.set(Response::not_found());
     }
+}
+
+/// How many events of each kind wait in a process's mailbox (see
+/// [`Context::queued_events`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueuedEvents {
+    pub messages: usize,
+    pub dispatches: usize,
+    pub http_requests: usize,
 }
 
 /// The life of one process: `initialize`, events until terminated, `finalize`, clean-up.

@@ -102,6 +102,21 @@ impl MasterMetrics {
                 master.dispatch(move |m: &mut Master, ctx| read(m, ctx.now().since_epoch().as_secs_f64()))
             });
         }
+        // C++ `Master::_event_queue_*`: what waits in the master's mailbox.
+        for name in ["messages", "dispatches", "http_requests"] {
+            let master = master.clone();
+            registry.pull_gauge(&format!("master/event_queue_{name}"), move || {
+                master.dispatch(move |_: &mut Master, ctx| {
+                    let queued = ctx.queued_events();
+                    let count = match name {
+                        "messages" => queued.messages,
+                        "dispatches" => queued.dispatches,
+                        _ => queued.http_requests,
+                    };
+                    count as f64
+                })
+            });
+        }
         for name in ["cpus", "gpus", "mem", "disk"] {
             for revocable in [false, true] {
                 let suffix = if revocable { "_revocable" } else { "" };

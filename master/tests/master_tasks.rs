@@ -700,6 +700,11 @@ async fn master_metrics_follow_agents_frameworks_and_tasks() {
     assert_eq!(metric("master/mem_used"), 128.0);
     assert_eq!(metric("master/elected"), 1.0);
     assert!(metric("master/uptime_secs") >= 30.0);
+    // No message or request waits in an idle master's mailbox; the snapshot's own gauge
+    // reads are dispatches queued there (as in C++, where each gauge is a deferred call).
+    assert_eq!(metric("master/event_queue_messages"), 0.0);
+    assert_eq!(metric("master/event_queue_http_requests"), 0.0);
+    assert!(metric("master/event_queue_dispatches") < 100.0);
     assert_eq!(metric("master/messages_register_slave"), 1.0);
     assert_eq!(metric("master/slave_registrations"), 1.0);
     assert_eq!(metric("master/messages_register_framework"), 1.0);
