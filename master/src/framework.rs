@@ -43,6 +43,35 @@ pub enum FrameworkError {
     Missing(&'static str),
     #[error("'framework_id' differs from 'subscribe.framework_info.id'")]
     IdMismatch,
+    #[error("'framework_id' differs from 'update_framework.framework_info.id'")]
+    UpdateIdMismatch,
+    #[error("Changing framework's principal is not allowed.")]
+    PrincipalChanged,
+    #[error("Updating 'FrameworkInfo.user' is unsupported; attempted to update from '{0}' to '{1}'")]
+    UserChanged(String, String),
+    #[error("Updating 'FrameworkInfo.checkpoint' is unsupported; attempted to update from '{0}' to '{1}'")]
+    CheckpointChanged(bool, bool),
+}
+
+/// The fields a framework may not change by resubscribing or `UPDATE_FRAMEWORK` (C++
+/// `validation::framework::validateUpdate`).
+pub fn validate_update(old: &FrameworkInfo, new: &FrameworkInfo) -> Result<(), FrameworkError> {
+    if old.principal != new.principal {
+        tracing::warn!(
+            framework = ?old.id.as_ref().map(|id| &id.value),
+            old = old.principal.as_deref().unwrap_or("<NONE>"),
+            new = new.principal.as_deref().unwrap_or("<NONE>"),
+            "framework tried to change its principal"
+        );
+        return Err(FrameworkError::PrincipalChanged);
+    }
+    if old.user != new.user {
+        return Err(FrameworkError::UserChanged(old.user.clone(), new.user.clone()));
+    }
+    if old.checkpoint() != new.checkpoint() {
+        return Err(FrameworkError::CheckpointChanged(old.checkpoint(), new.checkpoint()));
+    }
+    Ok(())
 }
 
 /// A task the master removed (C++ keeps the `Task` in `Framework::completedTasks`). It never
@@ -368,6 +397,13 @@ pub fn validate_call(call: &Call) -> Result<CallType, FrameworkError> {
         CallType::Reconcile => call.reconcile.is_none().then_some("reconcile"),
         CallType::Message => call.message.is_none().then_some("message"),
         CallType::Request => call.request.is_none().then_some("request"),
+        CallType::UpdateFramework => {
+            let Some(update) = &call.update_framework else { return Err(FrameworkError::Missing("update_framework")) };
+            if update.framework_info.id != call.framework_id {
+                return Err(FrameworkError::UpdateIdMismatch);
+            }
+            None
+        }
         _ => None,
     };
     match missing {

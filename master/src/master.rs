@@ -15,9 +15,9 @@
 //! SHUTDOWN, exited executors, REQUEST) in [`executors`]. Tasks live in their framework's
 //! books; an agent keeps their ids and the resources they use.
 //!
-//! Not yet done here: UPDATE_FRAMEWORK and the inverse-offer calls (logged and dropped);
-//! immutable-field checks on resubscription; authentication and
-//! authorization of frameworks and agents; `UpdateFrameworkMessage` to agents; resource
+//! Not yet done here: the inverse-offer calls (logged and dropped); offer constraints;
+//! immutable-field checks on resubscription; authentication and authorization of
+//! frameworks and agents; `UpdateFrameworkMessage` to agents on a resubscription; resource
 //! operations other than LAUNCH and LAUNCH_GROUP (dropped with a log line); maintenance
 //! (`DOWN` machines); `--agent_removal_rate_limit`; a master `--domain`; a timeout for agents
 //! recovered from the registry that never reregister (`recoveredSlavesTimeout`).
@@ -1578,11 +1578,72 @@ impl Master {
                 }
             }
             CallType::Request => self.request(&framework_id),
+            CallType::UpdateFramework => {
+                if let Some(update) = call.update_framework {
+                    if let Err(message) = self.update_framework_call(ctx, &framework_id, update) {
+                        ctx.send_protobuf(from, &FrameworkErrorMessage { message });
+                    }
+                }
+            }
             CallType::Unknown => tracing::warn!(%from, "'UNKNOWN' call"),
             other => {
                 tracing::warn!(%from, framework = %framework_id.value, call = ?other, "dropping call: not supported yet")
             }
         }
+    }
+
+    /// `UPDATE_FRAMEWORK` (C++ `Master::updateFramework`): the framework's info and
+    /// suppressed roles replaced, offers to roles it left rescinded, and the agents told of a
+    /// changed info. A refusal's text (C++'s response body) goes back as
+    /// `FrameworkErrorMessage`, as C++ does for a PID framework. Offer constraints are
+    /// accepted and ignored: this allocator has no offer filtering by attributes yet.
+    fn update_framework_call(
+        &mut self,
+        ctx: &mut Context<Self>,
+        framework_id: &FrameworkId,
+        update: mesos::proto::scheduler::call::UpdateFramework,
+    ) -> Result<(), String> {
+        tracing::info!(framework = %framework_id.value, "processing UPDATE_FRAMEWORK call");
+        let info = update.framework_info;
+        self.validate_framework(&info).map_err(|e| format!("Supplied FrameworkInfo is not valid: {e}"))?;
+        let Some(framework) = self.frameworks.get(framework_id) else { return Ok(()) };
+        framework::validate_update(&framework.info, &info)
+            .map_err(|e| format!("FrameworkInfo update is not valid: {e}"))?;
+        let suppressed_roles: BTreeSet<String> = update.suppressed_roles.into_iter().collect();
+        framework::validate_suppressed_roles(&info, &suppressed_roles)
+            .map_err(|e| format!("'UpdateFramework' call is not valid: {e}"))?;
+        let changed = framework.info != info;
+        let pid = framework.pid.clone();
+        tracing::info!(framework = %framework_id.value, suppressed = ?suppressed_roles, "updating framework");
+        self.allocator.update_framework(framework_id.clone(), info.clone(), FrameworkOptions { suppressed_roles });
+        let roles = framework::roles(&info);
+        let gone: Vec<OfferId> = self
+            .offers
+            .values()
+            .filter(|offer| &offer.framework_id == framework_id)
+            .filter(|offer| {
+                offer.allocation_info.as_ref().and_then(|a| a.role.as_ref()).is_some_and(|r| !roles.contains(r))
+            })
+            .map(|offer| offer.id.clone())
+            .collect();
+        for offer in gone {
+            self.remove_offer(ctx, &offer, true, None);
+        }
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            framework.info = info.clone();
+        }
+        if changed {
+            // C++ `sendFrameworkUpdates`: executors may outlive their tasks on an agent.
+            let message = mesos::internal::UpdateFrameworkMessage {
+                framework_id: framework_id.clone(),
+                pid: Some(pid.to_string()),
+                framework_info: Some(info),
+            };
+            for slave in self.slaves.registered.values() {
+                ctx.send_protobuf(&slave.pid, &message);
+            }
+        }
+        Ok(())
     }
 
     /// `RegisterFrameworkMessage` (C++ `Master::registerFramework`): SUBSCRIBE without an id.

@@ -369,3 +369,82 @@ async fn an_offer_left_unanswered_is_rescinded_after_offer_timeout() {
     cluster.step(std::time::Duration::from_secs(30)).await;
     assert_eq!(scheduler.rescinds().len(), 1);
 }
+
+fn update_framework(id: &FrameworkId, info: FrameworkInfo, suppressed: &[&str]) -> Call {
+    Call {
+        update_framework: Some(mesos::proto::scheduler::call::UpdateFramework {
+            framework_info: info,
+            suppressed_roles: suppressed.iter().map(|r| r.to_string()).collect(),
+            offer_constraints: None,
+        }),
+        ..call(id, CallType::UpdateFramework)
+    }
+}
+
+#[tokio::test]
+async fn update_framework_replaces_the_info_rescinds_left_roles_and_tells_the_agents() {
+    let cluster = Cluster::start().await;
+    let (agent, _) = cluster.agent().await;
+    let scheduler = cluster.spawn_scheduler();
+    let id = cluster.subscribe(&scheduler, framework_info(&[ROLE])).await;
+    let offer = scheduler.offers()[0].offers[0].id.clone();
+
+    // Leaving the offered role for another: its offer is rescinded, the agent hears of the
+    // new info, and the next offers are for the new role.
+    let mut info = framework_info(&["other"]);
+    info.id = Some(id.clone());
+    info.name = "renamed".into();
+    cluster.send(&scheduler, &update_framework(&id, info.clone(), &[]));
+    cluster.settle().await;
+    assert!(scheduler.errors().is_empty(), "{:?}", scheduler.errors());
+    assert_eq!(scheduler.rescinds(), vec![RescindResourceOfferMessage { offer_id: offer }]);
+    let updates = agent.update_frameworks();
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].framework_id, id);
+    assert_eq!(updates[0].pid.as_deref(), Some(scheduler.upid().to_string().as_str()));
+    assert_eq!(updates[0].framework_info.as_ref().map(|i| i.name.as_str()), Some("renamed"));
+    cluster.step(INTERVAL).await;
+    let last = scheduler.last_offer();
+    assert_eq!(last.allocation_info.and_then(|a| a.role), Some("other".to_string()));
+
+    // The same info again changes nothing the agents need to hear; suppressing the role
+    // stops offers once the outstanding one is declined.
+    cluster.send(&scheduler, &update_framework(&id, info.clone(), &["other"]));
+    cluster.settle().await;
+    assert_eq!(agent.update_frameworks().len(), 1);
+    let offers = scheduler.offers();
+    cluster.send(&scheduler, &decline(&id, offers.last().unwrap(), 0.0));
+    cluster.settle().await;
+    for _ in 0..3 {
+        cluster.step(INTERVAL).await;
+    }
+    assert_eq!(scheduler.offers().len(), offers.len(), "a suppressed role is not offered");
+
+    // Immutable fields and invalid infos are refused with C++'s texts.
+    let mut changed_user = info.clone();
+    changed_user.user = "someone-else".into();
+    cluster.send(&scheduler, &update_framework(&id, changed_user, &[]));
+    let mut bad_suppressed = info.clone();
+    bad_suppressed.name = "again".into();
+    cluster.send(&scheduler, &update_framework(&id, bad_suppressed, &["web"]));
+    cluster.settle().await;
+    assert_eq!(
+        scheduler.errors(),
+        vec![
+            "FrameworkInfo update is not valid: Updating 'FrameworkInfo.user' is unsupported; attempted to update \
+             from 'user' to 'someone-else'"
+                .to_string(),
+            "'UpdateFramework' call is not valid: Suppressed roles {\"web\"} are not contained in the set of roles"
+                .to_string(),
+        ]
+    );
+    assert_eq!(cluster.frameworks().await[0].offers, 0);
+    assert_eq!(agent.update_frameworks().len(), 1, "refused updates change nothing");
+
+    // A call whose info names another framework is dropped as invalid.
+    let mut other = info;
+    other.id = Some(FrameworkId { value: "someone-else".into() });
+    cluster.send(&scheduler, &update_framework(&id, other, &[]));
+    cluster.settle().await;
+    assert_eq!(scheduler.errors().len(), 2);
+}

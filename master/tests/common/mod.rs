@@ -90,6 +90,7 @@ pub struct Heard {
     pub shutdown_frameworks: Log<ShutdownFrameworkMessage>,
     pub to_executor: Log<FrameworkToExecutorMessage>,
     pub shutdown_executors: Log<ShutdownExecutorMessage>,
+    pub update_frameworks: Log<mesos::internal::UpdateFrameworkMessage>,
 }
 
 /// Plays a scheduler driver or an agent: records what it hears, and answers pings only
@@ -139,6 +140,7 @@ impl Process for Recorder {
         record(ctx, |h| &h.shutdown_frameworks);
         record(ctx, |h| &h.to_executor);
         record(ctx, |h| &h.shutdown_executors);
+        record(ctx, |h| &h.update_frameworks);
     }
 }
 
@@ -196,6 +198,9 @@ impl Fake {
     }
     pub fn acks(&self) -> Vec<StatusUpdateAcknowledgementMessage> {
         copy(&self.heard.acks)
+    }
+    pub fn update_frameworks(&self) -> Vec<mesos::internal::UpdateFrameworkMessage> {
+        copy(&self.heard.update_frameworks)
     }
     pub fn kills(&self) -> Vec<KillTaskMessage> {
         copy(&self.heard.kills)
