@@ -16,9 +16,8 @@
 //! books; an agent keeps their ids and the resources they use.
 //!
 //! Not yet done here: the inverse-offer calls (logged and dropped); offer constraints;
-//! immutable-field checks on resubscription; authentication and authorization of
-//! frameworks and agents; `UpdateFrameworkMessage` to agents on a resubscription; resource
-//! operations other than LAUNCH and LAUNCH_GROUP (dropped with a log line); maintenance
+//! authentication and authorization of frameworks and agents; resource operations other
+//! than LAUNCH and LAUNCH_GROUP (dropped with a log line); maintenance
 //! (`DOWN` machines); `--agent_removal_rate_limit`; a master `--domain`; a timeout for agents
 //! recovered from the registry that never reregister (`recoveredSlavesTimeout`).
 
@@ -1613,7 +1612,6 @@ impl Master {
         framework::validate_suppressed_roles(&info, &suppressed_roles)
             .map_err(|e| format!("'UpdateFramework' call is not valid: {e}"))?;
         let changed = framework.info != info;
-        let pid = framework.pid.clone();
         tracing::info!(framework = %framework_id.value, suppressed = ?suppressed_roles, "updating framework");
         self.allocator.update_framework(framework_id.clone(), info.clone(), FrameworkOptions { suppressed_roles });
         let roles = framework::roles(&info);
@@ -1630,18 +1628,10 @@ impl Master {
             self.remove_offer(ctx, &offer, true, None);
         }
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
-            framework.info = info.clone();
+            framework.info = info;
         }
         if changed {
-            // C++ `sendFrameworkUpdates`: executors may outlive their tasks on an agent.
-            let message = mesos::internal::UpdateFrameworkMessage {
-                framework_id: framework_id.clone(),
-                pid: Some(pid.to_string()),
-                framework_info: Some(info),
-            };
-            for slave in self.slaves.registered.values() {
-                ctx.send_protobuf(&slave.pid, &message);
-            }
+            self.send_framework_updates(ctx, framework_id);
         }
         Ok(())
     }
@@ -1806,6 +1796,21 @@ impl Master {
             ctx.send_protobuf(from, &message);
             return;
         };
+        // C++ `preserveImmutableFields`, then `validateUpdate`: a new user or checkpoint
+        // setting is ignored with a warning, a new principal refused.
+        let mut info = info;
+        if info.user != framework.info.user {
+            tracing::warn!(framework = %id.value, user = %info.user, "cannot update 'FrameworkInfo.user'; see MESOS-703");
+            info.user = framework.info.user.clone();
+        }
+        if info.checkpoint() != framework.info.checkpoint() {
+            tracing::warn!(framework = %id.value, "cannot update 'FrameworkInfo.checkpoint'; see MESOS-703");
+            info.checkpoint = framework.info.checkpoint;
+        }
+        if let Err(error) = framework::validate_update(&framework.info, &info) {
+            ctx.send_protobuf(from, &FrameworkErrorMessage { message: error.to_string() });
+            return;
+        }
         if !framework.recovered && framework.pid != *from && !force {
             tracing::error!(framework = %id.value, %from, "disallowing subscription attempt: not expected from this pid");
             ctx.send_protobuf(from, &FrameworkErrorMessage { message: "Framework failed over".into() });
@@ -1827,7 +1832,7 @@ impl Master {
             framework.active = true;
             ctx.link(from);
             self.allocator.activate_framework(id.clone());
-            let message = FrameworkRegisteredMessage { framework_id: id, master_info: self.info.clone() };
+            let message = FrameworkRegisteredMessage { framework_id: id.clone(), master_info: self.info.clone() };
             ctx.send_protobuf(from, &message);
         } else if force {
             tracing::info!(framework = %id.value, %from, "framework failed over");
@@ -1838,8 +1843,23 @@ impl Master {
             self.rescind_framework_offers(ctx, &id);
             ctx.link(from);
             self.connect_and_activate(&id);
-            let message = FrameworkReregisteredMessage { framework_id: id, master_info: self.info.clone() };
+            let message = FrameworkReregisteredMessage { framework_id: id.clone(), master_info: self.info.clone() };
             ctx.send_protobuf(from, &message);
+        }
+        self.send_framework_updates(ctx, &id);
+    }
+
+    /// C++ `Master::sendFrameworkUpdates`: every registered agent gets the framework's info
+    /// and pid, as an executor may be running there without tasks.
+    fn send_framework_updates(&self, ctx: &mut Context<Self>, id: &FrameworkId) {
+        let Some(framework) = self.frameworks.get(id) else { return };
+        let message = mesos::internal::UpdateFrameworkMessage {
+            framework_id: id.clone(),
+            pid: Some(framework.pid.to_string()),
+            framework_info: Some(framework.info.clone()),
+        };
+        for slave in self.slaves.registered.values() {
+            ctx.send_protobuf(&slave.pid, &message);
         }
     }
 

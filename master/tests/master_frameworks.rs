@@ -448,3 +448,36 @@ async fn update_framework_replaces_the_info_rescinds_left_roles_and_tells_the_ag
     cluster.settle().await;
     assert_eq!(scheduler.errors().len(), 2);
 }
+
+#[tokio::test]
+async fn resubscribing_keeps_user_and_checkpoint_refuses_a_new_principal_and_tells_the_agents() {
+    let cluster = Cluster::start().await;
+    let (agent, _) = cluster.agent().await;
+    let scheduler = cluster.spawn_scheduler();
+    let info = FrameworkInfo { principal: Some("alice".into()), ..framework_info(&[ROLE]) };
+    let id = cluster.subscribe(&scheduler, info.clone()).await;
+    assert!(agent.update_frameworks().is_empty(), "a first subscription tells the agents nothing");
+
+    // `MasterTest.UpdateFrameworkInfoOnResubscribe`-like: a new name is taken, a new user
+    // and checkpoint setting are not (MESOS-703), and the agents hear the result.
+    let changed =
+        FrameworkInfo { name: "renamed".into(), user: "mallory".into(), checkpoint: Some(true), ..info.clone() };
+    cluster.send(&scheduler, &subscribe_call(changed, Some(id.clone()), false));
+    cluster.settle().await;
+    assert_eq!(scheduler.reregistered().len(), 1);
+    let updates = agent.update_frameworks();
+    assert_eq!(updates.len(), 1);
+    let sent = updates[0].framework_info.clone().unwrap();
+    assert_eq!(sent.name, "renamed");
+    assert_eq!(sent.user, "user");
+    assert!(!sent.checkpoint());
+    assert_eq!(updates[0].pid.as_deref(), Some(scheduler.upid().to_string().as_str()));
+
+    // A new principal is refused before anything changes.
+    let thief = FrameworkInfo { principal: Some("bob".into()), ..info };
+    cluster.send(&scheduler, &subscribe_call(thief, Some(id), false));
+    cluster.settle().await;
+    assert_eq!(scheduler.errors(), vec!["Changing framework's principal is not allowed.".to_string()]);
+    assert_eq!(agent.update_frameworks().len(), 1);
+    assert_eq!(cluster.frameworks().await[0].name, "renamed");
+}
