@@ -1798,7 +1798,6 @@ impl Master {
         };
         // C++ `preserveImmutableFields`, then `validateUpdate`: a new user or checkpoint
         // setting is ignored with a warning, a new principal refused.
-        let mut info = info;
         if info.user != framework.info.user {
             tracing::warn!(framework = %id.value, user = %info.user, "cannot update 'FrameworkInfo.user'; see MESOS-703");
             info.user = framework.info.user.clone();
