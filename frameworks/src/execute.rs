@@ -588,13 +588,10 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
             return 1;
         }
     };
-    let program = match Program::start(false, "INFO", &environment) {
+    let program = match Program::start_scheduler(&flags.master, false, "INFO", &environment) {
         Ok(program) => program,
         Err(code) => return code,
     };
-    if flags.master == mesos::sched::LOCAL {
-        crate::local::install();
-    }
     let outcome = Arc::new(Mutex::new(Outcome::default()));
     let slot = DriverSlot::default();
     let scheduler = CommandScheduler::new(

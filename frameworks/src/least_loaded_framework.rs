@@ -226,17 +226,14 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
         Ok(resources) => resources,
         Err(code) => return code,
     };
-    let Ok(total) = usize::try_from(flags.num_tasks) else {
-        eprintln!("--num_tasks must not be negative");
-        return 1;
+    let total = match program::count("num_tasks", flags.num_tasks) {
+        Ok(total) => total,
+        Err(code) => return code,
     };
-    let program = match Program::start(flags.quiet, &flags.logging_level, &environment) {
+    let program = match Program::start_scheduler(&flags.master, flags.quiet, &flags.logging_level, &environment) {
         Ok(program) => program,
         Err(code) => return code,
     };
-    if flags.master == mesos::sched::LOCAL {
-        crate::local::install();
-    }
     let framework = program::framework_info(
         "Least Loaded Framework (Rust)",
         &flags.principal,

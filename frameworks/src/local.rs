@@ -21,7 +21,6 @@ use std::sync::Arc;
 use libprocess::{Libprocess, UPID};
 use master::flags::MasterFlags;
 use mesos::detector::{create_master_info, StandaloneMasterDetector};
-use mesos::field;
 use mesos::flags::{Flags, LoadOptions};
 use mesos::state::InMemoryStorage;
 use parking_lot::Mutex;
@@ -46,15 +45,25 @@ impl LocalFlags {
     /// temporary directory).
     pub fn declare() -> Flags<LocalFlags> {
         let mut f = Flags::new(LocalFlags::default());
+        crate::declare_local_flags!(&mut f);
+        f
+    }
+}
+
+/// Declares `--work_dir` and `--num_slaves` on `$flags`, a `Flags<T>` whose `T` has the
+/// fields of [`LocalFlags`] (`mesos-local` adds its own flags to these).
+#[macro_export]
+macro_rules! declare_local_flags {
+    ($flags:expr) => {{
+        let f = $flags;
         f.add_optional(
-            field!(work_dir),
+            mesos::field!(work_dir),
             "work_dir",
             "Root of the cluster's directories: `master` for the master, `agents/<i>/work` for \
              agent i. Unset: a new temporary directory, removed when the cluster stops.",
         );
-        f.add(field!(num_slaves), "num_slaves", "Number of agents to launch for local cluster").default(1);
-        f
-    }
+        f.add(mesos::field!(num_slaves), "num_slaves", "Number of agents to launch for local cluster").default(1);
+    }};
 }
 
 /// Why a local cluster did not start.

@@ -175,17 +175,14 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
         Ok(resources) => resources,
         Err(code) => return code,
     };
-    let Ok(instances) = usize::try_from(flags.instances) else {
-        eprintln!("--instances must not be negative");
-        return 1;
+    let instances = match program::count("instances", flags.instances) {
+        Ok(instances) => instances,
+        Err(code) => return code,
     };
-    let program = match Program::start(flags.quiet, &flags.logging_level, &environment) {
+    let program = match Program::start_scheduler(&flags.master, flags.quiet, &flags.logging_level, &environment) {
         Ok(program) => program,
         Err(code) => return code,
     };
-    if flags.master == mesos::sched::LOCAL {
-        crate::local::install();
-    }
     let framework = program::framework_info(
         "Long Lived Framework (Rust)",
         &flags.principal,

@@ -36,13 +36,7 @@ impl MesosLocalFlags {
     pub fn declare() -> Flags<MesosLocalFlags> {
         let mut f = Flags::new(MesosLocalFlags::default());
         mesos::declare_logging_flags!(&mut f);
-        f.add_optional(
-            field!(work_dir),
-            "work_dir",
-            "Root of the cluster's directories: `master` for the master, `agents/<i>/work` for \
-             agent i. Unset: a new temporary directory, removed when the cluster stops.",
-        );
-        f.add(field!(num_slaves), "num_slaves", "Number of agents to launch for local cluster").default(1);
+        crate::declare_local_flags!(&mut f);
         f.add(field!(port), "port", "Port to listen on").default(5050);
         f.add_optional(field!(ip), "ip", "IP address to listen on");
         f.set_usage_message(&format!(

@@ -265,7 +265,7 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
         eprintln!("Framework authentication is not supported yet");
         return 1;
     }
-    let program = match Program::start(flags.quiet, &flags.logging_level, &environment) {
+    let program = match Program::start_scheduler(&flags.master, flags.quiet, &flags.logging_level, &environment) {
         Ok(program) => program,
         Err(code) => return code,
     };
@@ -291,7 +291,6 @@ fn run(program: &Program, flags: &NoExecutorFlags, mut environment: BTreeMap<Str
     if flags.master == mesos::sched::LOCAL {
         environment.insert("MESOS_ROLES".into(), flags.role.clone());
         environment.insert("MESOS_AUTHENTICATE_FRAMEWORKS".into(), flags.authenticate.to_string());
-        crate::local::install();
     }
     let tally = Arc::new(Mutex::new(Tally::default()));
     let scheduler = NoExecutorScheduler::new(&flags.command, resources, flags.num_tasks, tally.clone());

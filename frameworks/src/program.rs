@@ -59,6 +59,21 @@ impl Program {
         })
     }
 
+    /// [`Program::start`] for a scheduler of `master`: `local` also installs the local
+    /// cluster, which the driver then launches in this program's instance.
+    pub fn start_scheduler(
+        master: &str,
+        quiet: bool,
+        logging_level: &str,
+        environment: &[(String, String)],
+    ) -> Result<Program, i32> {
+        let program = Self::start(quiet, logging_level, environment)?;
+        if master == mesos::sched::LOCAL {
+            crate::local::install();
+        }
+        Ok(program)
+    }
+
     fn try_start(quiet: bool, logging_level: &str, environment: &[(String, String)]) -> Result<Program, String> {
         let rust_log = environment.iter().find(|(name, _)| name == "RUST_LOG").map(|(_, value)| value.as_str());
         mesos::logging::initialize(quiet, logging_level, rust_log).map_err(|error| error.to_string())?;
@@ -109,6 +124,14 @@ pub fn framework_info(
 pub fn parse_resources(flag: &str, text: &str) -> Result<mesos::resources::Resources, i32> {
     mesos::resources::Resources::parse(text, "*").map_err(|error| {
         eprintln!("Invalid --{flag} '{text}': {error}");
+        1
+    })
+}
+
+/// A count flag's value; a negative one is printed as an error and the exit code returned.
+pub fn count(flag: &str, value: i32) -> Result<usize, i32> {
+    usize::try_from(value).map_err(|_| {
+        eprintln!("--{flag} must not be negative");
         1
     })
 }

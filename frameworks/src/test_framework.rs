@@ -185,7 +185,7 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     if let Err(code) = program::load_flags(&mut flags, &argv, crate::flags::ENVIRONMENT_PREFIX, &environment) {
         return code;
     }
-    let program = match Program::start(flags.quiet, &flags.logging_level, &environment) {
+    let program = match Program::start_scheduler(&flags.master, flags.quiet, &flags.logging_level, &environment) {
         Ok(program) => program,
         Err(code) => return code,
     };
@@ -212,7 +212,6 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
         // As C++: the local master knows the role and the agents offer to it.
         environment.insert("MESOS_ROLES".into(), flags.role.clone());
         environment.insert("MESOS_DEFAULT_ROLE".into(), flags.role.clone());
-        crate::local::install();
     }
     if flags.authenticate {
         eprintln!("Framework authentication is not supported yet");
