@@ -272,3 +272,44 @@ async fn a_malformed_request_closes_only_its_own_connection() {
     let mut buf = Vec::new();
     assert_eq!(within(read_response(&mut good, &mut buf)).await.unwrap().status, 200);
 }
+
+/// A process whose stream never ends on its own and that reports when its reader goes away.
+struct Streamer {
+    reader_gone: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Process for Streamer {
+    fn initialize(&mut self, ctx: &mut Context<Self>) {
+        ctx.route("/events", "An endless stream.", |me: &mut Streamer, _, _| {
+            let (response, tx) = Response::pipe();
+            let _ = tx.send(Bytes::from_static(b"first"));
+            let reader_gone = me.reader_gone.take();
+            tokio::spawn(async move {
+                tx.closed().await;
+                if let Some(reader_gone) = reader_gone {
+                    let _ = reader_gone.send(());
+                }
+            });
+            Future::ready(response)
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_ends_when_its_client_closes_the_connection() {
+    let lp = instance().await;
+    let (reader_gone, gone) = tokio::sync::oneshot::channel();
+    lp.spawn("streamer", Streamer { reader_gone: Some(reader_gone) }).unwrap();
+    let mut stream = TcpStream::connect(lp.address()).await.unwrap();
+    stream.write_all(b"GET /streamer/events HTTP/1.1\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut buf = vec![0u8; 1024];
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("first") {
+        let n = within(stream.read(&mut buf)).await.unwrap();
+        assert!(n > 0, "the stream ended early");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // Nothing is written after the first chunk, so only the read side can notice.
+    drop(stream);
+    within(gone).await.expect("the producer learns that the reader is gone");
+}

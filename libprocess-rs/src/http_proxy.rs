@@ -59,7 +59,11 @@ async fn serve(lp: Libprocess, stream: TcpStream, peer: SocketAddr) {
     let lp_stopped = stopping.stopped();
     let (mut reader, writer) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel::<Pending>();
-    let write = write_responses(writer, rx);
+    // Set when the peer's side of the connection ends: a streaming response then stops, as
+    // C++ `HttpProxy` discards its pipe readers when the socket closes (the handler sees the
+    // pipe's reader closed).
+    let (read_closed, read_closed_rx) = tokio::sync::watch::channel(false);
+    let write = write_responses(writer, rx, read_closed_rx);
 
     let read = async move {
         let mut decoder = RequestDecoder::new();
@@ -69,10 +73,14 @@ async fn serve(lp: Libprocess, stream: TcpStream, peer: SocketAddr) {
                 buf.reserve(READ_BUFFER_BYTES);
             }
             match reader.read_buf(&mut buf).await {
-                Ok(0) => return,
+                Ok(0) => {
+                    let _ = read_closed.send(true);
+                    return;
+                }
                 Ok(_) => {}
                 Err(error) => {
                     tracing::debug!("Read from {} failed: {}", peer, error);
+                    let _ = read_closed.send(true);
                     return;
                 }
             }
@@ -113,13 +121,17 @@ async fn serve(lp: Libprocess, stream: TcpStream, peer: SocketAddr) {
     }
 }
 
-async fn write_responses(mut writer: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Pending>) {
+async fn write_responses(
+    mut writer: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Pending>,
+    mut read_closed: tokio::sync::watch::Receiver<bool>,
+) {
     let mut out = BytesMut::with_capacity(4096);
     while let Some(mut pending) = rx.recv().await {
         // Answer this request and every further one that is already queued, then write the
         // lot at once; a pipelined burst of messages costs one write for all its `202`s.
         loop {
-            match append_response(pending, &mut out, &mut writer).await {
+            match append_response(pending, &mut out, &mut writer, &mut read_closed).await {
                 Appended::More => {}
                 Appended::Close => {
                     let _ = writer.write_all(&out).await;
@@ -157,7 +169,12 @@ enum Appended {
 
 /// Appends the response for `pending` to `out`; a streaming response is written through
 /// to its end here, since later responses must wait for it.
-async fn append_response(pending: Pending, out: &mut BytesMut, writer: &mut OwnedWriteHalf) -> Appended {
+async fn append_response(
+    pending: Pending,
+    out: &mut BytesMut,
+    writer: &mut OwnedWriteHalf,
+    read_closed: &mut tokio::sync::watch::Receiver<bool>,
+) -> Appended {
     match pending {
         Pending::Ready { bytes, close } => {
             out.extend_from_slice(&bytes);
@@ -188,7 +205,13 @@ async fn append_response(pending: Pending, out: &mut BytesMut, writer: &mut Owne
                     return Appended::Broken;
                 }
                 out.clear();
-                while let Some(chunk) = chunks.recv().await {
+                loop {
+                    let chunk = tokio::select! {
+                        chunk = chunks.recv() => chunk,
+                        // The peer went away: dropping `chunks` tells the producer.
+                        _ = read_closed.wait_for(|closed| *closed) => return Appended::Broken,
+                    };
+                    let Some(chunk) = chunk else { break };
                     if chunk.is_empty() {
                         continue;
                     }

@@ -88,6 +88,7 @@ mod json_impls {
     include!(concat!(env!("OUT_DIR"), "/json.rs"));
 }
 
+pub mod api;
 pub mod attributes;
 pub mod buffers;
 pub mod bytes;
@@ -102,6 +103,7 @@ pub mod local;
 pub mod logging;
 pub mod protobuf_io;
 pub mod protobuf_utils;
+pub mod recordio;
 pub mod resources;
 pub mod sched;
 pub mod state;

@@ -75,6 +75,49 @@ impl Request {
         }
         false
     }
+
+    /// Whether the client accepts `media_type` (`type/subtype`) by its `Accept` header
+    /// (`LP/src/http.cpp` § `Request::acceptsMediaType`).
+    pub fn accepts_media_type(&self, media_type: &str) -> bool {
+        accepts_media_type(self.headers.get("Accept"), media_type)
+    }
+
+    /// As [`Request::accepts_media_type`], by the header `name` (the agent's
+    /// `Message-Accept`, for example).
+    pub fn accepts_media_type_in(&self, name: &str, media_type: &str) -> bool {
+        accepts_media_type(self.headers.get(name), media_type)
+    }
+}
+
+/// `Request::_acceptsMediaType`: a missing header accepts everything; otherwise the entries
+/// (blanks removed) are searched for `type/subtype`, then `type/*`, then `*/*`, and the first
+/// match decides: accepted unless its `q` value is a number that is not above zero.
+fn accepts_media_type(header: Option<&str>, media_type: &str) -> bool {
+    let parts: Vec<&str> = media_type.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.len() != 2 {
+        return false;
+    }
+    let Some(header) = header else {
+        return true;
+    };
+    let header: String = header.chars().filter(|c| !matches!(c, ' ' | '\t' | '\n')).collect();
+    let wildcard = format!("{}/*", parts[0]);
+    for candidate in [media_type, wildcard.as_str(), "*/*"] {
+        for entry in header.split(',').filter(|e| !e.is_empty()) {
+            let mut tokens = entry.split(';').filter(|t| !t.is_empty());
+            let Some(name) = tokens.next() else { continue };
+            if !name.eq_ignore_ascii_case(candidate) {
+                continue;
+            }
+            // stout's `strings::pairs` keeps every `q=` value; one well-formed value decides.
+            let qs: Vec<&str> = tokens.filter_map(|t| t.strip_prefix("q=")).collect();
+            if qs.len() != 1 {
+                return true;
+            }
+            return qs[0].parse::<f64>().is_ok_and(|q| q > 0.0);
+        }
+    }
+    false
 }
 
 /// What a response carries after its headers.
@@ -282,6 +325,29 @@ mod tests {
         assert_eq!(q.get("a").map(String::as_str), Some("2"));
         assert_eq!(q.get("b").map(String::as_str), Some("x y"));
         assert_eq!(q.get("flag").map(String::as_str), Some(""));
+    }
+
+    #[test]
+    fn accepts_media_type_follows_libprocess() {
+        let with = |accept: Option<&str>| {
+            let mut request = Request::default();
+            if let Some(accept) = accept {
+                request.headers.set("Accept", accept);
+            }
+            request
+        };
+        assert!(with(None).accepts_media_type("application/json"));
+        assert!(with(Some("application/json")).accepts_media_type("application/json"));
+        assert!(!with(Some("application/json")).accepts_media_type("application/x-protobuf"));
+        assert!(with(Some("application/*")).accepts_media_type("application/x-protobuf"));
+        assert!(with(Some("text/html, */*;q=0.1")).accepts_media_type("application/json"));
+        assert!(!with(Some("application/json;q=0, text/plain")).accepts_media_type("application/json"));
+        // The exact type is tried before the wildcards, whatever the order in the header.
+        assert!(!with(Some("*/*, application/json; q=0.0")).accepts_media_type("application/json"));
+        assert!(with(Some("*/*, application/json; q=0.0")).accepts_media_type("application/x-protobuf"));
+        assert!(with(Some("APPLICATION/JSON")).accepts_media_type("application/json"));
+        assert!(!with(Some("")).accepts_media_type("application/json"));
+        assert!(!with(None).accepts_media_type("json"));
     }
 
     #[test]

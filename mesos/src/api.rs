@@ -1,0 +1,252 @@
+//! Plumbing shared by the v1 HTTP APIs of master and agent: media types and their negotiation, decoding a call from a request body, encoding an event, and the RecordIO event stream of a subscriber; mirrors `ContentType`, `serialize`, `deserialize` and `StreamingHttpConnection` in `src/common/http.hpp` and the request checks at the top of `Master::Http::scheduler`/`api` in `src/master/http.cpp`.
+
+use bytes::Bytes;
+use libprocess::http::{Request, Response, Status};
+use libprocess::ProtobufMessage;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::json::{self, Json, Reader, Writer};
+use crate::recordio;
+use crate::state::Uuid;
+
+pub const APPLICATION_JSON: &str = "application/json";
+pub const APPLICATION_PROTOBUF: &str = "application/x-protobuf";
+pub const APPLICATION_RECORDIO: &str = "application/recordio";
+
+/// The header that carries a scheduler subscription's stream id.
+pub const MESOS_STREAM_ID: &str = "Mesos-Stream-Id";
+
+/// How a call or an event is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentType {
+    /// v1 JSON (the `asV1Protobuf` renaming applied), compact.
+    Json,
+    Protobuf,
+}
+
+impl ContentType {
+    pub fn media_type(self) -> &'static str {
+        match self {
+            ContentType::Json => APPLICATION_JSON,
+            ContentType::Protobuf => APPLICATION_PROTOBUF,
+        }
+    }
+
+    /// The request's `Content-Type`: `400` when absent, `415` when neither JSON nor protobuf.
+    /// As in C++, the comparison is exact (no parameters such as `charset`).
+    pub fn of_request(request: &Request) -> Result<ContentType, Response> {
+        match request.headers.get("Content-Type") {
+            None => Err(Response::bad_request("Expecting 'Content-Type' to be present")),
+            Some(APPLICATION_JSON) => Ok(ContentType::Json),
+            Some(APPLICATION_PROTOBUF) => Ok(ContentType::Protobuf),
+            Some(_) => Err(unsupported_media_type(&format!(
+                "Expecting 'Content-Type' of {APPLICATION_JSON} or {APPLICATION_PROTOBUF}"
+            ))),
+        }
+    }
+
+    /// What the response may be encoded as by the request's `Accept`, JSON first; `406` when
+    /// neither.
+    pub fn accepted(request: &Request) -> Result<ContentType, Response> {
+        if request.accepts_media_type(APPLICATION_JSON) {
+            Ok(ContentType::Json)
+        } else if request.accepts_media_type(APPLICATION_PROTOBUF) {
+            Ok(ContentType::Protobuf)
+        } else {
+            Err(not_acceptable(&format!(
+                "Expecting 'Accept' to allow '{APPLICATION_PROTOBUF}' or '{APPLICATION_JSON}'"
+            )))
+        }
+    }
+}
+
+/// A `405` naming the allowed methods (`process::http::MethodNotAllowed`).
+pub fn method_not_allowed(allowed: &[&str], method: &str) -> Response {
+    let list = allowed.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(", ");
+    let mut response = Response::with_message(
+        Status::METHOD_NOT_ALLOWED,
+        format!("405 Method Not Allowed. Expecting one of {{ {list} }}, but received '{method}'."),
+    );
+    response.headers.set("Allow", allowed.join(", "));
+    response
+}
+
+pub fn unsupported_media_type(message: &str) -> Response {
+    Response::with_message(Status::UNSUPPORTED_MEDIA_TYPE, message)
+}
+
+pub fn not_acceptable(message: &str) -> Response {
+    Response::with_message(Status::NOT_ACCEPTABLE, message)
+}
+
+/// Decodes a call of type `M` (named `what` in errors, e.g. `Call`) from a request body:
+/// protobuf with its required fields checked, or v1 JSON read into the v0 type (C++
+/// parses the v1 type and `devolve`s it). Errors are `400`s with the C++ texts.
+pub fn decode_call<M: ProtobufMessage + Json>(
+    content_type: ContentType,
+    body: &[u8],
+    what: &str,
+) -> Result<M, Response> {
+    match content_type {
+        ContentType::Protobuf => libprocess::protobuf::decode_checked::<M>(body)
+            .map_err(|_| Response::bad_request(format!("Failed to parse body into {what} protobuf"))),
+        ContentType::Json => {
+            let text = std::str::from_utf8(body)
+                .map_err(|e| Response::bad_request(format!("Failed to parse body into JSON: {e}")))?;
+            let value: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| Response::bad_request(format!("Failed to parse body into JSON: {e}")))?;
+            M::read_json(&value, &Reader::v1())
+                .map_err(|e| Response::bad_request(format!("Failed to convert JSON into {what} protobuf: {e}")))
+        }
+    }
+}
+
+/// `message` encoded as `content_type` (v1 JSON, or protobuf bytes, which v0 and v1 share).
+pub fn serialize<M: prost::Message + Json>(content_type: ContentType, message: &M) -> Bytes {
+    match content_type {
+        ContentType::Json => Bytes::from(json::to_v1_string(message)),
+        ContentType::Protobuf => Bytes::from(message.encode_to_vec()),
+    }
+}
+
+/// A synchronous answer: `200 OK` with `message` in the negotiated type.
+pub fn ok<M: prost::Message + Json>(content_type: ContentType, message: &M) -> Response {
+    let mut response = Response::ok(serialize(content_type, message));
+    response.headers.set("Content-Type", content_type.media_type());
+    response
+}
+
+/// v1 JSON written by a hand-made writer (see [`Writer::v1`]), as a `200 OK` answer.
+pub fn ok_json(w: Writer) -> Response {
+    let mut response = Response::ok(w.into_string());
+    response.headers.set("Content-Type", APPLICATION_JSON);
+    response
+}
+
+/// The event stream of one subscriber (a scheduler, an executor, an operator): records
+/// written into a streaming (`PIPE`) response. Sending after the client went away is a
+/// no-op that returns `false`.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    writer: UnboundedSender<Bytes>,
+    pub content_type: ContentType,
+    /// The id given to the client (`Mesos-Stream-Id` for schedulers).
+    pub id: Uuid,
+}
+
+impl Stream {
+    /// A new stream and the `200 OK` streaming response that carries it, with its
+    /// `Content-Type` set to `content_type`.
+    pub fn open(content_type: ContentType) -> (Stream, Response) {
+        let (mut response, writer) = Response::pipe();
+        response.headers.set("Content-Type", content_type.media_type());
+        (Stream { writer, content_type, id: Uuid::random() }, response)
+    }
+
+    /// Writes `event` as one record.
+    pub fn send<M: prost::Message + Json>(&self, event: &M) -> bool {
+        self.send_serialized(&serialize(self.content_type, event))
+    }
+
+    /// Writes an already encoded event as one record.
+    pub fn send_serialized(&self, event: &[u8]) -> bool {
+        self.writer.send(recordio::encode(event)).is_ok()
+    }
+
+    /// Whether the client has gone away.
+    pub fn is_closed(&self) -> bool {
+        self.writer.is_closed()
+    }
+
+    /// Resolves when the client goes away (the HTTP connection closed).
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let writer = self.writer.clone();
+        async move { writer.closed().await }
+    }
+
+    /// Whether `other` is this very stream.
+    pub fn same(&self, other: &Stream) -> bool {
+        self.id == other.id && self.writer.same_channel(&other.writer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::scheduler::{call, Call};
+
+    fn request(content_type: Option<&str>, accept: Option<&str>) -> Request {
+        let mut request = Request { method: "POST".into(), ..Default::default() };
+        if let Some(value) = content_type {
+            request.headers.set("Content-Type", value);
+        }
+        if let Some(value) = accept {
+            request.headers.set("Accept", value);
+        }
+        request
+    }
+
+    #[test]
+    fn content_types_are_matched_exactly() {
+        assert_eq!(ContentType::of_request(&request(Some(APPLICATION_JSON), None)).unwrap(), ContentType::Json);
+        assert_eq!(ContentType::of_request(&request(Some(APPLICATION_PROTOBUF), None)).unwrap(), ContentType::Protobuf);
+        assert_eq!(ContentType::of_request(&request(None, None)).unwrap_err().status, Status::BAD_REQUEST);
+        let charset = ContentType::of_request(&request(Some("application/json; charset=utf-8"), None));
+        assert_eq!(charset.unwrap_err().status, Status::UNSUPPORTED_MEDIA_TYPE);
+    }
+
+    #[test]
+    fn json_is_preferred_and_a_missing_accept_takes_it() {
+        assert_eq!(ContentType::accepted(&request(None, None)).unwrap(), ContentType::Json);
+        assert_eq!(
+            ContentType::accepted(&request(None, Some("application/x-protobuf"))).unwrap(),
+            ContentType::Protobuf
+        );
+        assert_eq!(
+            ContentType::accepted(&request(None, Some("text/html"))).unwrap_err().status,
+            Status::NOT_ACCEPTABLE
+        );
+    }
+
+    #[test]
+    fn calls_decode_from_v1_json_and_protobuf() {
+        let json = br#"{"type":"KILL","framework_id":{"value":"f"},"kill":{"task_id":{"value":"t"},"agent_id":{"value":"a"}}}"#;
+        let call: Call = decode_call(ContentType::Json, json, "Call").unwrap();
+        assert_eq!(call.r#type(), call::Type::Kill);
+        assert_eq!(call.kill.as_ref().unwrap().slave_id.as_ref().unwrap().value, "a");
+        let bytes = prost::Message::encode_to_vec(&call);
+        let again: Call = decode_call(ContentType::Protobuf, &bytes, "Call").unwrap();
+        assert_eq!(again, call);
+
+        let bad = decode_call::<Call>(ContentType::Json, b"{\"type\":", "Call").unwrap_err();
+        assert_eq!(bad.status, Status::BAD_REQUEST);
+        let missing = decode_call::<Call>(ContentType::Json, br#"{"type":"KILL","kill":{}}"#, "Call").unwrap_err();
+        assert_eq!(missing.status, Status::BAD_REQUEST);
+        let garbage = decode_call::<Call>(ContentType::Protobuf, &[0xff, 0xff, 0xff], "Call").unwrap_err();
+        assert_eq!(garbage.status, Status::BAD_REQUEST);
+    }
+
+    #[test]
+    fn a_405_names_the_allowed_methods() {
+        let response = method_not_allowed(&["POST"], "GET");
+        assert_eq!(response.status, Status::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers.get("Allow"), Some("POST"));
+    }
+
+    #[tokio::test]
+    async fn a_stream_writes_records_and_sees_its_reader_go() {
+        let (stream, response) = Stream::open(ContentType::Json);
+        assert_eq!(response.headers.get("Content-Type"), Some(APPLICATION_JSON));
+        let libprocess::http::Body::Pipe(mut reader) = response.body else { panic!("not a stream") };
+        let heartbeat = crate::proto::scheduler::Event {
+            r#type: Some(crate::proto::scheduler::event::Type::Heartbeat as i32),
+            ..Default::default()
+        };
+        assert!(stream.send(&heartbeat));
+        assert_eq!(&reader.recv().await.unwrap()[..], b"20\n{\"type\":\"HEARTBEAT\"}");
+        drop(reader);
+        stream.closed().await;
+        assert!(stream.is_closed());
+        assert!(!stream.send(&heartbeat));
+    }
+}
