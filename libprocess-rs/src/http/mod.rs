@@ -3,6 +3,7 @@
 //! These are the types that cross the boundary between the inbound connection code
 //! (`http_proxy`), the decoder, the encoder and the processes' route handlers.
 
+pub mod client;
 mod headers;
 mod status;
 
