@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::daemons::{get, programs, within, Daemon};
+use common::daemons::{programs, within, Daemon, ProcessCluster as Cluster};
 use libprocess::Libprocess;
 use mesos::proto::{
     CommandInfo, ExecutorId, FrameworkId, FrameworkInfo, MasterInfo, Offer, OfferId, SlaveId, TaskId, TaskInfo,
@@ -14,76 +14,6 @@ use mesos::proto::{
 };
 use mesos::resources::Resources;
 use mesos::sched::{MesosSchedulerDriver, Scheduler, SchedulerDriver, Status};
-
-/// A master and two agents, each agent with 2 CPUs and 1 GB.
-struct Cluster {
-    master: Daemon,
-    _agents: Vec<Daemon>,
-    address: String,
-    _work_dir: tempfile::TempDir,
-}
-
-impl Cluster {
-    async fn start() -> Cluster {
-        let work_dir = tempfile::tempdir().unwrap();
-        let master =
-            Daemon::start("mesos-master", &["--ip=127.0.0.1".into(), "--port=0".into(), "--registry=in_memory".into()]);
-        let address = master.address().await;
-        let mut agents = Vec::new();
-        for index in 0..2 {
-            let agent = Daemon::start(
-                "mesos-agent",
-                &[
-                    format!("--master={address}"),
-                    "--ip=127.0.0.1".into(),
-                    "--port=0".into(),
-                    format!("--work_dir={}", work_dir.path().join(index.to_string()).display()),
-                    format!("--launcher_dir={}", programs().display()),
-                    "--resources=cpus:2;mem:1024;disk:1024;ports:[31000-31100]".into(),
-                    "--hostname=localhost".into(),
-                    "--registration_backoff_factor=10ms".into(),
-                ],
-            );
-            agent.address().await;
-            agents.push(agent);
-        }
-        let cluster = Cluster { master, _agents: agents, address, _work_dir: work_dir };
-        cluster.wait_for_state("both agents registered", |state| state["activated_slaves"] == 2.0).await;
-        cluster
-    }
-
-    async fn state(&self) -> serde_json::Value {
-        let (status, body) = get(&self.address, "/master/state").await;
-        assert_eq!(status, 200);
-        serde_json::from_str(&body).unwrap()
-    }
-
-    async fn wait_for_state(&self, what: &str, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-        within(what, async {
-            loop {
-                let state = self.state().await;
-                if check(&state) {
-                    return state;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-        .await
-    }
-
-    /// Runs an example program to its end: its exit code and output.
-    async fn run(&self, program: &'static str, args: &[&str]) -> (Option<i32>, String) {
-        let mut all = vec![format!("--master={}", self.address)];
-        all.extend(args.iter().map(|s| s.to_string()));
-        let mut daemon = Daemon::start(program, &all);
-        let code = daemon.exit_code().await;
-        // The output readers finish once the pipes close.
-        daemon.log.wait_for("the end of the output", |_| Some(())).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let text = daemon.log.text();
-        (code, text)
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_framework_and_mesos_execute_run_their_tasks_to_finished() {

@@ -82,7 +82,12 @@ impl Daemon {
     /// Starts `name` with only `PATH` and `environment` set; its stdout and stderr lines
     /// both go to its log.
     pub fn start_with(name: &'static str, args: &[String], environment: &[(&str, &str)]) -> Daemon {
-        let mut child = Command::new(programs().join(name))
+        Daemon::start_program(name, &programs().join(name), args, environment)
+    }
+
+    /// As [`Daemon::start_with`], for a program outside the workspace (`name` labels it).
+    pub fn start_program(name: &'static str, program: &Path, args: &[String], environment: &[(&str, &str)]) -> Daemon {
+        let mut child = Command::new(program)
             .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -155,4 +160,74 @@ pub async fn get(address: &str, path: &str) -> (u16, String) {
     let text = String::from_utf8_lossy(&response).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     (head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0), body.to_string())
+}
+
+/// A master and two agents, each agent with 2 CPUs and 1 GB.
+pub struct ProcessCluster {
+    pub master: Daemon,
+    _agents: Vec<Daemon>,
+    pub address: String,
+    _work_dir: tempfile::TempDir,
+}
+
+impl ProcessCluster {
+    pub async fn start() -> ProcessCluster {
+        let work_dir = tempfile::tempdir().unwrap();
+        let master =
+            Daemon::start("mesos-master", &["--ip=127.0.0.1".into(), "--port=0".into(), "--registry=in_memory".into()]);
+        let address = master.address().await;
+        let mut agents = Vec::new();
+        for index in 0..2 {
+            let agent = Daemon::start(
+                "mesos-agent",
+                &[
+                    format!("--master={address}"),
+                    "--ip=127.0.0.1".into(),
+                    "--port=0".into(),
+                    format!("--work_dir={}", work_dir.path().join(index.to_string()).display()),
+                    format!("--launcher_dir={}", programs().display()),
+                    "--resources=cpus:2;mem:1024;disk:1024;ports:[31000-31100]".into(),
+                    "--hostname=localhost".into(),
+                    "--registration_backoff_factor=10ms".into(),
+                ],
+            );
+            agent.address().await;
+            agents.push(agent);
+        }
+        let cluster = ProcessCluster { master, _agents: agents, address, _work_dir: work_dir };
+        cluster.wait_for_state("both agents registered", |state| state["activated_slaves"] == 2.0).await;
+        cluster
+    }
+
+    pub async fn state(&self) -> serde_json::Value {
+        let (status, body) = get(&self.address, "/master/state").await;
+        assert_eq!(status, 200);
+        serde_json::from_str(&body).unwrap()
+    }
+
+    pub async fn wait_for_state(&self, what: &str, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        within(what, async {
+            loop {
+                let state = self.state().await;
+                if check(&state) {
+                    return state;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+    }
+
+    /// Runs an example program to its end: its exit code and output.
+    pub async fn run(&self, program: &'static str, args: &[&str]) -> (Option<i32>, String) {
+        let mut all = vec![format!("--master={}", self.address)];
+        all.extend(args.iter().map(|s| s.to_string()));
+        let mut daemon = Daemon::start(program, &all);
+        let code = daemon.exit_code().await;
+        // The output readers finish once the pipes close.
+        daemon.log.wait_for("the end of the output", |_| Some(())).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let text = daemon.log.text();
+        (code, text)
+    }
 }
