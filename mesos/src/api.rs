@@ -1,5 +1,9 @@
 //! Plumbing shared by the v1 HTTP APIs of master and agent: media types and their negotiation, decoding a call from a request body, encoding an event, and the RecordIO event stream of a subscriber; mirrors `ContentType`, `serialize`, `deserialize` and `StreamingHttpConnection` in `src/common/http.hpp` and the request checks at the top of `Master::Http::scheduler`/`api` in `src/master/http.cpp`.
 
+// The `Err` of the request checks is the HTTP answer itself, made once per refused request;
+// boxing it would only add an allocation to every caller.
+#![allow(clippy::result_large_err)]
+
 use bytes::Bytes;
 use libprocess::http::{Request, Response, Status};
 use libprocess::ProtobufMessage;

@@ -107,6 +107,7 @@ pub mod recordio;
 pub mod resources;
 pub mod sched;
 pub mod state;
+pub mod v1;
 pub mod values;
 pub mod version;
 pub mod weights;

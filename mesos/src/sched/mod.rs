@@ -671,7 +671,7 @@ impl Shared {
 }
 
 /// C++ `MasterDetector::create` for the forms a scheduler driver accepts without ZooKeeper.
-fn create_detector(master: &str) -> Result<Arc<dyn MasterDetector>, String> {
+pub(crate) fn create_detector(master: &str) -> Result<Arc<dyn MasterDetector>, String> {
     if master.starts_with("zk://") {
         return Err("ZooKeeper master detection is not supported".into());
     }
