@@ -13,3 +13,4 @@ pub mod mesos_local;
 pub mod no_executor_framework;
 pub mod program;
 pub mod test_framework;
+pub mod test_http_framework;

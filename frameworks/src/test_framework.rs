@@ -59,26 +59,27 @@ impl TestScheduler {
     pub fn new(implicit_acknowledgements: bool, executor: ExecutorInfo, role: &str, total: i32) -> TestScheduler {
         TestScheduler { implicit_acknowledgements, executor, role: role.to_string(), launched: 0, finished: 0, total }
     }
+}
 
-    /// The resources of one task out of `remaining`: unreserved, or statically reserved
-    /// for the role when the role is not `*` (C++ `Resources::find`).
-    fn take(&self, remaining: &Resources) -> Option<Resources> {
-        let mut wanted = Resources::parse(&format!("cpus:{CPUS_PER_TASK};mem:{MEM_PER_TASK}"), "*").ok()?;
-        wanted.allocate(&self.role);
-        if remaining.contains(&wanted) {
-            return Some(wanted);
-        }
-        if self.role == "*" {
-            return None;
-        }
-        let reservation = ReservationInfo {
-            r#type: Some(ReservationType::Static as i32),
-            role: Some(self.role.clone()),
-            ..ReservationInfo::default()
-        };
-        let reserved = wanted.push_reservation(&reservation).ok()?;
-        remaining.contains(&reserved).then_some(reserved)
+/// The resources of one task (1 CPU, 128 MB) allocated to `role` out of `remaining`:
+/// unreserved, or statically reserved for the role when the role is not `*` (C++
+/// `Resources::find` in `test_framework.cpp` and `test_http_framework.cpp`).
+pub fn task_resources(role: &str, remaining: &Resources) -> Option<Resources> {
+    let mut wanted = Resources::parse(&format!("cpus:{CPUS_PER_TASK};mem:{MEM_PER_TASK}"), "*").ok()?;
+    wanted.allocate(role);
+    if remaining.contains(&wanted) {
+        return Some(wanted);
     }
+    if role == "*" {
+        return None;
+    }
+    let reservation = ReservationInfo {
+        r#type: Some(ReservationType::Static as i32),
+        role: Some(role.to_string()),
+        ..ReservationInfo::default()
+    };
+    let reserved = wanted.push_reservation(&reservation).ok()?;
+    remaining.contains(&reserved).then_some(reserved)
 }
 
 impl Scheduler for TestScheduler {
@@ -96,7 +97,7 @@ impl Scheduler for TestScheduler {
             println!("Received offer {} with {remaining}", offer.id.value);
             let mut tasks = Vec::new();
             while self.launched < self.total {
-                let Some(resources) = self.take(&remaining) else { break };
+                let Some(resources) = task_resources(&self.role, &remaining) else { break };
                 let id = self.launched;
                 self.launched += 1;
                 println!("Launching task {id} using offer {}", offer.id.value);
@@ -155,9 +156,19 @@ impl Scheduler for TestScheduler {
 /// The executor every task runs in: `MESOS_HELPER_DIR/test-executor` when that variable is
 /// set (as C++), this program under the name `test-executor` otherwise.
 pub fn executor_info(environment: &BTreeMap<String, String>) -> Result<ExecutorInfo, String> {
+    helper_executor_info(environment, EXECUTOR_BINARY, EXECUTOR_NAME)
+}
+
+/// An executor `default` running the helper program `binary`: `MESOS_HELPER_DIR/<binary>`
+/// when that variable is set (as C++), this program under the name `binary` otherwise.
+pub fn helper_executor_info(
+    environment: &BTreeMap<String, String>,
+    binary: &str,
+    name: &str,
+) -> Result<ExecutorInfo, String> {
     let command = match environment.get("MESOS_HELPER_DIR") {
         Some(dir) => CommandInfo {
-            value: Some(PathBuf::from(dir).join(EXECUTOR_BINARY).to_string_lossy().into_owned()),
+            value: Some(PathBuf::from(dir).join(binary).to_string_lossy().into_owned()),
             ..CommandInfo::default()
         },
         None => {
@@ -165,7 +176,7 @@ pub fn executor_info(environment: &BTreeMap<String, String>) -> Result<ExecutorI
             CommandInfo {
                 value: Some(program.to_string_lossy().into_owned()),
                 shell: Some(false),
-                arguments: vec![EXECUTOR_BINARY.to_string()],
+                arguments: vec![binary.to_string()],
                 ..CommandInfo::default()
             }
         }
@@ -173,7 +184,7 @@ pub fn executor_info(environment: &BTreeMap<String, String>) -> Result<ExecutorI
     Ok(ExecutorInfo {
         executor_id: ExecutorId { value: "default".into() },
         command: Some(command),
-        name: Some(EXECUTOR_NAME.to_string()),
+        name: Some(name.to_string()),
         ..ExecutorInfo::default()
     })
 }
