@@ -3,7 +3,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
-use libprocess::UPID;
+use libprocess::{Context, Timer, UPID};
+use mesos::api::Stream;
 use mesos::http::write_task;
 use mesos::json::Writer;
 use mesos::proto::framework_info::capability::Type as Capability;
@@ -11,6 +12,9 @@ use mesos::proto::scheduler::call::Type as CallType;
 use mesos::proto::scheduler::Call;
 use mesos::proto::{ExecutorId, ExecutorInfo, FrameworkInfo, Offer, OfferId, SlaveId, Task, TaskId, TaskState};
 use mesos::resources::Resources;
+
+use crate::evolve::Evolve;
+use crate::master::Master;
 
 /// Why a framework's subscription or a scheduler call is refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -41,6 +45,8 @@ pub enum FrameworkError {
     MissingType,
     #[error("Expecting '{0}' to be present")]
     Missing(&'static str),
+    #[error("Not a valid UUID")]
+    InvalidUuid,
     #[error("'framework_id' differs from 'subscribe.framework_info.id'")]
     IdMismatch,
     #[error("'framework_id' differs from 'update_framework.framework_info.id'")]
@@ -93,18 +99,41 @@ impl CompletedTask {
     }
 }
 
+/// How the master reaches a framework's scheduler (C++ `Framework::pid_` and `http_`).
+#[derive(Debug)]
+pub(crate) enum Connection {
+    /// Not known yet (a framework recovered from an agent's report), or no longer (an HTTP
+    /// scheduler whose stream ended).
+    None,
+    /// A v0 driver's libprocess pid. It is kept while the framework is disconnected, as C++
+    /// keeps `pid_`.
+    Pid(UPID),
+    /// An HTTP scheduler's event stream.
+    Http(HttpConnection),
+}
+
+/// A subscribed HTTP scheduler (C++ `StreamingHttpConnection<v1::scheduler::Event>` and the
+/// framework's `heartbeater`).
+#[derive(Debug)]
+pub(crate) struct HttpConnection {
+    pub(crate) stream: Stream,
+    /// The next `HEARTBEAT`.
+    pub(crate) heartbeat: Option<Timer>,
+}
+
 /// A framework as the master tracks it (C++ `Framework` in `master.hpp`, bookkeeping in
-/// `framework.cpp`). Only PID (v0 driver) frameworks exist so far. A framework the master
-/// learnt of from a reregistering agent, and that has not subscribed since, is `recovered`:
-/// it has no pid yet.
+/// `framework.cpp`), whichever API its scheduler uses. A framework the master learnt of
+/// from a reregistering agent, and that has not subscribed since, is `recovered`: it has no
+/// connection yet.
 #[derive(Debug)]
 pub(crate) struct Framework {
     pub(crate) info: FrameworkInfo,
-    /// The scheduler's pid; empty while `recovered`.
-    pub(crate) pid: UPID,
+    /// How its scheduler is reached.
+    pub(crate) connection: Connection,
     /// Known from an agent's report only (C++ state `RECOVERED`).
     pub(crate) recovered: bool,
-    /// The link to the scheduler is up (C++ `connected()`).
+    /// The scheduler is there: a v0 driver's link is up, or an HTTP scheduler's stream open
+    /// (C++ `connected()`).
     pub(crate) connected: bool,
     /// Offers are made to it (C++ `active()`).
     pub(crate) active: bool,
@@ -157,12 +186,12 @@ pub(crate) fn holds_resources(state: TaskState) -> bool {
 }
 
 impl Framework {
-    /// A framework that just subscribed (`pid` set) or was recovered from an agent's
-    /// report (`pid` empty).
-    pub(crate) fn new(info: FrameworkInfo, pid: UPID, recovered: bool, now: f64) -> Framework {
+    /// A framework that just subscribed (over `connection`) or was recovered from an
+    /// agent's report ([`Connection::None`]).
+    pub(crate) fn new(info: FrameworkInfo, connection: Connection, recovered: bool, now: f64) -> Framework {
         Framework {
             info,
-            pid,
+            connection,
             recovered,
             connected: !recovered,
             active: !recovered,
@@ -179,6 +208,75 @@ impl Framework {
             registered_time: now,
             reregistered_time: now,
             unregistered_time: None,
+        }
+    }
+
+    /// Its v0 driver's pid, if it has one (C++ `pid()`).
+    pub(crate) fn pid(&self) -> Option<&UPID> {
+        match &self.connection {
+            Connection::Pid(pid) => Some(pid),
+            _ => None,
+        }
+    }
+
+    /// Whether `from` is its v0 driver (C++ `framework->pid() == from`).
+    pub(crate) fn is_pid(&self, from: &UPID) -> bool {
+        self.pid() == Some(from)
+    }
+
+    /// Its HTTP scheduler's stream, if it has one (C++ `http()`).
+    pub(crate) fn http(&self) -> Option<&Stream> {
+        match &self.connection {
+            Connection::Http(http) => Some(&http.stream),
+            _ => None,
+        }
+    }
+
+    /// The pid the agents are told for this framework: an HTTP framework's is the empty
+    /// one (C++ `pid().getOrElse(UPID())`).
+    pub(crate) fn pid_or_empty(&self) -> UPID {
+        self.pid().cloned().unwrap_or_else(UPID::empty)
+    }
+
+    /// Sends `message` to the scheduler (C++ `Framework::send`): as it is to a v0 driver, as
+    /// its [`Evolve`]d event on an HTTP scheduler's stream. As in C++, a disconnected
+    /// framework is still sent to (a one-way partition may leave a v0 driver listening).
+    pub(crate) fn send<M: Evolve>(&self, ctx: &mut Context<Master>, message: &M) {
+        if !self.connected {
+            tracing::warn!(framework = %self.id_text(), message = libprocess::protobuf::type_name::<M>(), "sending to a disconnected framework");
+        }
+        match &self.connection {
+            Connection::Pid(pid) => ctx.send_protobuf(pid, message),
+            Connection::Http(http) => {
+                if !http.stream.send(&message.evolve()) {
+                    tracing::warn!(framework = %self.id_text(), message = libprocess::protobuf::type_name::<M>(), "cannot send to framework: connection closed");
+                }
+            }
+            Connection::None => {
+                tracing::warn!(framework = %self.id_text(), message = libprocess::protobuf::type_name::<M>(), "cannot send to framework: recovered but not resubscribed")
+            }
+        }
+    }
+
+    /// Its id as text, for logs.
+    pub(crate) fn id_text(&self) -> &str {
+        self.info.id.as_ref().map_or("", |id| id.value.as_str())
+    }
+
+    /// C++ `Framework::disconnect`: the connection's state goes. An HTTP scheduler's stream
+    /// is closed and its heartbeats stop; a v0 driver's pid is kept. Returns the heartbeat
+    /// timer to cancel.
+    pub(crate) fn disconnect(&mut self) -> Option<Timer> {
+        self.connected = false;
+        match std::mem::replace(&mut self.connection, Connection::None) {
+            Connection::Http(http) => {
+                http.stream.close();
+                http.heartbeat
+            }
+            other => {
+                self.connection = other;
+                None
+            }
         }
     }
 
@@ -287,7 +385,10 @@ impl Framework {
 pub struct FrameworkSnapshot {
     pub id: String,
     pub name: String,
+    /// The v0 driver's pid; empty for an HTTP framework or one without a scheduler yet.
     pub pid: UPID,
+    /// The HTTP scheduler's `Mesos-Stream-Id`, while it is subscribed.
+    pub stream_id: Option<String>,
     pub connected: bool,
     pub active: bool,
     pub offers: usize,
@@ -371,10 +472,21 @@ pub fn validate_suppressed_roles(info: &FrameworkInfo, suppressed: &BTreeSet<Str
     }
 }
 
+/// stout's `id::UUID::fromBytes`: 16 bytes of an RFC 4122 version (1 to 5), as boost reads it.
+fn valid_uuid(bytes: &[u8]) -> Result<(), FrameworkError> {
+    match bytes {
+        [_, _, _, _, _, _, version, ..] if bytes.len() == 16 && (1..=5).contains(&(version >> 4)) => Ok(()),
+        _ => Err(FrameworkError::InvalidUuid),
+    }
+}
+
 /// C++ `validation::scheduler::call::validate` (without a principal: no authentication yet).
+/// Required fields were checked when the call was decoded. A `type` this build does not know
+/// counts as absent, as protobuf leaves an unknown enum value unset.
 pub fn validate_call(call: &Call) -> Result<CallType, FrameworkError> {
-    let Some(kind) = call.r#type else { return Err(FrameworkError::MissingType) };
-    let kind = CallType::try_from(kind).unwrap_or(CallType::Unknown);
+    let Some(kind) = call.r#type.and_then(|kind| CallType::try_from(kind).ok()) else {
+        return Err(FrameworkError::MissingType);
+    };
     if kind == CallType::Subscribe {
         let subscribe = call.subscribe.as_ref().ok_or(FrameworkError::Missing("subscribe"))?;
         let info_id = subscribe.framework_info.id.clone().unwrap_or_default();
@@ -393,7 +505,19 @@ pub fn validate_call(call: &Call) -> Result<CallType, FrameworkError> {
         CallType::DeclineInverseOffers => call.decline_inverse_offers.is_none().then_some("decline_inverse_offers"),
         CallType::Kill => call.kill.is_none().then_some("kill"),
         CallType::Shutdown => call.shutdown.is_none().then_some("shutdown"),
-        CallType::Acknowledge => call.acknowledge.is_none().then_some("acknowledge"),
+        CallType::Acknowledge => {
+            let Some(acknowledge) = &call.acknowledge else { return Err(FrameworkError::Missing("acknowledge")) };
+            valid_uuid(&acknowledge.uuid)?;
+            None
+        }
+        CallType::AcknowledgeOperationStatus => {
+            let Some(acknowledge) = &call.acknowledge_operation_status else {
+                return Err(FrameworkError::Missing("acknowledge_operation_status"));
+            };
+            valid_uuid(&acknowledge.uuid)?;
+            acknowledge.slave_id.is_none().then_some("agent_id")
+        }
+        CallType::ReconcileOperations => call.reconcile_operations.is_none().then_some("reconcile_operations"),
         CallType::Reconcile => call.reconcile.is_none().then_some("reconcile"),
         CallType::Message => call.message.is_none().then_some("message"),
         CallType::Request => call.request.is_none().then_some("request"),

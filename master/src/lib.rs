@@ -2,6 +2,7 @@
 
 pub mod allocator;
 pub mod constants;
+pub mod evolve;
 pub mod flags;
 pub mod framework;
 pub mod main_support;

@@ -23,6 +23,7 @@
 
 mod executors;
 mod http;
+mod scheduler;
 mod tasks;
 
 pub use tasks::is_terminal;
@@ -53,7 +54,7 @@ use mesos::resources::{Resources, ResourcesError};
 use crate::allocator::{Allocator, FrameworkOptions, OfferMap};
 use crate::constants::{master_capabilities, MINIMUM_AGENT_VERSION};
 use crate::flags::MasterFlags;
-use crate::framework::{self, Framework, FrameworkError, FrameworkSnapshot};
+use crate::framework::{self, Connection, Framework, FrameworkError, FrameworkSnapshot};
 use crate::metrics::MasterMetrics;
 use crate::registrar::Registrar;
 use crate::registry_operations::Operation;
@@ -397,7 +398,8 @@ impl MasterHandle {
                 .map(|(id, framework)| FrameworkSnapshot {
                     id: id.value.clone(),
                     name: framework.info.name.clone(),
-                    pid: framework.pid.clone(),
+                    pid: framework.pid_or_empty(),
+                    stream_id: framework.http().map(|stream| stream.id.to_string()),
                     connected: framework.connected,
                     active: framework.active,
                     offers: framework.offers.len(),
@@ -552,6 +554,7 @@ impl Process for Master {
         ctx.install_protobuf(Master::reconcile_tasks_message);
         ctx.install_protobuf(Master::exited_executor);
         http::install_routes(ctx);
+        scheduler::install_route(ctx);
 
         let master = ctx.pid().clone();
         match self.flags.allocator_options() {
@@ -571,7 +574,7 @@ impl Process for Master {
     /// C++ `Master::exited(const UPID&)`, agent part: a registered agent whose link broke is
     /// disconnected and gets `--agent_reregister_timeout` to come back.
     fn exited(&mut self, ctx: &mut Context<Self>, pid: UPID) {
-        let framework = self.frameworks.iter().find(|(_, f)| f.pid == pid).map(|(id, _)| id.clone());
+        let framework = self.frameworks.iter().find(|(_, f)| f.is_pid(&pid)).map(|(id, _)| id.clone());
         if let Some(framework_id) = framework {
             // The driver aborts on any error message; this one is best effort.
             let message = FrameworkErrorMessage { message: "Framework disconnected".into() };
@@ -1064,7 +1067,7 @@ impl Master {
                 completed.push(id.clone());
             } else if !self.frameworks.contains_key(id) {
                 tracing::info!(framework = %id.value, agent = %slave_id.value, "recovering framework from the agent's report");
-                self.frameworks.insert(id.clone(), Framework::new(infos[id].clone(), UPID::empty(), true, now));
+                self.frameworks.insert(id.clone(), Framework::new(infos[id].clone(), Connection::None, true, now));
                 recovered.push(id.clone());
             }
         }
@@ -1337,7 +1340,7 @@ impl Master {
         for (framework_id, framework) in &self.frameworks {
             if framework.connected {
                 tracing::info!(framework = %framework_id.value, agent = %id.value, "notifying framework of lost agent");
-                ctx.send_protobuf(&framework.pid, &lost);
+                framework.send(ctx, &lost);
             }
         }
     }
@@ -1538,7 +1541,7 @@ impl Master {
             tracing::warn!(%from, framework = %framework_id.value, call = ?kind, "dropping call: Framework cannot be found");
             return;
         };
-        if framework.pid != *from {
+        if !framework.is_pid(from) {
             tracing::warn!(%from, framework = %framework_id.value, call = ?kind, "dropping call: Call is not from registered framework");
             return;
         }
@@ -1675,7 +1678,7 @@ impl Master {
                 tracing::warn!(framework = %id.value, %from, "ignoring {what}: framework cannot be found");
                 false
             }
-            Some(framework) if framework.pid != *from => {
+            Some(framework) if !framework.is_pid(from) => {
                 tracing::warn!(framework = %id.value, %from, "ignoring {what}: not from the framework");
                 false
             }
@@ -1767,7 +1770,7 @@ impl Master {
 
         let Some(id) = info.id.clone().filter(|id| !id.value.is_empty()) else {
             // First subscription; a retry from the same pid gets the same answer again.
-            if let Some((id, _)) = self.frameworks.iter().find(|(_, f)| f.pid == *from) {
+            if let Some((id, _)) = self.frameworks.iter().find(|(_, f)| f.is_pid(from)) {
                 tracing::info!(framework = %id.value, %from, "framework already subscribed, resending acknowledgement");
                 let message = FrameworkRegisteredMessage { framework_id: id.clone(), master_info: self.info.clone() };
                 ctx.send_protobuf(from, &message);
@@ -1775,14 +1778,14 @@ impl Master {
             }
             let id = self.new_framework_id();
             info.id = Some(id.clone());
-            self.add_framework(ctx, info, from.clone(), options);
+            self.add_framework(ctx, info, Connection::Pid(from.clone()), options);
             let message = FrameworkRegisteredMessage { framework_id: id, master_info: self.info.clone() };
             ctx.send_protobuf(from, &message);
             return;
         };
 
         // No answer: it would reach the framework already connected at that pid.
-        if let Some((other, _)) = self.frameworks.iter().find(|(other, f)| f.pid == *from && **other != id) {
+        if let Some((other, _)) = self.frameworks.iter().find(|(other, f)| f.is_pid(from) && **other != id) {
             tracing::error!(framework = %other.value, %from, name = %info.name, "dropping SUBSCRIBE call: another framework is already connected at this pid");
             return;
         }
@@ -1791,7 +1794,7 @@ impl Master {
             // agent reporting it): it is added under its id and, as C++ answers a recovered
             // framework, gets `FrameworkRegisteredMessage`.
             tracing::info!(framework = %id.value, %from, "subscribing framework unknown to this master");
-            self.add_framework(ctx, info, from.clone(), options);
+            self.add_framework(ctx, info, Connection::Pid(from.clone()), options);
             let message = FrameworkRegisteredMessage { framework_id: id, master_info: self.info.clone() };
             ctx.send_protobuf(from, &message);
             return;
@@ -1810,7 +1813,7 @@ impl Master {
             ctx.send_protobuf(from, &FrameworkErrorMessage { message: error.to_string() });
             return;
         }
-        if !framework.recovered && framework.pid != *from && !force {
+        if !framework.recovered && !framework.is_pid(from) && !force {
             tracing::error!(framework = %id.value, %from, "disallowing subscription attempt: not expected from this pid");
             ctx.send_protobuf(from, &FrameworkErrorMessage { message: "Framework failed over".into() });
             return;
@@ -1826,7 +1829,7 @@ impl Master {
             tracing::info!(framework = %id.value, %from, "recovered framework subscribed");
             framework.recovered = false;
             framework.registered_time = now;
-            framework.pid = from.clone();
+            framework.connection = Connection::Pid(from.clone());
             framework.connected = true;
             framework.active = true;
             ctx.link(from);
@@ -1849,12 +1852,13 @@ impl Master {
     }
 
     /// C++ `Master::sendFrameworkUpdates`: every registered agent gets the framework's info
-    /// and pid, as an executor may be running there without tasks.
+    /// and pid (the empty one for an HTTP framework), as an executor may be running there
+    /// without tasks.
     fn send_framework_updates(&self, ctx: &mut Context<Self>, id: &FrameworkId) {
         let Some(framework) = self.frameworks.get(id) else { return };
         let message = mesos::internal::UpdateFrameworkMessage {
             framework_id: id.clone(),
-            pid: Some(framework.pid.to_string()),
+            pid: Some(framework.pid_or_empty().to_string()),
             framework_info: Some(framework.info.clone()),
         };
         for slave in self.slaves.registered.values() {
@@ -1876,13 +1880,22 @@ impl Master {
         id
     }
 
-    /// C++ `Master::addFramework`: link, remember, and hand it to the allocator (which runs an
-    /// allocation).
-    fn add_framework(&mut self, ctx: &mut Context<Self>, info: FrameworkInfo, pid: UPID, options: FrameworkOptions) {
+    /// C++ `Master::addFramework`: link to a v0 driver, remember, and hand it to the
+    /// allocator (which runs an allocation). An HTTP scheduler's stream is watched by the
+    /// caller.
+    fn add_framework(
+        &mut self,
+        ctx: &mut Context<Self>,
+        info: FrameworkInfo,
+        connection: Connection,
+        options: FrameworkOptions,
+    ) {
         let id = info.id.clone().unwrap_or_default();
-        ctx.link(&pid);
+        if let Connection::Pid(pid) = &connection {
+            ctx.link(pid);
+        }
         self.allocator.add_framework(id.clone(), info.clone(), HashMap::new(), true, options);
-        let framework = Framework::new(info, pid, false, now_secs(ctx));
+        let framework = Framework::new(info, connection, false, now_secs(ctx));
         self.frameworks.insert(id, framework);
     }
 
@@ -1896,23 +1909,44 @@ impl Master {
         }
     }
 
-    /// C++ `Master::failoverFramework` and `_failoverFramework`: a new scheduler instance
-    /// takes over; its predecessor is told, the offers go back silently.
+    /// C++ `Master::failoverFramework(Framework*, const UPID&)`: a new v0 driver takes
+    /// over; its predecessor (a driver at another pid, or an HTTP scheduler) is told, then
+    /// `_failoverFramework`.
     fn failover_framework(&mut self, ctx: &mut Context<Self>, id: &FrameworkId, pid: UPID) {
-        let Some(framework) = self.frameworks.get_mut(id) else { return };
-        let old = std::mem::replace(&mut framework.pid, pid.clone());
-        if old != pid && framework.connected {
-            ctx.send_protobuf(&old, &FrameworkErrorMessage { message: "Framework failed over".into() });
+        let Some(framework) = self.frameworks.get(id) else { return };
+        if !framework.is_pid(&pid) && framework.connected {
+            framework.send(ctx, &FrameworkErrorMessage { message: "Framework failed over".into() });
         }
+        self.replace_connection(ctx, id, Connection::Pid(pid.clone()));
         ctx.link(&pid);
-        let offers: Vec<OfferId> = framework.offers.iter().cloned().collect();
+        self.failover_framework_connected(ctx, id);
+    }
+
+    /// C++ `Framework::updateConnection`: the old connection's state goes (an HTTP
+    /// scheduler's stream is closed, its heartbeats stop) and the framework is connected
+    /// over `connection`.
+    fn replace_connection(&mut self, ctx: &mut Context<Self>, id: &FrameworkId, connection: Connection) {
+        let Some(framework) = self.frameworks.get_mut(id) else { return };
+        if let Some(timer) = framework.disconnect() {
+            ctx.cancel(timer);
+        }
+        framework.connection = connection;
+        framework.connected = true;
+    }
+
+    /// C++ `Master::_failoverFramework`: the offers go back silently, the framework is
+    /// active again, and the new scheduler hears that it is subscribed.
+    fn failover_framework_connected(&mut self, ctx: &mut Context<Self>, id: &FrameworkId) {
+        let offers: Vec<OfferId> =
+            self.frameworks.get(id).map(|f| f.offers.iter().cloned().collect()).unwrap_or_default();
         for offer in offers {
             self.remove_offer(ctx, &offer, false, None);
         }
         self.connect_and_activate(id);
+        let Some(framework) = self.frameworks.get(id) else { return };
         // The driver ignores duplicate registrations, so a same-pid retry is harmless.
         let message = FrameworkRegisteredMessage { framework_id: id.clone(), master_info: self.info.clone() };
-        ctx.send_protobuf(&pid, &message);
+        framework.send(ctx, &message);
     }
 
     /// C++ `Master::_exited` and `disconnect(Framework*)`: the scheduler's link broke; it
@@ -1926,8 +1960,8 @@ impl Master {
             if framework.active {
                 self.deactivate_framework(ctx, &id, true);
             }
-            if let Some(framework) = self.frameworks.get_mut(&id) {
-                framework.connected = false;
+            if let Some(timer) = self.frameworks.get_mut(&id).and_then(Framework::disconnect) {
+                ctx.cancel(timer);
             }
         }
         tracing::info!(framework = %id.value, "giving framework {} to failover", libprocess::duration::format(timeout));
@@ -2008,7 +2042,9 @@ impl Master {
         }
         self.allocator.remove_framework(id.clone());
         let Some(mut framework) = self.frameworks.remove(id) else { return };
-        framework.connected = false;
+        if let Some(timer) = framework.disconnect() {
+            ctx.cancel(timer);
+        }
         framework.active = false;
         framework.unregistered_time = Some(now);
         if self.flags.max_completed_frameworks > 0 {
@@ -2143,7 +2179,7 @@ impl Master {
         }
         let Some(framework) = self.frameworks.get(&framework_id) else { return };
         tracing::info!(framework = %framework_id.value, offers = message.offers.len(), "sending offers");
-        ctx.send_protobuf(&framework.pid, &message);
+        framework.send(ctx, &message);
     }
 
     /// An offer as the framework sees it: a framework without `MULTI_ROLE` gets no
@@ -2177,7 +2213,7 @@ impl Master {
         let Some(offer) = self.take_offer(offer_id) else { return };
         if let Some(framework) = self.frameworks.get(&offer.framework_id) {
             if rescind {
-                ctx.send_protobuf(&framework.pid, &RescindResourceOfferMessage { offer_id: offer_id.clone() });
+                framework.send(ctx, &RescindResourceOfferMessage { offer_id: offer_id.clone() });
             }
         }
         let resources: Resources = offer.resources.iter().cloned().collect();

@@ -79,7 +79,7 @@ impl Master {
             self.metrics.increment("invalid_executor_to_framework_messages");
             return;
         }
-        ctx.send_protobuf(&framework.pid, &message);
+        framework.send(ctx, &message);
         self.metrics.increment("valid_executor_to_framework_messages");
     }
 
@@ -120,7 +120,7 @@ impl Master {
         tracing::info!(agent = %slave_id.value, framework = %framework_id.value, executor = %executor_id.value, status = message.status, "executor exited");
         self.remove_executor(slave_id, framework_id, executor_id);
         match self.frameworks.get(framework_id) {
-            Some(framework) if framework.connected => ctx.send_protobuf(&framework.pid, &message),
+            Some(framework) if framework.connected => framework.send(ctx, &message),
             _ => {
                 tracing::warn!(framework = %framework_id.value, executor = %executor_id.value, "not forwarding exited executor message: the framework is unknown or disconnected")
             }

@@ -471,10 +471,11 @@ impl Master {
         w.str(framework_id(framework));
         w.key_ident("name");
         w.str(&framework.info.name);
-        // A framework recovered from an agent has no pid until it subscribes.
-        if !framework.pid.is_null() {
+        // Only a v0 driver has a pid: not an HTTP scheduler, nor a framework recovered from
+        // an agent until it subscribes.
+        if let Some(pid) = framework.pid() {
             w.key_ident("pid");
-            w.str(&framework.pid.to_string());
+            w.str(&pid.to_string());
         }
         w.key_ident("used_resources");
         write_resources(w, framework.total_used_resources.iter());

@@ -578,7 +578,7 @@ impl Master {
             framework: framework.info.clone(),
             task,
             resource_version_uuids: Vec::new(),
-            pid: Some(framework.pid.to_string()),
+            pid: Some(framework.pid_or_empty().to_string()),
             launch_executor: Some(launch_executor),
         };
         let slave = self.slaves.registered.get(slave_id)?;
@@ -684,7 +684,7 @@ impl Master {
         }
         tracing::info!(framework = %framework_id.value, task = %update.status.task_id.value, state = ?update.status.state(), "sending status update");
         let message = StatusUpdateMessage { update, pid: Some(acknowledgee.to_string()) };
-        ctx.send_protobuf(&framework.pid, &message);
+        framework.send(ctx, &message);
     }
 
     /// `StatusUpdateMessage` from an agent (C++ `Master::statusUpdate`). As in C++, the
@@ -1015,7 +1015,7 @@ impl Master {
         }
         let id = message.framework_id;
         let Some(framework) = self.frameworks.get(&id) else { return };
-        if framework.pid != *from {
+        if !framework.is_pid(from) {
             return;
         }
         let tasks = message
@@ -1090,10 +1090,9 @@ impl Master {
             }
         }
         let now = super::now_secs(ctx);
-        let pid = framework.pid.clone();
         for update in updates {
             let message = StatusUpdateMessage { update: update.build(now), pid: None };
-            ctx.send_protobuf(&pid, &message);
+            framework.send(ctx, &message);
         }
     }
 }
