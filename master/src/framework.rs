@@ -31,7 +31,8 @@ pub enum FrameworkError {
     InvalidRole(String),
     #[error("invalid framework id '{0}'")]
     InvalidId(String),
-    #[error("The framework failover_timeout ({0}) is invalid")]
+    /// The timeout as C++ `stringify(double)` prints it (`%g`).
+    #[error("The framework failover_timeout ({}) is invalid", mesos::flags::FlagValue::stringify(.0))]
     InvalidFailoverTimeout(f64),
     #[error("Roles {0:?} are not present in the master's --roles")]
     NotWhitelisted(BTreeSet<String>),
