@@ -10,10 +10,12 @@
 //! `PongSlaveMessage` never reaches this process. The observer reports a failed health check
 //! back here by dispatch ([`SlaveObserverEvent::MarkUnreachable`]).
 //!
-//! Frameworks are PID (v0 driver) schedulers only. The task flows (ACCEPT, status updates,
-//! ACKNOWLEDGE, KILL, RECONCILE) are in [`tasks`], the executor-facing ones (MESSAGE,
-//! SHUTDOWN, exited executors, REQUEST) in [`executors`]. Tasks live in their framework's
-//! books; an agent keeps their ids and the resources they use.
+//! A framework's scheduler is a v0 driver (a pid) or an HTTP scheduler (an event stream,
+//! see [`scheduler`]); the flows are the same for both, and every send to a scheduler goes
+//! through `Framework::send`. The task flows (ACCEPT, status updates, ACKNOWLEDGE, KILL,
+//! RECONCILE) are in [`tasks`], the executor-facing ones (MESSAGE, SHUTDOWN, exited
+//! executors, REQUEST) in [`executors`]. Tasks live in their framework's books; an agent
+//! keeps their ids and the resources they use.
 //!
 //! Not yet done here: the inverse-offer calls (logged and dropped); offer constraints;
 //! authentication and authorization of frameworks and agents; resource operations other

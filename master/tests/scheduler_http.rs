@@ -828,10 +828,12 @@ impl Subscription {
 
 // ----- status codes -----
 
+type Read = Result<Option<Entry>, mesos::state::StorageError>;
+
 /// Storage whose reads never complete: the master never recovers.
 struct Stalled {
     inner: InMemoryStorage,
-    pending: std::sync::Mutex<Vec<Promise<Result<Option<Entry>, mesos::state::StorageError>>>>,
+    pending: std::sync::Mutex<Vec<Promise<Read>>>,
 }
 
 impl Storage for Stalled {
