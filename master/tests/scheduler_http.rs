@@ -812,6 +812,56 @@ async fn closing_the_stream_disconnects_and_the_failover_timeout_removes_the_fra
     assert_eq!(cluster.state().await["completed_frameworks"][0]["id"], id.value.as_str());
 }
 
+/// A master that learnt of a framework from a reregistering agent (as after a master
+/// failover): the framework subscribes over HTTP with its id, is connected and active, and
+/// gets offers for what its task leaves free; the agent learns its new info and empty pid.
+#[tokio::test]
+async fn a_framework_recovered_from_an_agent_subscribes_over_http() {
+    let cluster = Cluster::start().await;
+    let agent = cluster.spawn(&libprocess::id::generate("slave"));
+    let agent_id = SlaveId { value: "previous-master-S3".into() };
+    let id = FrameworkId { value: "previous-master-0007".into() };
+    let info = FrameworkInfo { id: Some(id.clone()), name: "http-framework".into(), ..framework_info(&[ROLE]) };
+    let mut reported = mesos::proto::Task {
+        name: "t1".into(),
+        task_id: TaskId { value: "t1".into() },
+        framework_id: id.clone(),
+        slave_id: agent_id.clone(),
+        resources: mesos::resources::Resources::parse("cpus:1;mem:128", "*").unwrap().to_vec(),
+        ..Default::default()
+    };
+    reported.set_state(TaskState::TaskRunning);
+    let reregistration = mesos::internal::ReregisterSlaveMessage {
+        slave: mesos::proto::SlaveInfo {
+            id: Some(agent_id.clone()),
+            ..agent_info("host1", "cpus:2;mem:1024;disk:1024")
+        },
+        tasks: vec![reported],
+        frameworks: vec![info],
+        version: Some("1.12.0".into()),
+        agent_capabilities: common::agent_capabilities(),
+        ..Default::default()
+    };
+    cluster.send(&agent, &reregistration);
+    cluster.settle().await;
+    let framework = cluster.framework(&id).await.expect("recovered");
+    assert!(!framework.connected && !framework.active);
+    // Not subscribed yet: calls are refused.
+    let early = HttpScheduler { id: id.clone(), stream_id: Uuid::random().to_string(), events: Subscription::dead() };
+    assert_answer(&early.post(&cluster, &early.call(CallType::Revive)).await, 403, "Framework is not subscribed");
+
+    let mut scheduler = HttpScheduler::resubscribe(&cluster, &v1_info(), &id).await;
+    assert_eq!(scheduler.id, id);
+    let framework = cluster.framework(&id).await.unwrap();
+    assert!(framework.connected && framework.active && framework.pid.is_null());
+    let offer = scheduler.offer(&cluster).await;
+    let cpus = offer.resources.iter().find(|r| r.name == "cpus").and_then(|r| r.scalar.as_ref()).unwrap().value;
+    assert_eq!(cpus, 1.0, "the reported task keeps its share");
+    let update = agent.update_frameworks().last().cloned().expect("UpdateFrameworkMessage");
+    assert_eq!((update.framework_id, update.pid.as_deref()), (id.clone(), Some("@0.0.0.0:0")));
+    assert_eq!(cluster.state().await["frameworks"][0]["recovered"], false);
+}
+
 impl Subscription {
     /// A subscription whose stream is already over (for a scheduler that only calls).
     fn dead() -> Subscription {
