@@ -3,7 +3,9 @@
 use bytes::Bytes;
 use libprocess::http::{Request, Response, Status};
 use libprocess::ProtobufMessage;
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
 
 use crate::json::{self, Json, Reader, Writer};
 use crate::recordio;
@@ -124,14 +126,30 @@ pub fn ok_json(w: Writer) -> Response {
 }
 
 /// The event stream of one subscriber (a scheduler, an executor, an operator): records
-/// written into a streaming (`PIPE`) response. Sending after the client went away is a
-/// no-op that returns `false`.
+/// written into a streaming (`PIPE`) response. Sending after the client went away, or after
+/// [`Stream::close`], is a no-op that returns `false`. Clones share the stream, as copies of
+/// C++'s `StreamingHttpConnection` share their pipe's writer: closing one closes them all.
 #[derive(Debug, Clone)]
 pub struct Stream {
-    writer: UnboundedSender<Bytes>,
+    shared: Arc<Shared>,
     pub content_type: ContentType,
     /// The id given to the client (`Mesos-Stream-Id` for schedulers).
     pub id: Uuid,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// The only strong sender of the response's pipe; taken by `close`, which ends the
+    /// response once no `closed` future holds a clone any more.
+    writer: Mutex<Option<UnboundedSender<Bytes>>>,
+    /// Turns `true` on `close`, so that `closed` futures let go of their sender.
+    closing: watch::Sender<bool>,
+}
+
+impl Shared {
+    fn writer(&self) -> std::sync::MutexGuard<'_, Option<UnboundedSender<Bytes>>> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Stream {
@@ -140,7 +158,8 @@ impl Stream {
     pub fn open(content_type: ContentType) -> (Stream, Response) {
         let (mut response, writer) = Response::pipe();
         response.headers.set("Content-Type", content_type.media_type());
-        (Stream { writer, content_type, id: Uuid::random() }, response)
+        let shared = Shared { writer: Mutex::new(Some(writer)), closing: watch::channel(false).0 };
+        (Stream { shared: Arc::new(shared), content_type, id: Uuid::random() }, response)
     }
 
     /// Writes `event` as one record.
@@ -150,23 +169,44 @@ impl Stream {
 
     /// Writes an already encoded event as one record.
     pub fn send_serialized(&self, event: &[u8]) -> bool {
-        self.writer.send(recordio::encode(event)).is_ok()
+        match self.shared.writer().as_ref() {
+            Some(writer) => writer.send(recordio::encode(event)).is_ok(),
+            None => false,
+        }
     }
 
-    /// Whether the client has gone away.
+    /// Ends the response (its last chunk is written after the records already sent); `false`
+    /// if it had ended already (C++ `StreamingHttpConnection::close`).
+    pub fn close(&self) -> bool {
+        let writer = self.shared.writer().take();
+        self.shared.closing.send_replace(true);
+        writer.is_some_and(|w| !w.is_closed())
+    }
+
+    /// Whether the stream has ended: the client went away or it was closed.
     pub fn is_closed(&self) -> bool {
-        self.writer.is_closed()
+        self.shared.writer().as_ref().is_none_or(UnboundedSender::is_closed)
     }
 
-    /// Resolves when the client goes away (the HTTP connection closed).
+    /// Resolves when the stream ends: the client goes away (the HTTP connection closed) or
+    /// the stream is closed (C++ `StreamingHttpConnection::closed`).
     pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let writer = self.writer.clone();
-        async move { writer.closed().await }
+        // Subscribed before the writer is looked at, so a `close` in between is seen.
+        let mut closing = self.shared.closing.subscribe();
+        let weak = self.shared.writer().as_ref().map(UnboundedSender::downgrade);
+        async move {
+            let Some(writer) = weak.and_then(|w| w.upgrade()) else { return };
+            tokio::select! {
+                () = writer.closed() => {}
+                // `close` was called, or every clone of the stream is gone.
+                _ = closing.changed() => {}
+            }
+        }
     }
 
     /// Whether `other` is this very stream.
     pub fn same(&self, other: &Stream) -> bool {
-        self.id == other.id && self.writer.same_channel(&other.writer)
+        Arc::ptr_eq(&self.shared, &other.shared)
     }
 }
 
@@ -248,5 +288,28 @@ mod tests {
         stream.closed().await;
         assert!(stream.is_closed());
         assert!(!stream.send(&heartbeat));
+    }
+
+    #[tokio::test]
+    async fn closing_a_stream_ends_the_response_even_while_someone_waits_for_its_end() {
+        let (stream, response) = Stream::open(ContentType::Json);
+        let libprocess::http::Body::Pipe(mut reader) = response.body else { panic!("not a stream") };
+        let waiter = tokio::spawn(stream.clone().closed());
+        tokio::task::yield_now().await;
+        let error = crate::proto::scheduler::Event {
+            r#type: Some(crate::proto::scheduler::event::Type::Error as i32),
+            ..Default::default()
+        };
+        assert!(stream.clone().send(&error));
+        assert!(stream.close());
+        assert!(!stream.close(), "closed once");
+        assert!(stream.is_closed());
+        assert!(!stream.send(&error));
+        assert_eq!(&reader.recv().await.unwrap()[..], b"16\n{\"type\":\"ERROR\"}");
+        assert!(reader.recv().await.is_none(), "the response ends");
+        waiter.await.unwrap();
+        stream.closed().await;
+        let (other, _response) = Stream::open(ContentType::Json);
+        assert!(stream.same(&stream.clone()) && !stream.same(&other));
     }
 }
