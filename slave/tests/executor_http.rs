@@ -774,3 +774,123 @@ async fn hostile_bodies_get_400s_and_nothing_breaks() {
     let good = cluster.call(ContentType::Json, &update_call(&environment, status("t1", TaskState::TaskRunning))).await;
     assert_eq!(good.status, Status::ACCEPTED);
 }
+
+// ----- the real command executor in HTTP mode -----
+
+/// Polls `check` on the real clock until it holds.
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !check() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_command_executor_runs_a_command_task_to_finished() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
+    let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
+    let lp = Libprocess::initialize(config).await.expect("libprocess starts");
+    let master = Fake::spawn(&lp, "master", names_of_master());
+    let detector = Arc::new(StandaloneMasterDetector::new(Some(create_master_info(master.upid()))));
+    let work_dir = tempfile::tempdir().unwrap();
+    let manager = TaskStatusUpdateManager::create(&lp, work_dir.path()).unwrap();
+    let containerizer =
+        slave::containerizer::posix::PosixContainerizer::new(slave::containerizer::posix::PosixOptions::default())
+            .unwrap();
+    let info = SlaveInfo {
+        hostname: "agent.example".into(),
+        port: Some(i32::from(lp.address().port())),
+        resources: Resources::parse("cpus:2;mem:1024", "*").unwrap().to_vec(),
+        ..SlaveInfo::default()
+    };
+    let mut options = Options::new(work_dir.path().to_path_buf());
+    options.http_command_executor = true;
+    options.switch_user = false;
+    options.launcher_dir = std::path::Path::new(env!("CARGO_BIN_EXE_mesos-executor")).parent().unwrap().to_path_buf();
+    let agent = SlaveHandle::spawn(&lp, Slave::new(info, options, detector, Arc::new(containerizer), manager)).unwrap();
+    let agent_pid = agent.pid.upid().clone();
+    let registrations = || master.messages::<mesos::internal::RegisterSlaveMessage>().len();
+    eventually("the registration", || registrations() > 0).await;
+    let slave_id = SlaveId { value: "S0".into() };
+    lp.post_protobuf(
+        master.upid(),
+        &agent_pid,
+        &SlaveRegisteredMessage { slave_id: slave_id.clone(), connection: None },
+    );
+
+    let task = TaskInfo {
+        name: "echo".into(),
+        task_id: TaskId { value: "t1".into() },
+        slave_id: slave_id.clone(),
+        resources: Resources::parse("cpus:1;mem:128", "*").unwrap().to_vec(),
+        command: Some(CommandInfo { value: Some("echo hello from http".into()), ..CommandInfo::default() }),
+        ..TaskInfo::default()
+    };
+    let run = RunTaskMessage {
+        framework_id: None,
+        framework: framework_info(),
+        task,
+        resource_version_uuids: Vec::new(),
+        pid: None,
+        launch_executor: Some(true),
+    };
+    within(async {
+        while agent.state().await.unwrap() != State::Running {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    lp.post_protobuf(master.upid(), &agent_pid, &run);
+
+    // Each update is acknowledged by the "master" as it comes, until TASK_FINISHED.
+    let mut acknowledged = 0;
+    eventually("TASK_FINISHED", || {
+        let updates = master.messages::<StatusUpdateMessage>();
+        for message in &updates[acknowledged..] {
+            lp.post_protobuf(
+                master.upid(),
+                &agent_pid,
+                &StatusUpdateAcknowledgementMessage {
+                    slave_id: slave_id.clone(),
+                    framework_id: message.update.framework_id.clone(),
+                    task_id: message.update.status.task_id.clone(),
+                    uuid: message.update.uuid.clone().unwrap(),
+                },
+            );
+        }
+        acknowledged = updates.len();
+        states(&updates).contains(&TaskState::TaskFinished)
+    })
+    .await;
+    let updates = master.messages::<StatusUpdateMessage>();
+    assert_eq!(states(&updates), [TaskState::TaskStarting, TaskState::TaskRunning, TaskState::TaskFinished]);
+    let finished = &updates[2].update.status;
+    assert_eq!(finished.message.as_deref(), Some("Command exited with status 0"));
+    assert_eq!(finished.source, Some(Source::Executor as i32));
+
+    // It spoke HTTP: the checkpointing framework's executor has the HTTP marker; and the
+    // executor ends by itself once its terminal update is acknowledged.
+    let (framework_id, executor_id) = (FrameworkId { value: "F0".into() }, ExecutorId { value: "t1".into() });
+    let meta = slave::paths::meta_root_dir(work_dir.path());
+    let runs = slave::paths::executor_path(&meta, &slave_id, &framework_id, &executor_id).join("runs");
+    let marker = std::fs::read_dir(&runs).unwrap().flatten().find_map(|run| {
+        let marker = run.path().join("http.marker");
+        marker.exists().then_some(marker)
+    });
+    assert!(marker.is_some(), "no HTTP marker under {}", runs.display());
+    within(async {
+        while !agent.executors().await.unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let sandbox = std::fs::read_dir(work_dir.path().join("slaves/S0/frameworks/F0/executors/t1/runs")).unwrap();
+    let run = sandbox.flatten().find(|e| e.file_name() != "latest").unwrap().path();
+    let stdout = std::fs::read_to_string(run.join("stdout")).unwrap();
+    assert!(stdout.contains("hello from http"), "{stdout}");
+    lp.shutdown().await;
+}
