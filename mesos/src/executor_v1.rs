@@ -508,7 +508,7 @@ impl MesosProcess {
             return;
         }
         match outcome {
-            ReadOutcome::Event(event) => self.receive(ctx, event, false),
+            ReadOutcome::Event(event) => self.receive(ctx, *event, false),
             ReadOutcome::Undecodable(error) => {
                 self.receive(ctx, error_event(format!("Failed to de-serialize event: {error}")), true)
             }
@@ -585,7 +585,7 @@ fn error_event(message: String) -> Event {
 
 /// What the reader of the event stream reports.
 enum ReadOutcome {
-    Event(Event),
+    Event(Box<Event>),
     /// A record that is not an event; the stream goes on.
     Undecodable(String),
     /// The stream is broken (a bad record length).
@@ -647,7 +647,7 @@ async fn read_stream(
             Ok(records) => {
                 for record in records {
                     report(match decode_event(content_type, &record) {
-                        Ok(event) => ReadOutcome::Event(event),
+                        Ok(event) => ReadOutcome::Event(Box::new(event)),
                         Err(error) => ReadOutcome::Undecodable(error),
                     });
                 }

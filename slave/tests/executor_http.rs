@@ -212,11 +212,11 @@ impl Cluster {
         let agent = SlaveHandle::spawn(&lp, slave).unwrap();
         lp.settle().await;
         let mut cluster =
-            Cluster { lp, master, scheduler, agent, containerizer, slave_id: SlaveId::default(), work_dir: work_dir };
+            Cluster { lp, master, scheduler, agent, containerizer, slave_id: SlaveId::default(), work_dir };
         cluster.advance(Duration::from_secs(1)).await;
         let slave_id = SlaveId { value: "S0".into() };
         let connection = MasterSlaveConnection { total_ping_timeout_seconds: Some(75.0) };
-        cluster.from_master(&SlaveRegisteredMessage { slave_id: slave_id.clone(), connection: Some(connection) });
+        cluster.send_from_master(&SlaveRegisteredMessage { slave_id: slave_id.clone(), connection: Some(connection) });
         cluster.settle().await;
         assert_eq!(within(cluster.agent.state()).await.unwrap(), State::Running);
         cluster.slave_id = slave_id;
@@ -236,7 +236,7 @@ impl Cluster {
         self.agent.pid.upid().clone()
     }
 
-    fn from_master<M: ProtobufMessage>(&self, message: &M) {
+    fn send_from_master<M: ProtobufMessage>(&self, message: &M) {
         self.lp.post_protobuf(self.master.upid(), &self.agent_pid(), message);
     }
 
@@ -259,7 +259,7 @@ impl Cluster {
             pid: Some(self.scheduler.upid().to_string()),
             launch_executor: Some(true),
         };
-        self.from_master(&message);
+        self.send_from_master(&message);
         self.settle().await;
         self.containerizer.launched().last().cloned().expect("launched")
     }
@@ -494,7 +494,7 @@ async fn an_update_is_forwarded_to_the_master_and_acknowledged_on_the_stream() {
     cluster.settle().await;
     assert_eq!(events.next().await.acknowledged.unwrap().uuid, finished.uuid.clone().unwrap());
     assert_eq!(cluster.master.messages::<StatusUpdateMessage>().len(), 1);
-    cluster.from_master(&StatusUpdateAcknowledgementMessage {
+    cluster.send_from_master(&StatusUpdateAcknowledgementMessage {
         slave_id: cluster.slave_id.clone(),
         framework_id: FrameworkId { value: "F0".into() },
         task_id: TaskId { value: "t1".into() },
@@ -577,7 +577,7 @@ async fn messages_go_both_ways() {
     assert_eq!(heard[0].executor_id.value, "t1");
     assert_eq!(heard[0].slave_id.value, "S0");
 
-    cluster.from_master(&FrameworkToExecutorMessage {
+    cluster.send_from_master(&FrameworkToExecutorMessage {
         slave_id: cluster.slave_id.clone(),
         framework_id: FrameworkId { value: "F0".into() },
         executor_id: ExecutorId { value: "t1".into() },
@@ -598,10 +598,10 @@ async fn kills_and_shutdowns_reach_the_executor_as_events() {
     events.next().await;
 
     let policy = KillPolicy { grace_period: Some(DurationInfo { nanoseconds: 7_000_000_000 }) };
-    cluster.from_master(&KillTaskMessage {
+    cluster.send_from_master(&KillTaskMessage {
         framework_id: FrameworkId { value: "F0".into() },
         task_id: TaskId { value: "t1".into() },
-        kill_policy: Some(policy.clone()),
+        kill_policy: Some(policy),
     });
     cluster.settle().await;
     let kill = events.next().await;
@@ -610,7 +610,7 @@ async fn kills_and_shutdowns_reach_the_executor_as_events() {
     assert_eq!(kill.task_id.value, "t1");
     assert_eq!(kill.kill_policy, Some(policy));
 
-    cluster.from_master(&ShutdownFrameworkMessage { framework_id: FrameworkId { value: "F0".into() } });
+    cluster.send_from_master(&ShutdownFrameworkMessage { framework_id: FrameworkId { value: "F0".into() } });
     cluster.settle().await;
     assert_eq!(events.next().await.r#type(), event::Type::Shutdown);
     // The container goes after the shutdown grace period.

@@ -76,7 +76,7 @@ impl ToExecutor for RunTaskGroupMessage {
 impl ToExecutor for KillTaskMessage {
     fn evolve(&self) -> Event {
         Event {
-            kill: Some(event::Kill { task_id: self.task_id.clone(), kill_policy: self.kill_policy.clone() }),
+            kill: Some(event::Kill { task_id: self.task_id.clone(), kill_policy: self.kill_policy }),
             ..event_of(event::Type::Kill)
         }
     }
