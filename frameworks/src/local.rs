@@ -254,6 +254,7 @@ pub fn run_helper_program() -> Option<i32> {
     match name.as_str() {
         MESOS_EXECUTOR => Some(slave::launcher::executor::main(arguments(), std::env::vars().collect())),
         crate::test_framework::EXECUTOR_BINARY => Some(crate::test_framework::executor_main()),
+        crate::test_http_framework::EXECUTOR_BINARY => Some(crate::test_http_framework::executor_main()),
         _ => None,
     }
 }

@@ -11,8 +11,14 @@ use std::time::Duration;
 
 use mesos::api::ContentType;
 use mesos::proto::framework_info::capability::Type as CapabilityType;
+use mesos::proto::executor::{
+    call as executor_call, event as executor_event, Call as ExecutorCall, Event as ExecutorEvent,
+};
 use mesos::proto::scheduler::{call, event, Call, Event};
-use mesos::proto::{offer, ExecutorInfo, FrameworkInfo, Offer, TaskId, TaskInfo, TaskState, TaskStatus};
+use mesos::proto::{
+    offer, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Offer, TaskId, TaskInfo, TaskState, TaskStatus,
+};
+use mesos::v1::executor::{Callbacks as ExecutorCallbacks, Handle as ExecutorHandle};
 use mesos::resources::Resources;
 use mesos::v1::scheduler::{Callbacks, Mesos, MesosHandle};
 
@@ -49,7 +55,7 @@ impl TestHttpFrameworkFlags {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Every task finished.
-    Finished(mesos::proto::FrameworkId),
+    Finished(FrameworkId),
     /// A task ended otherwise (C++ exits with `EXIT_FAILURE`).
     Failed(String),
     /// The master sent `ERROR` (C++ terminates the scheduler and exits with success).
@@ -315,4 +321,150 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     drop(mesos);
     program.shutdown();
     code
+}
+
+/// C++ `TestExecutor` of `test_http_executor.cpp`: each task is reported running, then
+/// finished; updates and tasks are kept until acknowledged and offered again at each
+/// `SUBSCRIBE`.
+pub struct HttpExecutor {
+    framework_id: FrameworkId,
+    executor_id: ExecutorId,
+    /// Set once subscribed on the current connection; the retry loop watches it.
+    subscribed: Arc<AtomicBool>,
+    /// Unacknowledged updates by uuid, and tasks, in order.
+    updates: Arc<parking_lot::Mutex<Vec<(Vec<u8>, executor_call::Update)>>>,
+    tasks: Arc<parking_lot::Mutex<Vec<TaskInfo>>>,
+    done: mpsc::Sender<()>,
+}
+
+impl HttpExecutor {
+    fn call(&self, kind: executor_call::Type) -> ExecutorCall {
+        ExecutorCall {
+            framework_id: self.framework_id.clone(),
+            executor_id: self.executor_id.clone(),
+            r#type: Some(kind as i32),
+            ..ExecutorCall::default()
+        }
+    }
+
+    /// C++ `sendStatusUpdate`.
+    fn send_status_update(&self, mesos: &ExecutorHandle, task: &TaskInfo, state: TaskState) {
+        let uuid = mesos::state::Uuid::random().as_bytes().to_vec();
+        let status = TaskStatus {
+            task_id: task.task_id.clone(),
+            executor_id: Some(self.executor_id.clone()),
+            state: state as i32,
+            source: Some(mesos::proto::task_status::Source::Executor as i32),
+            uuid: Some(uuid.clone()),
+            ..TaskStatus::default()
+        };
+        let update = executor_call::Update { status };
+        self.updates.lock().push((uuid, update.clone()));
+        let mut call = self.call(executor_call::Type::Update);
+        call.update = Some(update);
+        mesos.send(call);
+    }
+}
+
+impl ExecutorCallbacks for HttpExecutor {
+    /// C++ `connected`, then `doReliableRegistration` every second until subscribed.
+    fn connected(&mut self, mesos: &ExecutorHandle) {
+        let subscribed = Arc::new(AtomicBool::new(false));
+        self.subscribed = subscribed.clone();
+        let (mesos, updates, tasks, subscribe) =
+            (mesos.clone(), self.updates.clone(), self.tasks.clone(), self.call(executor_call::Type::Subscribe));
+        tokio::spawn(async move {
+            while !subscribed.load(Ordering::SeqCst) {
+                let mut call = subscribe.clone();
+                call.subscribe = Some(executor_call::Subscribe {
+                    unacknowledged_updates: updates.lock().iter().map(|(_, update)| update.clone()).collect(),
+                    unacknowledged_tasks: tasks.lock().clone(),
+                });
+                mesos.send(call);
+                tokio::time::sleep(SUBSCRIBE_RETRY).await;
+            }
+        });
+    }
+
+    fn disconnected(&mut self, _mesos: &ExecutorHandle) {
+        self.subscribed.store(true, Ordering::SeqCst);
+    }
+
+    fn received(&mut self, mesos: &ExecutorHandle, events: VecDeque<ExecutorEvent>) {
+        for event in events {
+            match event.r#type() {
+                executor_event::Type::Subscribed => {
+                    println!("Received a SUBSCRIBED event");
+                    self.subscribed.store(true, Ordering::SeqCst);
+                }
+                executor_event::Type::Launch => {
+                    let Some(launch) = event.launch else { continue };
+                    let task = launch.task;
+                    self.tasks.lock().push(task.clone());
+                    println!("Starting task {}", task.task_id.value);
+                    self.send_status_update(mesos, &task, TaskState::TaskRunning);
+                    println!("Finishing task {}", task.task_id.value);
+                    self.send_status_update(mesos, &task, TaskState::TaskFinished);
+                }
+                executor_event::Type::LaunchGroup => println!("Received a LAUNCH_GROUP event"),
+                executor_event::Type::Kill => println!("Received a KILL event"),
+                executor_event::Type::Acknowledged => {
+                    println!("Received an ACKNOWLEDGED event");
+                    if let Some(acknowledged) = event.acknowledged {
+                        self.updates.lock().retain(|(uuid, _)| *uuid != acknowledged.uuid);
+                        self.tasks.lock().retain(|task| task.task_id != acknowledged.task_id);
+                    }
+                }
+                executor_event::Type::Message => println!("Received a MESSAGE event"),
+                executor_event::Type::Shutdown => {
+                    // C++ waits for the library to kill its process group after the grace
+                    // period; this executor has nothing to clean up and ends at once.
+                    println!("Received a SHUTDOWN event");
+                    let _ = self.done.send(());
+                }
+                executor_event::Type::Error => println!("Received an ERROR event"),
+                executor_event::Type::Heartbeat => {}
+                executor_event::Type::Unknown => tracing::warn!("Received an UNKNOWN event and ignored"),
+            }
+        }
+    }
+}
+
+/// The `test-http-executor` program: 1 when its environment lacks the agent-given ids.
+pub fn executor_main() -> i32 {
+    let environment = program::environment();
+    let variable = |name: &str| environment.iter().find(|(n, _)| n == name).map(|(_, value)| value.clone());
+    let (Some(framework_id), Some(executor_id)) = (variable("MESOS_FRAMEWORK_ID"), variable("MESOS_EXECUTOR_ID")) else {
+        eprintln!("Expecting 'MESOS_FRAMEWORK_ID' and 'MESOS_EXECUTOR_ID' to be set in the environment");
+        return 1;
+    };
+    let level = variable("MESOS_LOGGING_LEVEL").unwrap_or_else(|| "INFO".to_string());
+    let program = match Program::start(false, &level, &environment) {
+        Ok(program) => program,
+        Err(code) => return code,
+    };
+    let (done, shutdown) = mpsc::channel();
+    let executor = HttpExecutor {
+        framework_id: FrameworkId { value: framework_id },
+        executor_id: ExecutorId { value: executor_id },
+        subscribed: Arc::new(AtomicBool::new(false)),
+        updates: Arc::default(),
+        tasks: Arc::default(),
+        done,
+    };
+    let mesos = {
+        let _runtime = program.runtime.enter();
+        mesos::v1::executor::Mesos::new(&program.lp, ContentType::Protobuf, executor, environment)
+    };
+    let mesos = match mesos {
+        Ok(mesos) => mesos,
+        Err(error) => {
+            eprintln!("{error}");
+            return 1;
+        }
+    };
+    let _ = shutdown.recv();
+    drop(mesos);
+    program.shutdown();
+    0
 }

@@ -108,6 +108,7 @@ pub mod resources;
 pub mod sched;
 pub mod state;
 pub mod v1;
+pub mod validation;
 pub mod values;
 pub mod version;
 pub mod weights;

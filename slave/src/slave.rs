@@ -11,10 +11,14 @@
 //! [`crate::paths`]) at the same points, and [`crate::state::recover`] reads it back; the
 //! agent does not act on it yet.
 //!
+//! Executors reach the agent by the v0 messages or by the v1 executor HTTP API
+//! (`/api/v1/executor`, in `executor_http`).
+//!
 //! Not built yet: recovery after an agent restart (`--recover`), task groups (they need the
-//! default executor, an HTTP executor; such tasks are dropped), resource providers and
-//! operations, authentication, draining, garbage collection of sandboxes, HTTP executors.
+//! default executor; such tasks are dropped), resource providers and operations,
+//! authentication, draining, garbage collection of sandboxes.
 
+mod executor_http;
 mod executors;
 mod http;
 
@@ -261,6 +265,7 @@ impl Process for Slave {
         ctx.install_protobuf(Slave::status_update_message);
         ctx.install_protobuf(Slave::status_update_acknowledgement);
         http::install_routes(ctx);
+        executor_http::install_routes(ctx);
 
         // Nothing is recovered: the agent goes straight to detection, after checkpointing
         // the boot id as C++ does once recovery has finished (`Slave::__recover`).

@@ -395,9 +395,9 @@ impl Process for ExecutorProcess {
 
 /// `exec-shutdown(N)` (C++ `ShutdownProcess`): a relic of the days before cgroups, making
 /// sure the executor's process tree dies some time after it was told to shut down.
-struct ShutdownProcess {
-    grace_period: Duration,
-    kill: KillProcessGroup,
+pub(crate) struct ShutdownProcess {
+    pub(crate) grace_period: Duration,
+    pub(crate) kill: KillProcessGroup,
 }
 
 impl Process for ShutdownProcess {

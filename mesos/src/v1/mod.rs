@@ -4,4 +4,5 @@
 //! `slave` becoming `agent`), so these libraries speak in the v0 Rust types and do the v1
 //! renaming at the JSON boundary ([`crate::json`]).
 
+pub mod executor;
 pub mod scheduler;

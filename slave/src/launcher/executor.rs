@@ -1,4 +1,4 @@
-//! The command executor (`mesos-executor`): runs one command task in its own process group, reports `TASK_STARTING`, `TASK_RUNNING` and how it ended, kills it with SIGTERM then SIGKILL after the grace period, and exits after its task is done; mirrors `src/launcher/executor.cpp` on the v0 executor driver.
+//! The command executor (`mesos-executor`): runs one command task in its own process group, reports `TASK_STARTING`, `TASK_RUNNING` and how it ended, kills it with SIGTERM then SIGKILL after the grace period, and exits after its task is done; mirrors `src/launcher/executor.cpp`.
 //!
 //! The task's command runs with the executor's environment plus the command's variables,
 //! in the sandbox (the executor's working directory), its output going to the executor's
@@ -10,9 +10,12 @@
 //! `Command terminated with signal <name>`. One second after the terminal update the
 //! driver is stopped and the program ends.
 //!
+//! With `MESOS_HTTP_COMMAND_EXECUTOR=1` the same task logic speaks the v1 executor HTTP
+//! API through `mesos::v1::executor` (see `executor_http`), and the program ends when the
+//! terminal update is acknowledged; otherwise it uses the v0 driver.
+//!
 //! Not done: health checks and checks (`TaskInfo.health_check`/`check`), `--task_command`
-//! with a container image (`--rootfs`), and the v1 HTTP executor API
-//! (`MESOS_HTTP_COMMAND_EXECUTOR=1` still uses the v0 driver).
+//! with a container image (`--rootfs`).
 
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -21,7 +24,9 @@ use libprocess::{Config, Libprocess};
 use mesos::exec::{Executor, ExecutorDriver, MesosExecutorDriver, Status};
 use mesos::proto::framework_info::capability::Type as FrameworkCapability;
 use mesos::proto::task_status::{Reason, Source};
-use mesos::proto::{ExecutorId, ExecutorInfo, FrameworkInfo, SlaveInfo, TaskId, TaskInfo, TaskState, TaskStatus};
+use mesos::proto::{
+    ExecutorId, ExecutorInfo, FrameworkInfo, KillPolicy, SlaveInfo, TaskId, TaskInfo, TaskState, TaskStatus,
+};
 
 /// The kill grace period when neither the kill nor the task names one.
 pub const DEFAULT_KILL_GRACE_PERIOD: Duration = Duration::from_secs(3);
@@ -30,10 +35,53 @@ pub const DEFAULT_KILL_GRACE_PERIOD: Duration = Duration::from_secs(3);
 /// second).
 const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
 
-/// How long after the terminal update the executor stops (v0 mode).
+/// How long after the terminal update the executor stops (v0 mode; the v1 mode waits for the acknowledgement).
 const SELF_TERMINATE_DELAY: Duration = Duration::from_secs(1);
 
-/// The command executor; cheap to clone, every clone sees the same task.
+/// Where the command executor's updates go, and how it ends: the v0 driver or the v1
+/// library (C++ hides both behind `MesosBase`, the v0 one through `V0ToV1Adapter`).
+pub trait Transport: Send + Sync + 'static {
+    /// Sends a status update of the task.
+    fn update(&self, status: TaskStatus);
+    /// The task's terminal update has been sent: end when it is safe.
+    fn terminal_update_sent(&self);
+    /// End now (shut down before a task was launched).
+    fn stop(&self);
+}
+
+/// The v0 driver as a [`Transport`]: the program ends one second after the terminal update,
+/// so that it leaves the socket (MESOS-4111).
+struct DriverTransport {
+    driver: Weak<MesosExecutorDriver>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Transport for DriverTransport {
+    fn update(&self, status: TaskStatus) {
+        if let Some(driver) = self.driver.upgrade() {
+            driver.send_status_update(status);
+        }
+    }
+
+    fn terminal_update_sent(&self) {
+        let driver = self.driver.clone();
+        self.runtime.spawn(async move {
+            tokio::time::sleep(SELF_TERMINATE_DELAY).await;
+            if let Some(driver) = driver.upgrade() {
+                driver.stop();
+            }
+        });
+    }
+
+    fn stop(&self) {
+        if let Some(driver) = self.driver.upgrade() {
+            driver.stop();
+        }
+    }
+}
+
+/// The command executor's task logic, whichever API carries it; cheap to clone, every
+/// clone sees the same task.
 #[derive(Clone)]
 pub struct CommandExecutor {
     inner: Arc<Inner>,
@@ -41,8 +89,8 @@ pub struct CommandExecutor {
 
 struct Inner {
     runtime: tokio::runtime::Handle,
-    /// The driver, once made: the executor sends updates from its own tasks too.
-    driver: OnceLock<Weak<MesosExecutorDriver>>,
+    /// Where updates go, once known: the executor sends updates from its own tasks too.
+    transport: OnceLock<Arc<dyn Transport>>,
     shutdown_grace_period: Duration,
     task: Mutex<TaskState_>,
 }
@@ -70,31 +118,34 @@ impl CommandExecutor {
         CommandExecutor {
             inner: Arc::new(Inner {
                 runtime,
-                driver: OnceLock::new(),
+                transport: OnceLock::new(),
                 shutdown_grace_period,
                 task: Mutex::new(TaskState_::default()),
             }),
         }
     }
 
-    /// Gives the executor its driver (made after the executor, which it owns).
+    /// Gives the executor its v0 driver (made after the executor, which it owns).
     pub fn set_driver(&self, driver: &Arc<MesosExecutorDriver>) {
-        let _ = self.inner.driver.set(Arc::downgrade(driver));
+        let transport = DriverTransport { driver: Arc::downgrade(driver), runtime: self.inner.runtime.clone() };
+        self.set_transport(Arc::new(transport));
     }
 
-    fn driver(&self) -> Option<Arc<MesosExecutorDriver>> {
-        self.inner.driver.get().and_then(Weak::upgrade)
+    /// Gives the executor where its updates go.
+    pub fn set_transport(&self, transport: Arc<dyn Transport>) {
+        let _ = self.inner.transport.set(transport);
     }
 
-    fn send(
-        &self,
-        driver: &dyn ExecutorDriver,
-        task_id: &TaskId,
-        state: TaskState,
-        reason: Option<Reason>,
-        message: Option<String>,
-    ) {
-        let executor_id = self.inner.task.lock().map(|t| t.executor_id.clone()).unwrap_or_default();
+    fn transport(&self) -> Option<Arc<dyn Transport>> {
+        self.inner.transport.get().cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, TaskState_> {
+        self.inner.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn send(&self, task_id: &TaskId, state: TaskState, reason: Option<Reason>, message: Option<String>) {
+        let executor_id = self.lock().executor_id.clone();
         let status = TaskStatus {
             task_id: task_id.clone(),
             state: state as i32,
@@ -104,7 +155,9 @@ impl CommandExecutor {
             message,
             ..TaskStatus::default()
         };
-        driver.send_status_update(status);
+        if let Some(transport) = self.transport() {
+            transport.update(status);
+        }
     }
 
     /// Starts the task's command (C++ `launchTaskSubprocess`).
@@ -146,9 +199,8 @@ impl CommandExecutor {
         self.inner.runtime.spawn(async move {
             use std::os::unix::process::ExitStatusExt;
             let status = child.wait().await;
-            let Some(driver) = this.driver() else { return };
             let (state, reason, message, task_id) = {
-                let mut task = this.inner.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut task = this.lock();
                 task.terminated = true;
                 let Some(task_id) = task.task_id.clone() else { return };
                 match status {
@@ -174,16 +226,17 @@ impl CommandExecutor {
                 }
             };
             tracing::info!("{message}");
-            this.send(driver.as_ref(), &task_id, state, reason, Some(message));
-            tokio::time::sleep(SELF_TERMINATE_DELAY).await;
-            driver.stop();
+            this.send(&task_id, state, reason, Some(message));
+            if let Some(transport) = this.transport() {
+                transport.terminal_update_sent();
+            }
         });
     }
 
     /// SIGTERM to the task's process group, SIGKILL after `grace` (C++ `kill`).
-    fn kill(&self, driver: &dyn ExecutorDriver, task_id: &TaskId, grace: Duration) {
+    fn kill(&self, task_id: &TaskId, grace: Duration) {
         let (pid, escalation, send_killing) = {
-            let mut task = self.inner.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut task = self.lock();
             if task.terminated || !task.launched || task.task_id.as_ref() != Some(task_id) {
                 tracing::warn!("Ignoring kill of task {}: not running here", task_id.value);
                 return;
@@ -198,19 +251,133 @@ impl CommandExecutor {
             (pid, task.escalation, first && capable && !task.killed_by_max_completion_time)
         };
         if send_killing {
-            self.send(driver, task_id, TaskState::TaskKilling, None, None);
+            self.send(task_id, TaskState::TaskKilling, None, None);
         }
         tracing::info!("Sending SIGTERM to process group {pid}; escalating to SIGKILL in {grace:?}");
         signal_group(pid, libc::SIGTERM);
         let this = self.clone();
         self.inner.runtime.spawn(async move {
             tokio::time::sleep(grace).await;
-            let task = this.inner.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let task = this.lock();
             if !task.terminated && task.escalation == escalation {
                 tracing::info!("Process {pid} did not terminate after {grace:?}, sending SIGKILL to its process group");
                 signal_group(pid, libc::SIGKILL);
             }
         });
+    }
+
+    /// Subscribed or registered: the executor's id and its framework.
+    pub fn registered(&self, executor: &ExecutorInfo, framework: &FrameworkInfo) {
+        let mut task = self.lock();
+        task.executor_id = executor.executor_id.clone();
+        task.framework = Some(framework.clone());
+    }
+
+    /// Runs `task` (C++ `CommandExecutor::launch`): `TASK_STARTING`, the fork, then
+    /// `TASK_RUNNING`; a second task fails.
+    pub fn launch(&self, task: &TaskInfo) {
+        let already = {
+            let state = self.lock();
+            state.launched || state.task_id.is_some()
+        };
+        if already {
+            self.send(
+                &task.task_id,
+                TaskState::TaskFailed,
+                None,
+                Some("Attempted to run multiple tasks using a \"command\" executor".into()),
+            );
+            return;
+        }
+        {
+            let mut state = self.lock();
+            state.task_id = Some(task.task_id.clone());
+            state.kill_grace_period = task
+                .kill_policy
+                .as_ref()
+                .and_then(|policy| policy.grace_period.as_ref())
+                .map(|grace| Duration::from_nanos(grace.nanoseconds.max(0) as u64));
+        }
+        self.send(&task.task_id, TaskState::TaskStarting, None, None);
+        let child = {
+            let _guard = self.inner.runtime.enter();
+            Self::spawn(task)
+        };
+        let child = match child {
+            Ok(child) => child,
+            Err(message) => {
+                tracing::error!("{message}");
+                self.lock().terminated = true;
+                self.send(&task.task_id, TaskState::TaskFailed, None, Some(message));
+                if let Some(transport) = self.transport() {
+                    transport.terminal_update_sent();
+                }
+                return;
+            }
+        };
+        let pid = child.id().map(|pid| pid as i32);
+        tracing::info!("Forked command at {}", pid.unwrap_or(-1));
+        {
+            let mut state = self.lock();
+            state.pid = pid;
+            state.launched = true;
+        }
+        self.watch(child);
+        self.send(&task.task_id, TaskState::TaskRunning, None, None);
+
+        if let Some(limit) = &task.max_completion_time {
+            let duration = Duration::from_nanos(limit.nanoseconds.max(0) as u64);
+            let this = self.clone();
+            let task_id = task.task_id.clone();
+            self.inner.runtime.spawn(async move {
+                tokio::time::sleep(duration).await;
+                {
+                    let mut state = this.lock();
+                    if state.terminated || state.killed {
+                        return;
+                    }
+                    tracing::info!(
+                        "Killing task {} which exceeded its maximum completion time of {duration:?}",
+                        task_id.value
+                    );
+                    state.killed_by_max_completion_time = true;
+                }
+                this.kill(&task_id, Duration::ZERO);
+            });
+        }
+    }
+
+    /// A kill of the task (C++ `CommandExecutor::kill`): the grace period of `policy` (the
+    /// kill's own), else of the task's kill policy, else 3 seconds.
+    pub fn kill_task(&self, task_id: &TaskId, policy: Option<&KillPolicy>) {
+        let grace = policy
+            .and_then(|policy| policy.grace_period.as_ref())
+            .map(|grace| Duration::from_nanos(grace.nanoseconds.max(0) as u64))
+            .or(self.lock().kill_grace_period)
+            .unwrap_or(DEFAULT_KILL_GRACE_PERIOD);
+        tracing::info!("Received kill for task {} with grace period of {grace:?}", task_id.value);
+        self.kill(task_id, grace);
+    }
+
+    /// C++ `CommandExecutor::shutdown`: kill the task, leaving time to report it before the
+    /// agent's grace period ends; with no task, end now.
+    pub fn shutdown(&self) {
+        tracing::info!("Shutting down");
+        let (launched, task_id) = {
+            let task = self.lock();
+            (task.launched, task.task_id.clone())
+        };
+        match (launched, task_id) {
+            (true, Some(task_id)) => {
+                let grace = self.inner.shutdown_grace_period.saturating_sub(SHUTDOWN_MARGIN);
+                self.kill(&task_id, grace);
+            }
+            _ => {
+                if let Some(transport) = self.transport() {
+                    transport.stop();
+                }
+            }
+        }
     }
 }
 
@@ -245,9 +412,7 @@ impl Executor for CommandExecutor {
         slave: &SlaveInfo,
     ) {
         tracing::info!("Registered executor on {}", slave.hostname);
-        let mut task = self.inner.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        task.executor_id = executor.executor_id.clone();
-        task.framework = Some(framework.clone());
+        CommandExecutor::registered(self, executor, framework);
     }
 
     fn reregistered(&mut self, _driver: &dyn ExecutorDriver, slave: &SlaveInfo) {
@@ -261,115 +426,18 @@ impl Executor for CommandExecutor {
         tracing::info!("Disconnected from agent");
     }
 
-    fn launch_task(&mut self, driver: &dyn ExecutorDriver, task: &TaskInfo) {
-        let already = {
-            let task_state = self.inner.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            task_state.launched || task_state.task_id.is_some()
-        };
-        if already {
-            self.send(
-                driver,
-                &task.task_id,
-                TaskState::TaskFailed,
-                None,
-                Some("Attempted to run multiple tasks using a \"command\" executor".into()),
-            );
-            return;
-        }
-        {
-            let mut state = self.inner.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            state.task_id = Some(task.task_id.clone());
-            state.kill_grace_period = task
-                .kill_policy
-                .as_ref()
-                .and_then(|policy| policy.grace_period.as_ref())
-                .map(|grace| Duration::from_nanos(grace.nanoseconds.max(0) as u64));
-        }
-        self.send(driver, &task.task_id, TaskState::TaskStarting, None, None);
-        let child = {
-            let _guard = self.inner.runtime.enter();
-            Self::spawn(task)
-        };
-        let child = match child {
-            Ok(child) => child,
-            Err(message) => {
-                tracing::error!("{message}");
-                let mut state = self.inner.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                state.terminated = true;
-                drop(state);
-                self.send(driver, &task.task_id, TaskState::TaskFailed, None, Some(message));
-                if let Some(owned) = self.driver() {
-                    self.inner.runtime.spawn(async move {
-                        tokio::time::sleep(SELF_TERMINATE_DELAY).await;
-                        owned.stop();
-                    });
-                }
-                return;
-            }
-        };
-        let pid = child.id().map(|pid| pid as i32);
-        tracing::info!("Forked command at {}", pid.unwrap_or(-1));
-        {
-            let mut state = self.inner.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            state.pid = pid;
-            state.launched = true;
-        }
-        self.watch(child);
-        self.send(driver, &task.task_id, TaskState::TaskRunning, None, None);
-
-        if let Some(limit) = &task.max_completion_time {
-            let duration = Duration::from_nanos(limit.nanoseconds.max(0) as u64);
-            let this = self.clone();
-            let task_id = task.task_id.clone();
-            self.inner.runtime.spawn(async move {
-                tokio::time::sleep(duration).await;
-                let Some(driver) = this.driver() else { return };
-                {
-                    let mut state = this.inner.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if state.terminated || state.killed {
-                        return;
-                    }
-                    tracing::info!(
-                        "Killing task {} which exceeded its maximum completion time of {duration:?}",
-                        task_id.value
-                    );
-                    state.killed_by_max_completion_time = true;
-                }
-                this.kill(driver.as_ref(), &task_id, Duration::ZERO);
-            });
-        }
+    fn launch_task(&mut self, _driver: &dyn ExecutorDriver, task: &TaskInfo) {
+        self.launch(task);
     }
 
-    fn kill_task(&mut self, driver: &dyn ExecutorDriver, task_id: &TaskId) {
-        let grace = self
-            .inner
-            .task
-            .lock()
-            .map(|task| task.kill_grace_period)
-            .ok()
-            .flatten()
-            .unwrap_or(DEFAULT_KILL_GRACE_PERIOD);
-        tracing::info!("Received kill for task {} with grace period of {grace:?}", task_id.value);
-        self.kill(driver, task_id, grace);
+    fn kill_task(&mut self, _driver: &dyn ExecutorDriver, task_id: &TaskId) {
+        CommandExecutor::kill_task(self, task_id, None);
     }
 
     fn framework_message(&mut self, _driver: &dyn ExecutorDriver, _data: &[u8]) {}
 
-    fn shutdown(&mut self, driver: &dyn ExecutorDriver) {
-        tracing::info!("Shutting down");
-        let (launched, task_id) = {
-            let task = self.inner.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            (task.launched, task.task_id.clone())
-        };
-        match (launched, task_id) {
-            (true, Some(task_id)) => {
-                let grace = self.inner.shutdown_grace_period.saturating_sub(SHUTDOWN_MARGIN);
-                self.kill(driver, &task_id, grace);
-            }
-            _ => {
-                driver.stop();
-            }
-        }
+    fn shutdown(&mut self, _driver: &dyn ExecutorDriver) {
+        CommandExecutor::shutdown(self);
     }
 
     fn error(&mut self, _driver: &dyn ExecutorDriver, message: &str) {
@@ -428,6 +496,12 @@ pub fn main(arguments: Vec<String>, environment: Vec<(String, String)>) -> i32 {
         .and_then(|(_, value)| libprocess::duration::parse(value).ok())
         .unwrap_or(Duration::from_secs(5));
     let executor = CommandExecutor::new(runtime.handle().clone(), grace);
+    let http = environment.iter().any(|(name, value)| name == "MESOS_HTTP_COMMAND_EXECUTOR" && value == "1");
+    if http {
+        let code = run_http(&runtime, &lp, executor, environment);
+        runtime.block_on(lp.shutdown());
+        return code;
+    }
     let driver = Arc::new(MesosExecutorDriver::new(&lp, executor.clone(), environment));
     executor.set_driver(&driver);
     let status = driver.run();
@@ -438,6 +512,41 @@ pub fn main(arguments: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     } else {
         1
     }
+}
+
+/// The v1 HTTP mode of `main`: runs until the terminal update is acknowledged (0), the
+/// agent never acknowledges it (1), or the executor shuts down without a task (0).
+fn run_http(
+    runtime: &tokio::runtime::Runtime,
+    lp: &Libprocess,
+    executor: CommandExecutor,
+    environment: Vec<(String, String)>,
+) -> i32 {
+    let variable = |name: &str| environment.iter().find(|(n, _)| n == name).map(|(_, value)| value.clone());
+    let (Some(framework_id), Some(executor_id)) = (variable("MESOS_FRAMEWORK_ID"), variable("MESOS_EXECUTOR_ID"))
+    else {
+        eprintln!("Expecting 'MESOS_FRAMEWORK_ID' and 'MESOS_EXECUTOR_ID' to be set in the environment");
+        return 1;
+    };
+    let (exit, mut exited) = tokio::sync::mpsc::unbounded_channel();
+    let http = super::executor_http::HttpExecutor::new(
+        executor,
+        mesos::proto::FrameworkId { value: framework_id },
+        mesos::proto::ExecutorId { value: executor_id },
+        runtime.handle().clone(),
+        exit,
+    );
+    let callbacks = super::executor_http::HttpCallbacks(http);
+    let mesos = match mesos::v1::executor::Mesos::new(lp, mesos::api::ContentType::Protobuf, callbacks, environment) {
+        Ok(mesos) => mesos,
+        Err(error) => {
+            eprintln!("{error}");
+            return 1;
+        }
+    };
+    let code = runtime.block_on(exited.recv()).unwrap_or(1);
+    drop(mesos);
+    code
 }
 
 #[cfg(test)]
