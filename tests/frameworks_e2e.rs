@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::daemons::{programs, within, Daemon, ProcessCluster as Cluster};
+use common::daemons::{within, Daemon, ProcessCluster as Cluster};
 use libprocess::Libprocess;
 use mesos::proto::{
     CommandInfo, ExecutorId, FrameworkId, FrameworkInfo, MasterInfo, Offer, OfferId, SlaveId, TaskId, TaskInfo,
@@ -14,6 +14,32 @@ use mesos::proto::{
 };
 use mesos::resources::Resources;
 use mesos::sched::{MesosSchedulerDriver, Scheduler, SchedulerDriver, Status};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_http_framework_runs_its_tasks_over_the_v1_scheduler_and_executor_apis() {
+    let cluster = Cluster::start().await;
+    let (code, output) = cluster.run("test-http-framework", &["--num_tasks=4"]).await;
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("Received a SUBSCRIBED event"), "{output}");
+    for task in 0..4 {
+        assert!(output.contains(&format!("Task {task} is in state TASK_RUNNING")), "{output}");
+        assert!(output.contains(&format!("Task {task} is in state TASK_FINISHED")), "{output}");
+    }
+    // It tore itself down; as an HTTP framework it has no pid, and its executors (on the
+    // executor HTTP API) ran on both agents.
+    let state = cluster
+        .wait_for_state("the framework torn down", |s| {
+            s["completed_frameworks"].as_array().is_some_and(|f| f.len() == 1)
+        })
+        .await;
+    let framework = &state["completed_frameworks"][0];
+    assert!(framework.get("pid").is_none(), "{framework}");
+    let tasks = framework["completed_tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 4, "{framework}");
+    assert!(tasks.iter().all(|t| t["state"] == "TASK_FINISHED"), "{framework}");
+    let agents: std::collections::BTreeSet<&str> = tasks.iter().map(|t| t["slave_id"].as_str().unwrap()).collect();
+    assert_eq!(agents.len(), 2, "{framework}");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_framework_and_mesos_execute_run_their_tasks_to_finished() {

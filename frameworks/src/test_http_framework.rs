@@ -10,16 +10,16 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use mesos::api::ContentType;
-use mesos::proto::framework_info::capability::Type as CapabilityType;
 use mesos::proto::executor::{
     call as executor_call, event as executor_event, Call as ExecutorCall, Event as ExecutorEvent,
 };
+use mesos::proto::framework_info::capability::Type as CapabilityType;
 use mesos::proto::scheduler::{call, event, Call, Event};
 use mesos::proto::{
     offer, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Offer, TaskId, TaskInfo, TaskState, TaskStatus,
 };
-use mesos::v1::executor::{Callbacks as ExecutorCallbacks, Handle as ExecutorHandle};
 use mesos::resources::Resources;
+use mesos::v1::executor::{Callbacks as ExecutorCallbacks, Handle as ExecutorHandle};
 use mesos::v1::scheduler::{Callbacks, Mesos, MesosHandle};
 
 use crate::program::{self, Program};
@@ -76,7 +76,12 @@ pub struct HttpScheduler {
 }
 
 impl HttpScheduler {
-    pub fn new(framework: FrameworkInfo, executor: ExecutorInfo, total: i32, done: mpsc::Sender<Outcome>) -> HttpScheduler {
+    pub fn new(
+        framework: FrameworkInfo,
+        executor: ExecutorInfo,
+        total: i32,
+        done: mpsc::Sender<Outcome>,
+    ) -> HttpScheduler {
         let role = framework.roles.first().cloned().unwrap_or_else(|| "*".to_string());
         HttpScheduler {
             framework,
@@ -135,11 +140,9 @@ impl HttpScheduler {
     fn status_update(&mut self, mesos: &MesosHandle, status: &TaskStatus) {
         let state = status.state();
         match &status.message {
-            Some(message) => println!(
-                "Task {} is in state {} with message '{message}'",
-                status.task_id.value,
-                state.as_str_name()
-            ),
+            Some(message) => {
+                println!("Task {} is in state {} with message '{message}'", status.task_id.value, state.as_str_name())
+            }
             None => println!("Task {} is in state {}", status.task_id.value, state.as_str_name()),
         }
         if let Some(uuid) = &status.uuid {
@@ -302,13 +305,10 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     let code = match outcome.recv() {
         Ok(Outcome::Finished(id)) => {
             // C++ `finalize`: the framework tears itself down.
-            let teardown = Call {
-                framework_id: Some(id),
-                r#type: Some(call::Type::Teardown as i32),
-                ..Call::default()
-            };
+            let teardown =
+                Call { framework_id: Some(id), r#type: Some(call::Type::Teardown as i32), ..Call::default() };
             let answered = mesos.call(teardown);
-            let _ = program.runtime.block_on(tokio::time::timeout(TEARDOWN_WAIT, answered));
+            let _ = program.runtime.block_on(async { tokio::time::timeout(TEARDOWN_WAIT, answered).await });
             0
         }
         Ok(Outcome::Failed(message)) => {
@@ -434,7 +434,8 @@ impl ExecutorCallbacks for HttpExecutor {
 pub fn executor_main() -> i32 {
     let environment = program::environment();
     let variable = |name: &str| environment.iter().find(|(n, _)| n == name).map(|(_, value)| value.clone());
-    let (Some(framework_id), Some(executor_id)) = (variable("MESOS_FRAMEWORK_ID"), variable("MESOS_EXECUTOR_ID")) else {
+    let (Some(framework_id), Some(executor_id)) = (variable("MESOS_FRAMEWORK_ID"), variable("MESOS_EXECUTOR_ID"))
+    else {
         eprintln!("Expecting 'MESOS_FRAMEWORK_ID' and 'MESOS_EXECUTOR_ID' to be set in the environment");
         return 1;
     };

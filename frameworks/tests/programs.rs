@@ -11,8 +11,9 @@ fn run(program: &str, args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
-const PROGRAMS: [(&str, &str); 6] = [
+const PROGRAMS: [(&str, &str); 7] = [
     (env!("CARGO_BIN_EXE_test-framework"), "--num_tasks"),
+    (env!("CARGO_BIN_EXE_test-http-framework"), "--num_tasks"),
     (env!("CARGO_BIN_EXE_no-executor-framework"), "--task_resources"),
     (env!("CARGO_BIN_EXE_mesos-execute"), "--kill_after"),
     (env!("CARGO_BIN_EXE_long-lived-framework"), "--instances"),

@@ -8,10 +8,10 @@ use std::time::Duration;
 use libprocess::http::{Request, Response, Status};
 use libprocess::{Config, Context, Future, Libprocess, Process};
 use mesos::api::{ContentType, Stream};
-use mesos::v1::executor::{Callbacks, Handle, Mesos};
 use mesos::proto::executor::{call, event, Call, Event};
 use mesos::proto::task_status::Source;
 use mesos::proto::{ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, SlaveInfo, TaskId, TaskState, TaskStatus};
+use mesos::v1::executor::{Callbacks, Handle, Mesos};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 const WAIT: Duration = Duration::from_secs(10);

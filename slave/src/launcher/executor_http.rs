@@ -4,11 +4,11 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use mesos::v1::executor::{Callbacks, Handle};
 use mesos::proto::executor::{call, event, Call, Event};
 use mesos::proto::{ExecutorId, FrameworkId, TaskInfo, TaskStatus};
 use mesos::protobuf_utils::is_terminal_state;
 use mesos::state::Uuid;
+use mesos::v1::executor::{Callbacks, Handle};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::executor::{CommandExecutor, Transport};
