@@ -113,6 +113,7 @@ pub mod http;
 pub mod json;
 pub mod local;
 pub mod logging;
+pub mod operator;
 pub mod protobuf_io;
 pub mod protobuf_utils;
 pub mod recordio;
