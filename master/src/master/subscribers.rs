@@ -29,6 +29,9 @@ struct Subscriber {
     id: u64,
     stream: Stream,
     heartbeat: Option<Timer>,
+    /// Dropped with the subscriber: ends the task that watches for the client going away,
+    /// which holds a sender of the stream and would keep it open.
+    _evicted: tokio::sync::oneshot::Sender<()>,
 }
 
 /// The master's operator event subscribers (C++ `Master::Subscribers`).
@@ -71,10 +74,21 @@ impl Subscribers {
     pub(super) fn add(&mut self, ctx: &mut Context<Master>, stream: Stream) {
         let id = self.next_id;
         self.next_id += 1;
-        let closed = mesos::operator::spawn_future(stream.closed());
-        ctx.defer(closed, move |master: &mut Master, ctx, _| master.operator.events.remove(ctx, id));
+        let (evicted, on_eviction) = tokio::sync::oneshot::channel::<()>();
+        let closed = stream.closed();
+        let client_left = mesos::operator::spawn_future(async move {
+            tokio::select! {
+                () = closed => true,
+                _ = on_eviction => false,
+            }
+        });
+        ctx.defer(client_left, move |master: &mut Master, ctx, left| {
+            if left.unwrap_or(false) {
+                master.operator.events.remove(ctx, id);
+            }
+        });
         let heartbeat = Some(arm_heartbeat(ctx, id));
-        self.subscribed.push_back(Subscriber { id, stream, heartbeat });
+        self.subscribed.push_back(Subscriber { id, stream, heartbeat, _evicted: evicted });
         while self.subscribed.len() > self.max {
             if let Some(oldest) = self.subscribed.pop_front() {
                 tracing::info!(subscriber = %oldest.stream.id, "closing the oldest operator event stream: too many subscribers");
