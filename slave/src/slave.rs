@@ -17,6 +17,7 @@
 
 mod executors;
 mod http;
+mod operator;
 
 pub use executors::ExecutorState;
 
@@ -261,6 +262,7 @@ impl Process for Slave {
         ctx.install_protobuf(Slave::status_update_message);
         ctx.install_protobuf(Slave::status_update_acknowledgement);
         http::install_routes(ctx);
+        operator::install_routes(ctx);
 
         // Nothing is recovered: the agent goes straight to detection, after checkpointing
         // the boot id as C++ does once recovery has finished (`Slave::__recover`).
