@@ -111,7 +111,8 @@ impl EventStream {
     async fn open(address: SocketAddrV4, accept: &str) -> EventStream {
         let mut stream = within(TcpStream::connect(address)).await.expect("connects");
         let body = json!({"type": "SUBSCRIBE"}).to_string();
-        let bytes = request("POST", address, &[("Content-Type", "application/json"), ("Accept", accept)], body.as_bytes());
+        let bytes =
+            request("POST", address, &[("Content-Type", "application/json"), ("Accept", accept)], body.as_bytes());
         stream.write_all(&bytes).await.expect("writes");
         let mut buffer = Vec::new();
         let end = loop {
@@ -233,7 +234,10 @@ async fn launch(cluster: &Cluster) -> Launched {
     let (scheduler, framework_id) = cluster.subscribed(framework_info(&[ROLE])).await;
     cluster.step(common::INTERVAL).await;
     let offer = scheduler.last_offer();
-    cluster.send(&scheduler, &accept(&framework_id, vec![offer.id.clone()], vec![task("t1", &agent_id, "cpus:1;mem:128")], 5.0));
+    cluster.send(
+        &scheduler,
+        &accept(&framework_id, vec![offer.id.clone()], vec![task("t1", &agent_id, "cpus:1;mem:128")], 5.0),
+    );
     cluster.settle().await;
     assert_eq!(agent.run_tasks().len(), 1, "the task reached the agent");
     cluster.send(&agent, &agent_update(&framework_id, agent.upid(), &agent_id, "t1", TaskState::TaskRunning));
@@ -292,9 +296,11 @@ async fn bad_requests_get_their_status_codes() {
     assert_eq!(reply.status, 501);
     let reply = call_json(address, json!({"type": "DRAIN_AGENT", "drain_agent": {"agent_id": {"value": "a"}}})).await;
     assert_eq!((reply.status, reply.text().as_str()), (501, "Call DRAIN_AGENT is not supported by this master yet"));
-    let reply =
-        call_json(address, json!({"type": "SET_LOGGING_LEVEL", "set_logging_level": {"level": 1, "duration": {"nanoseconds": 1}}}))
-            .await;
+    let reply = call_json(
+        address,
+        json!({"type": "SET_LOGGING_LEVEL", "set_logging_level": {"level": 1, "duration": {"nanoseconds": 1}}}),
+    )
+    .await;
     assert_eq!(reply.status, 501);
 
     // The master took none of it badly.
@@ -567,7 +573,10 @@ async fn subscribe_streams_the_state_then_every_event() {
 
     cluster.step(common::INTERVAL).await;
     let offer = scheduler.last_offer();
-    cluster.send(&scheduler, &accept(&framework_id, vec![offer.id.clone()], vec![task("t1", &agent_id, "cpus:1;mem:64")], 5.0));
+    cluster.send(
+        &scheduler,
+        &accept(&framework_id, vec![offer.id.clone()], vec![task("t1", &agent_id, "cpus:1;mem:64")], 5.0),
+    );
     cluster.settle().await;
     let added = events.next_json().await;
     assert_eq!(added["type"], "TASK_ADDED");
@@ -600,7 +609,8 @@ async fn subscribe_streams_the_state_then_every_event() {
 
     // The operator tears it down: its task is killed, then FRAMEWORK_REMOVED.
     let reply =
-        call_json(address, json!({"type": "TEARDOWN", "teardown": {"framework_id": {"value": framework_id.value}}})).await;
+        call_json(address, json!({"type": "TEARDOWN", "teardown": {"framework_id": {"value": framework_id.value}}}))
+            .await;
     assert_eq!(reply.status, 200);
     cluster.settle().await;
     let killed = events.next_json().await;

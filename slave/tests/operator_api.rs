@@ -15,8 +15,8 @@ use mesos::proto::agent::call::Type as CallType;
 use mesos::proto::agent::response::Type as ResponseType;
 use mesos::proto::agent::{Call, Response as ApiResponse};
 use mesos::proto::{
-    CommandInfo, ContainerId, ExecutorId, FrameworkId, FrameworkInfo, Resource, ResourceStatistics, SlaveId,
-    SlaveInfo, TaskId, TaskInfo, TaskState, TaskStatus,
+    CommandInfo, ContainerId, ExecutorId, FrameworkId, FrameworkInfo, Resource, ResourceStatistics, SlaveId, SlaveInfo,
+    TaskId, TaskInfo, TaskState, TaskStatus,
 };
 use mesos::resources::Resources;
 use mesos::state::Uuid;
@@ -131,7 +131,8 @@ impl Agent {
         agent.lp.clock().advance(Duration::from_secs(1));
         agent.lp.settle().await;
         let connection = MasterSlaveConnection { total_ping_timeout_seconds: Some(75.0) };
-        let registered = SlaveRegisteredMessage { slave_id: SlaveId { value: "S0".into() }, connection: Some(connection) };
+        let registered =
+            SlaveRegisteredMessage { slave_id: SlaveId { value: "S0".into() }, connection: Some(connection) };
         agent.send(agent.master.upid(), &registered);
         agent.lp.settle().await;
         assert_eq!(within(agent.handle.state()).await.unwrap(), State::Running);
@@ -266,8 +267,14 @@ async fn send(method: &str, address: SocketAddrV4, path: &str, headers: &[(&str,
 
 impl Agent {
     async fn call_json(&self, body: Value) -> Reply {
-        send("POST", self.lp.address(), &self.path(), &[("Content-Type", "application/json")], body.to_string().as_bytes())
-            .await
+        send(
+            "POST",
+            self.lp.address(),
+            &self.path(),
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        )
+        .await
     }
 
     async fn call_protobuf(&self, kind: CallType) -> ApiResponse {
@@ -313,7 +320,8 @@ async fn bad_requests_get_their_status_codes() {
     assert_eq!(reply.status, 406);
     let reply = agent.call_json(json!({"type": "UNKNOWN"})).await;
     assert_eq!(reply.status, 501);
-    let reply = agent.call_json(json!({"type": "KILL_CONTAINER", "kill_container": {"container_id": {"value": "c"}}})).await;
+    let reply =
+        agent.call_json(json!({"type": "KILL_CONTAINER", "kill_container": {"container_id": {"value": "c"}}})).await;
     assert_eq!((reply.status, reply.text().as_str()), (501, "Call KILL_CONTAINER is not supported by this agent yet"));
     let headers = [("Content-Type", "application/recordio"), ("Message-Content-Type", "application/json")];
     let reply = send("POST", address, &path, &headers, b"").await;
@@ -339,7 +347,10 @@ async fn small_read_calls_answer_in_json_and_protobuf() {
     assert_eq!(flags["get_flags"]["flags"][0]["name"], "work_dir");
     let level = agent.call_json(json!({"type": "GET_LOGGING_LEVEL"})).await.json();
     assert_eq!(level["get_logging_level"]["level"], 0);
-    let metrics = agent.call_json(json!({"type": "GET_METRICS", "get_metrics": {"timeout": {"nanoseconds": 1000000000}}})).await.json();
+    let metrics = agent
+        .call_json(json!({"type": "GET_METRICS", "get_metrics": {"timeout": {"nanoseconds": 1000000000}}}))
+        .await
+        .json();
     let metrics = metrics["get_metrics"]["metrics"].as_array().unwrap().clone();
     assert!(metrics.iter().any(|m| m["name"] == "slave/registered" && m["value"] == 1.0), "{metrics:?}");
 
@@ -422,6 +433,7 @@ async fn a_command_task_moves_through_the_task_lists() {
         .json();
     assert_eq!(read["read_file"]["size"], 9);
     assert_eq!(read["read_file"]["data"], mesos::json::base64_encode(b"out there"));
-    let missing = agent.call_json(json!({"type": "READ_FILE", "read_file": {"path": "/no/such/file", "offset": 0}})).await;
+    let missing =
+        agent.call_json(json!({"type": "READ_FILE", "read_file": {"path": "/no/such/file", "offset": 0}})).await;
     assert_eq!(missing.status, 404);
 }

@@ -814,7 +814,11 @@ impl Master {
     }
 
     /// The quantities that subscribed frameworks hold in `held` for `role`'s subtree.
-    pub(super) fn quantities_of_frameworks(&self, held: impl Fn(&Framework) -> &Resources, role: &str) -> ResourceQuantities {
+    pub(super) fn quantities_of_frameworks(
+        &self,
+        held: impl Fn(&Framework) -> &Resources,
+        role: &str,
+    ) -> ResourceQuantities {
         let mut result = ResourceQuantities::new();
         for framework in self.frameworks.values() {
             result +=

@@ -33,9 +33,7 @@ use mesos::proto::master::response::{
 };
 use mesos::proto::master::{Call, Event, Response as ApiResponse};
 use mesos::proto::scheduler::OfferConstraints;
-use mesos::proto::{
-    value, ExecutorInfo, Resource, Role, SlaveId, SlaveInfo, Task, TimeInfo, WeightInfo,
-};
+use mesos::proto::{value, ExecutorInfo, Resource, Role, SlaveId, SlaveInfo, Task, TimeInfo, WeightInfo};
 use mesos::resources::{convert_resource_format, ResourceFormat};
 
 use super::subscribers::{heartbeat_event, Subscribers};
@@ -92,7 +90,8 @@ fn validate(call: &Call) -> Result<CallType, String> {
     let Some(kind) = call.r#type.and_then(|t| CallType::try_from(t).ok()) else {
         return Err("Expecting 'type' to be present".into());
     };
-    let present = |present: bool, name: &str| if present { Ok(kind) } else { Err(format!("Expecting '{name}' to be present")) };
+    let present =
+        |present: bool, name: &str| if present { Ok(kind) } else { Err(format!("Expecting '{name}' to be present")) };
     match kind {
         CallType::GetMetrics => present(call.get_metrics.is_some(), "get_metrics"),
         CallType::SetLoggingLevel => present(call.set_logging_level.is_some(), "set_logging_level"),
@@ -255,7 +254,9 @@ impl Master {
         };
         let kind = match validate(&call) {
             Ok(kind) => kind,
-            Err(error) => return Future::ready(Response::bad_request(format!("Failed to validate master::Call: {error}"))),
+            Err(error) => {
+                return Future::ready(Response::bad_request(format!("Failed to validate master::Call: {error}")))
+            }
         };
         tracing::info!("Processing call {}", kind.as_str_name());
         let accept = match ContentType::accepted(&request) {

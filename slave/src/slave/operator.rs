@@ -113,7 +113,9 @@ impl Slave {
         };
         let kind = match validate(&call) {
             Ok(kind) => kind,
-            Err(error) => return Future::ready(Response::bad_request(format!("Failed to validate agent::Call: {error}"))),
+            Err(error) => {
+                return Future::ready(Response::bad_request(format!("Failed to validate agent::Call: {error}")))
+            }
         };
         tracing::info!("Processing call {}", kind.as_str_name());
         let accept = match ContentType::accepted(&request) {
@@ -160,8 +162,11 @@ impl Slave {
                 r.get_tasks = Some(self.get_tasks());
             })),
             CallType::GetAgent => ready(answer(accept, ResponseType::GetAgent, |r| {
-                r.get_agent =
-                    Some(GetAgent { slave_info: Some(self.info.clone()), drain_config: None, estimated_drain_start_time: None });
+                r.get_agent = Some(GetAgent {
+                    slave_info: Some(self.info.clone()),
+                    drain_config: None,
+                    estimated_drain_start_time: None,
+                });
             })),
             CallType::GetContainers => self.get_containers(accept),
             // No operations or resource providers on this agent: the answers are empty.
