@@ -150,8 +150,7 @@ impl Events {
         loop {
             let mut records = Vec::new();
             // De-chunk what is whole.
-            loop {
-                let Some(line_end) = memchr::memmem::find(&self.raw, b"\r\n") else { break };
+            while let Some(line_end) = memchr::memmem::find(&self.raw, b"\r\n") {
                 let size = usize::from_str_radix(std::str::from_utf8(&self.raw[..line_end]).expect("size"), 16)
                     .expect("hex chunk size");
                 assert!(size > 0, "the stream ended");
@@ -199,7 +198,7 @@ async fn event_rate(lp: &Libprocess, master: &MasterHandle, agents: &[UPID], sha
             task_id: common::task_id(a, f, j),
             slave_id: Some(slave_id.clone()),
             uuid: Some(uuid.clone()),
-            healthy: Some(round % 2 == 0),
+            healthy: Some(round.is_multiple_of(2)),
             timestamp: Some(1_800_000_000.0 + i as f64),
             ..Default::default()
         };

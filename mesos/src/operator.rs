@@ -61,11 +61,14 @@ pub fn spawn_future<T: Send + 'static>(task: impl std::future::Future<Output = T
 
 /// `LIST_FILES` (C++ `listFiles`): the entries under a virtual path; the files service's
 /// errors as `400`, `404` or `500`.
+// The error is the answer to send, as in `api.rs`; it is built once per failed call.
+#[allow(clippy::result_large_err)]
 pub fn list_files(files: &Files, path: &str) -> Future<Result<Vec<FileInfo>, Response>> {
     files.browse(path).map(|result| result.map_err(|error| files_error(&error)))
 }
 
 /// `READ_FILE` (C++ `readFile`): `length` bytes (all when `None`) from `offset`.
+#[allow(clippy::result_large_err)]
 pub fn read_file(files: &Files, path: &str, offset: u64, length: Option<u64>) -> Future<Result<ReadResult, Response>> {
     files.read(offset, length, path).map(|result| result.map_err(|error| files_error(&error)))
 }

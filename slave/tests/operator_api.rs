@@ -45,10 +45,13 @@ impl Process for Quiet {
     }
 }
 
+/// The containers launched, with the environment each was given.
+type Launched = Arc<Mutex<Vec<(ContainerId, BTreeMap<String, String>)>>>;
+
 /// Launches nothing; every container runs until destroyed.
 #[derive(Clone, Default)]
 struct FakeContainerizer {
-    launched: Arc<Mutex<Vec<(ContainerId, BTreeMap<String, String>)>>>,
+    launched: Launched,
     /// The waits, kept pending (a dropped promise would fail them).
     waiting: Arc<Mutex<Vec<libprocess::Promise<Option<ContainerTermination>>>>>,
 }
