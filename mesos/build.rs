@@ -38,6 +38,8 @@ const PROTOS: &[&str] = &[
     "mesos/quota/quota.proto",
     "mesos/maintenance/maintenance.proto",
     "master/registry.proto",
+    "mesos/master/master.proto",
+    "mesos/agent/agent.proto",
 ];
 
 /// The Rust module that holds the top-level package `mesos`; sub-packages nest under it.

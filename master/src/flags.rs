@@ -71,6 +71,7 @@ pub const SUPPORTED_FLAGS: &[&str] = &[
     "logbufsecs",
     "logging_level",
     "max_agent_ping_timeouts",
+    "max_operator_event_stream_subscribers",
     "min_allocatable_resources",
     "offer_timeout",
     "port",

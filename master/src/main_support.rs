@@ -339,7 +339,8 @@ async fn start_and_wait(
     lp.set_delegate(Some(crate::master::PROCESS_ID));
     mesos::version::VersionProcess::spawn(lp)?;
     // `/files/*`, as C++ `main.cpp` starts it (nothing is attached: no `--log_dir` yet).
-    mesos::files::Files::spawn(lp)?;
+    let files = mesos::files::Files::spawn(lp)?;
+    master.set_files(files);
     tracing::info!("Flags at startup: {flags}");
     if lp.address().ip().is_loopback() {
         tracing::warn!(

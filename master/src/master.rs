@@ -25,7 +25,9 @@
 
 mod executors;
 mod http;
+mod operator;
 mod scheduler;
+mod subscribers;
 mod tasks;
 
 pub use tasks::is_terminal;
@@ -340,6 +342,8 @@ pub struct Master {
     /// elects it as it starts.
     elected_time: Option<f64>,
     metrics: MasterMetrics,
+    /// The v1 operator API's state: event subscribers, files service.
+    operator: operator::Operator,
 }
 
 impl fmt::Debug for Master {
@@ -557,6 +561,7 @@ impl Process for Master {
         ctx.install_protobuf(Master::exited_executor);
         http::install_routes(ctx);
         scheduler::install_route(ctx);
+        operator::install(self, ctx);
 
         let master = ctx.pid().clone();
         match self.flags.allocator_options() {
@@ -602,7 +607,9 @@ impl Process for Master {
 impl Master {
     /// C++ `Master::Master`.
     pub fn new(flags: MasterFlags, allocator: Allocator, registrar: Registrar, info: MasterInfo) -> Master {
+        let operator = operator::Operator::new(flags.max_operator_event_stream_subscribers);
         Master {
+            operator,
             flags,
             allocator,
             registrar,
@@ -862,7 +869,8 @@ impl Master {
             .collect();
         let total = slave.total_resources();
         self.allocator.add_slave(id.clone(), slave.info.clone(), capabilities, total, slave.used_resources.clone());
-        self.slaves.registered.insert(id, slave);
+        self.slaves.registered.insert(id.clone(), slave);
+        self.publish_agent_added(&id);
     }
 
     /// `ReregisterSlaveMessage` (C++ `Master::reregisterSlave` and `_reregisterSlave`).
@@ -1070,6 +1078,7 @@ impl Master {
             } else if !self.frameworks.contains_key(id) {
                 tracing::info!(framework = %id.value, agent = %slave_id.value, "recovering framework from the agent's report");
                 self.frameworks.insert(id.clone(), Framework::new(infos[id].clone(), Connection::None, true, now));
+                self.publish_framework_added(id);
                 recovered.push(id.clone());
             }
         }
@@ -1100,6 +1109,7 @@ impl Master {
                 }
             }
             slave.add_task(&task);
+            self.operator.events.task_added(&task);
             if let Some(framework) = self.frameworks.get_mut(&framework_id) {
                 framework.add_task(task);
             }
@@ -1356,6 +1366,7 @@ impl Master {
             }
             // Dropping the handle terminates `slave-observer(N)`.
             drop(slave.observer);
+            self.operator.events.agent_removed(id);
         }
     }
 
@@ -1857,6 +1868,7 @@ impl Master {
     /// and pid (the empty one for an HTTP framework), as an executor may be running there
     /// without tasks.
     fn send_framework_updates(&self, ctx: &mut Context<Self>, id: &FrameworkId) {
+        self.publish_framework_updated(id);
         let Some(framework) = self.frameworks.get(id) else { return };
         let message = mesos::internal::UpdateFrameworkMessage {
             framework_id: id.clone(),
@@ -1898,7 +1910,8 @@ impl Master {
         }
         self.allocator.add_framework(id.clone(), info.clone(), HashMap::new(), true, options);
         let framework = Framework::new(info, connection, false, now_secs(ctx));
-        self.frameworks.insert(id, framework);
+        self.frameworks.insert(id.clone(), framework);
+        self.publish_framework_added(&id);
     }
 
     /// Marks a framework connected and, if it was not, active again in the allocator.
@@ -2049,6 +2062,7 @@ impl Master {
         }
         framework.active = false;
         framework.unregistered_time = Some(now);
+        self.operator.events.framework_removed(&framework.info);
         if self.flags.max_completed_frameworks > 0 {
             if self.completed_frameworks.len() >= self.flags.max_completed_frameworks {
                 self.completed_frameworks.pop_front();

@@ -17,6 +17,8 @@
 //! | `mesos.internal.state` | [`proto::internal::state`] | `include/mesos/state/state.proto` |
 //! | `mesos.quota` | [`proto::quota`] | `include/mesos/quota/quota.proto` |
 //! | `mesos.maintenance` | [`proto::maintenance`] | `include/mesos/maintenance/maintenance.proto` |
+//! | `mesos.master` | [`proto::master`] | `include/mesos/master/master.proto` |
+//! | `mesos.agent` | [`proto::agent`] | `include/mesos/agent/agent.proto` |
 //!
 //! The sub-packages have to live *inside* [`proto`]: prost-build refers to types of another
 //! package by relative paths (`super::FrameworkId` from `mesos.internal`), so the module tree
@@ -73,6 +75,16 @@ pub mod proto {
     pub mod maintenance {
         include!(concat!(env!("OUT_DIR"), "/mesos.maintenance.rs"));
     }
+
+    /// Package `mesos.master`: the master's operator API (`Call`, `Response`, `Event`).
+    pub mod master {
+        include!(concat!(env!("OUT_DIR"), "/mesos.master.rs"));
+    }
+
+    /// Package `mesos.agent`: the agent's operator API (`Call`, `Response`).
+    pub mod agent {
+        include!(concat!(env!("OUT_DIR"), "/mesos.agent.rs"));
+    }
 }
 
 pub use proto::internal;
@@ -101,6 +113,7 @@ pub mod http;
 pub mod json;
 pub mod local;
 pub mod logging;
+pub mod operator;
 pub mod protobuf_io;
 pub mod protobuf_utils;
 pub mod recordio;

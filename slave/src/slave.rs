@@ -21,6 +21,7 @@
 mod executor_http;
 mod executors;
 mod http;
+mod operator;
 
 pub use executors::ExecutorState;
 
@@ -266,6 +267,7 @@ impl Process for Slave {
         ctx.install_protobuf(Slave::status_update_acknowledgement);
         http::install_routes(ctx);
         executor_http::install_routes(ctx);
+        operator::install_routes(ctx);
 
         // Nothing is recovered: the agent goes straight to detection, after checkpointing
         // the boot id as C++ does once recovery has finished (`Slave::__recover`).

@@ -718,12 +718,11 @@ impl Master {
         w.end_object();
     }
 
-    /// `/master/roles` (C++ `ReadOnlyHandler::roles`): every known role with its weight,
-    /// quota and resources.
-    fn write_roles(&self, w: &mut Writer) {
+    /// Every known role (C++ `Master::knownRoles`) and the frameworks tracked under each:
+    /// those subscribed to it and those holding resources allocated to it (C++
+    /// `Role::frameworks`); shared with the operator API's `GET_ROLES`.
+    pub(super) fn known_roles(&self) -> (BTreeSet<String>, BTreeMap<String, BTreeSet<&str>>) {
         let weights = self.flags.weights().unwrap_or_default();
-        // The frameworks tracked under each role: those subscribed to it and those holding
-        // resources allocated to it (C++ `Role::frameworks`).
         let mut tracked: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
         for framework in self.frameworks.values() {
             let id = framework_id(framework);
@@ -736,7 +735,6 @@ impl Master {
                 tracked.entry(role).or_default().insert(id);
             }
         }
-        // C++ `Master::knownRoles`.
         let mut known = BTreeSet::new();
         match self.flags.role_whitelist().ok().flatten() {
             Some(whitelist) => whitelist.iter().for_each(|role| insert_with_ancestors(&mut known, role)),
@@ -751,6 +749,14 @@ impl Master {
                 }
             }
         }
+        (known, tracked)
+    }
+
+    /// `/master/roles` (C++ `ReadOnlyHandler::roles`): every known role with its weight,
+    /// quota and resources.
+    fn write_roles(&self, w: &mut Writer) {
+        let weights = self.flags.weights().unwrap_or_default();
+        let (known, tracked) = self.known_roles();
         let totals: Vec<Resources> = self.slaves.registered.values().map(Slave::total_resources).collect();
 
         w.begin_object();
@@ -809,7 +815,11 @@ impl Master {
     }
 
     /// The quantities that subscribed frameworks hold in `held` for `role`'s subtree.
-    fn quantities_of_frameworks(&self, held: impl Fn(&Framework) -> &Resources, role: &str) -> ResourceQuantities {
+    pub(super) fn quantities_of_frameworks(
+        &self,
+        held: impl Fn(&Framework) -> &Resources,
+        role: &str,
+    ) -> ResourceQuantities {
         let mut result = ResourceQuantities::new();
         for framework in self.frameworks.values() {
             result +=

@@ -757,12 +757,17 @@ impl Master {
         if !is_terminal(task.state()) {
             task.set_state(new_state);
         }
-        if task.statuses.last().is_some_and(|s| s.state == update.status.state) {
+        let same_state = task.statuses.last().is_some_and(|s| s.state == update.status.state);
+        if same_state {
             task.statuses.pop();
         }
         let mut status = update.status.clone();
         status.data = None;
         task.statuses.push(status);
+        // C++ tells subscribers of each new state, and of every check status update.
+        if !same_state || super::subscribers::is_check_update(&update.status) {
+            self.operator.events.task_updated(framework_id, &update.status, task.state());
+        }
         if transitioned {
             let status = &update.status;
             self.metrics.task_terminated(
@@ -846,6 +851,7 @@ impl Master {
         if let Some(slave) = self.slaves.registered.get_mut(&task.slave_id) {
             slave.add_task(&task);
         }
+        self.operator.events.task_added(&task);
         if let Some(framework) = self.frameworks.get_mut(&task.framework_id) {
             framework.add_task(task);
         }

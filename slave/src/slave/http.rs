@@ -99,18 +99,18 @@ fn usage_fields(w: &mut Writer, framework_id: &FrameworkId, executor_id: &Execut
 }
 
 /// One running executor's container and its usage, if the containerizer told it.
-struct Usage {
-    framework_id: FrameworkId,
-    executor_id: ExecutorId,
-    name: String,
+pub(super) struct Usage {
+    pub(super) framework_id: FrameworkId,
+    pub(super) executor_id: ExecutorId,
+    pub(super) name: String,
     source: String,
-    container_id: String,
-    statistics: Option<ResourceStatistics>,
+    pub(super) container_id: String,
+    pub(super) statistics: Option<ResourceStatistics>,
 }
 
 impl Slave {
     /// The usage of every running executor's container (C++ `ResourceMonitor::usages`).
-    fn usages(&self) -> Future<Vec<Usage>> {
+    pub(super) fn usages(&self) -> Future<Vec<Usage>> {
         let mut pending: Vec<(Usage, Future<Option<ResourceStatistics>>)> = Vec::new();
         for framework in self.frameworks.values() {
             for executor in framework.executors.values() {
