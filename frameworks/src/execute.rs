@@ -120,14 +120,14 @@ pub const DEFAULT_EXECUTOR_RESOURCES: &str = "cpus:0.1;mem:32;disk:32";
 /// What to run: one task, or a task group.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Work {
-    Task(TaskInfo),
+    Task(Box<TaskInfo>),
     Group(TaskGroupInfo),
 }
 
 impl Work {
     pub fn tasks(&self) -> &[TaskInfo] {
         match self {
-            Work::Task(task) => std::slice::from_ref(task),
+            Work::Task(task) => std::slice::from_ref(task.as_ref()),
             Work::Group(group) => &group.tasks,
         }
     }
@@ -342,9 +342,9 @@ pub fn setup(flags: &Flags<ExecuteFlags>) -> Result<(FrameworkInfo, Work), Setup
     }
     let framework = framework_info(flags)?;
     let work = match (&flags.task, &flags.task_group) {
-        (Some(TaskFlag(task)), _) => Work::Task(task.clone()),
+        (Some(TaskFlag(task)), _) => Work::Task(Box::new(task.clone())),
         (None, Some(TaskGroupFlag(group))) => Work::Group(group.clone()),
-        (None, None) => Work::Task(task_info(flags)?),
+        (None, None) => Work::Task(Box::new(task_info(flags)?)),
     };
     Ok((framework, work))
 }
@@ -762,7 +762,7 @@ mod tests {
 
     fn setup_of(args: &[&str]) -> Result<(FrameworkInfo, TaskInfo), SetupError> {
         setup(&load(args).expect("flags load")).map(|(framework, work)| match work {
-            Work::Task(task) => (framework, task),
+            Work::Task(task) => (framework, *task),
             Work::Group(_) => panic!("a task group"),
         })
     }

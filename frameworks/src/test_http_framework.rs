@@ -323,6 +323,9 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     code
 }
 
+/// Updates not acknowledged yet, by uuid.
+type Unacknowledged = Vec<(Vec<u8>, executor_call::Update)>;
+
 /// C++ `TestExecutor` of `test_http_executor.cpp`: each task is reported running, then
 /// finished; updates and tasks are kept until acknowledged and offered again at each
 /// `SUBSCRIBE`.
@@ -332,7 +335,7 @@ pub struct HttpExecutor {
     /// Set once subscribed on the current connection; the retry loop watches it.
     subscribed: Arc<AtomicBool>,
     /// Unacknowledged updates by uuid, and tasks, in order.
-    updates: Arc<parking_lot::Mutex<Vec<(Vec<u8>, executor_call::Update)>>>,
+    updates: Arc<parking_lot::Mutex<Unacknowledged>>,
     tasks: Arc<parking_lot::Mutex<Vec<TaskInfo>>>,
     done: mpsc::Sender<()>,
 }

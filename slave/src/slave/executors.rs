@@ -272,7 +272,7 @@ impl Slave {
             ctx,
             message.framework,
             executor_info,
-            Work::Task(message.task),
+            Work::Task(Box::new(message.task)),
             &message.resource_version_uuids,
             pid,
             message.launch_executor,
@@ -523,7 +523,7 @@ impl Slave {
         };
         let checkpoint = framework_info.checkpoint.unwrap_or(false);
         let command_task = match work {
-            Work::Task(task) if task.executor.is_none() => Some(task),
+            Work::Task(task) if task.executor.is_none() => Some(task.as_ref()),
             _ => None,
         };
         let command_executor = command_task.is_some();

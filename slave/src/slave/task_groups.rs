@@ -25,7 +25,7 @@ use crate::constants::MESOS_DEFAULT_EXECUTOR;
 /// `Option<TaskGroupInfo>`).
 #[derive(Clone, Debug)]
 pub(crate) enum Work {
-    Task(TaskInfo),
+    Task(Box<TaskInfo>),
     Group(TaskGroupInfo),
 }
 
@@ -33,7 +33,7 @@ impl Work {
     /// The tasks, one for a task.
     pub(crate) fn tasks(&self) -> &[TaskInfo] {
         match self {
-            Work::Task(task) => std::slice::from_ref(task),
+            Work::Task(task) => std::slice::from_ref(task.as_ref()),
             Work::Group(group) => &group.tasks,
         }
     }
@@ -104,7 +104,7 @@ impl Executor {
     /// Queues a task or a task group (C++ `enqueueTask`, `enqueueTaskGroup`).
     pub(crate) fn enqueue(&mut self, work: Work) {
         match work {
-            Work::Task(task) => self.queued_tasks.push(task),
+            Work::Task(task) => self.queued_tasks.push(*task),
             Work::Group(group) => {
                 self.queued_tasks.extend(group.tasks.iter().cloned());
                 self.queued_task_groups.push(group);
@@ -200,7 +200,7 @@ mod tests {
 
     #[test]
     fn tasks_and_groups_are_described_as_cpp_logs_them() {
-        assert_eq!(Work::Task(task("a")).describe(), "task 'a'");
+        assert_eq!(Work::Task(Box::new(task("a"))).describe(), "task 'a'");
         let group = TaskGroupInfo { tasks: vec![task("a"), task("b")] };
         assert_eq!(Work::Group(group).describe(), "task group containing tasks [ a, b ]");
     }
