@@ -291,8 +291,17 @@ async fn the_long_lived_framework_brings_a_killed_instance_back() {
             })
             .await;
     }
-    let sleepers = processes_running(command);
-    assert_eq!(sleepers.len(), 2, "{sleepers:?}");
+    // `TASK_RUNNING` comes once the shell is forked; it may not have exec'd `sleep` yet.
+    let sleepers = within("both sleepers", async {
+        loop {
+            let sleepers = processes_running(command);
+            if sleepers.len() == 2 {
+                return sleepers;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
     unsafe { libc::kill(sleepers[0], libc::SIGKILL) };
     let relaunched = service
         .log

@@ -1,4 +1,4 @@
-//! `mesos-execute`: runs one command (or the task given as JSON by `--task`) on the cluster, prints its status updates and exits with its outcome; mirrors `src/cli/execute.cpp`.
+//! `mesos-execute`: runs one command (or the task given as JSON by `--task`, or the task group of `--task_group` through the default executor) on the cluster, prints its status updates and exits with its outcome; mirrors `src/cli/execute.cpp`.
 //!
 //! C++ is a v1 scheduler speaking the HTTP scheduler API; this one drives the v0
 //! [`MesosSchedulerDriver`], because our master does not serve the v1 scheduler API yet.
@@ -9,10 +9,13 @@
 //! the lines printed on stdout. Status updates are acknowledged explicitly, as C++ does.
 //!
 //! Differences from C++:
-//! - The exit code is the task's outcome: 0 when it ends `TASK_FINISHED`, 1 otherwise. C++
-//!   returns `EXIT_SUCCESS` once the task is terminal, whatever its state.
+//! - The exit code is the task's outcome: 0 when it ends `TASK_FINISHED` (every task of a
+//!   group), 1 otherwise. C++ returns `EXIT_SUCCESS` once the tasks are terminal, whatever
+//!   their states.
+//! - The tasks of a group take their resources from what the ones before them left of the
+//!   offer (C++ looks each up in the whole offer).
 //! - Flags for what this cluster cannot run yet are declared (so `--help` lists them) but
-//!   refused when given a value other than their default: `--task_group`, `--networks`,
+//!   refused when given a value other than their default: `--networks`,
 //!   `--volumes`, `--appc_image`, `--docker_image`, `--containerizer` other than `mesos`,
 //!   `--tty`, `--rlimits`, `--effective_capabilities`, `--bounding_capabilities` and the
 //!   HDFS upload (`--package`, `--hadoop`, `--hdfs`, `--overwrite`). `--secret` is refused
@@ -30,14 +33,15 @@ use std::time::Duration;
 use master::flags::NameSet;
 use mesos::flags::{FlagValue, Flags};
 use mesos::json::{Json, JsonEnum, Reader};
+use mesos::proto::executor_info::Type as ExecutorType;
 use mesos::proto::framework_info::{capability::Type as CapabilityType, Capability};
-use mesos::proto::offer::operation::{Launch, Type as OperationType};
+use mesos::proto::offer::operation::{Launch, LaunchGroup, Type as OperationType};
 use mesos::proto::offer::Operation;
 use mesos::proto::resource::{reservation_info::Type as ReservationType, ReservationInfo};
 use mesos::proto::task_status::{Reason, Source};
 use mesos::proto::{
-    check_info, environment, CheckStatusInfo, CommandInfo, Environment, ExecutorId, FrameworkId, FrameworkInfo,
-    MasterInfo, Offer, OfferId, SlaveId, TaskId, TaskInfo, TaskState, TaskStatus,
+    check_info, environment, CheckStatusInfo, CommandInfo, Environment, ExecutorId, ExecutorInfo, FrameworkId,
+    FrameworkInfo, MasterInfo, Offer, OfferId, SlaveId, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus,
 };
 use mesos::resources::Resources;
 use mesos::sched::{MesosSchedulerDriver, Scheduler, SchedulerDriver};
@@ -72,6 +76,7 @@ pub const SUPPORTED_FLAGS: &[&str] = &[
     "role",
     "shell",
     "task",
+    "task_group",
 ];
 
 /// A `TaskInfo` given as v1 JSON, inline or in a file (`file:///path` or `/path`), as C++
@@ -87,6 +92,44 @@ impl FlagValue for TaskFlag {
 
     fn stringify(&self) -> String {
         mesos::json::to_v1_string(&self.0)
+    }
+}
+
+/// A `TaskGroupInfo` given as v1 JSON, inline or in a file, as C++ reads `--task_group`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TaskGroupFlag(pub TaskGroupInfo);
+
+impl FlagValue for TaskGroupFlag {
+    fn parse(text: &str) -> Result<Self, String> {
+        let JsonObject(object) = JsonObject::parse(text)?;
+        TaskGroupInfo::read_json(&serde_json::Value::Object(object), &Reader::V1)
+            .map(TaskGroupFlag)
+            .map_err(|e| e.to_string())
+    }
+
+    fn stringify(&self) -> String {
+        mesos::json::to_v1_string(&self.0)
+    }
+}
+
+/// The id of the default executor a task group runs in (C++'s).
+pub const DEFAULT_EXECUTOR_ID: &str = "default-executor";
+/// The default executor's own resources (C++'s).
+pub const DEFAULT_EXECUTOR_RESOURCES: &str = "cpus:0.1;mem:32;disk:32";
+
+/// What to run: one task, or a task group.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Work {
+    Task(Box<TaskInfo>),
+    Group(TaskGroupInfo),
+}
+
+impl Work {
+    pub fn tasks(&self) -> &[TaskInfo] {
+        match self {
+            Work::Task(task) => std::slice::from_ref(task.as_ref()),
+            Work::Group(group) => &group.tasks,
+        }
     }
 }
 
@@ -121,7 +164,7 @@ impl FlagValue for EnvironmentFlag {
 pub struct ExecuteFlags {
     pub master: String,
     pub task: Option<TaskFlag>,
-    pub task_group: Option<String>,
+    pub task_group: Option<TaskGroupFlag>,
     pub name: Option<String>,
     pub shell: bool,
     pub command: Option<String>,
@@ -165,7 +208,13 @@ impl ExecuteFlags {
             "A `TaskInfo` as v1 JSON, or the path of a file holding it (`file:///path` or\n\
              `/path`). `agent_id` need not be set. Excludes `--name`, `--command`, `--env`.",
         );
-        f.add_optional(field!(task_group), "task_group", &format!("A `TaskGroupInfo` as JSON. {UNSUPPORTED}"));
+        f.add_optional(
+            field!(task_group),
+            "task_group",
+            "A `TaskGroupInfo` as v1 JSON, or the path of a file holding it (`file:///path`\n\
+             or `/path`). Its tasks run in the default executor. `agent_id` need not be set.\n\
+             Excludes `--task`, `--name`, `--command`, `--env`.",
+        );
         f.add_optional(field!(name), "name", "Name for the command.");
         f.add(
             field!(shell),
@@ -259,15 +308,22 @@ pub enum SetupError {
     Fatal(String),
 }
 
-/// The checks of C++ `main` on the loaded flags, then the framework and the task to run.
-pub fn setup(flags: &Flags<ExecuteFlags>) -> Result<(FrameworkInfo, TaskInfo), SetupError> {
+/// The checks of C++ `main` on the loaded flags, then the framework and the task or task
+/// group to run.
+pub fn setup(flags: &Flags<ExecuteFlags>) -> Result<(FrameworkInfo, Work), SetupError> {
     if flags.secret.is_some() {
         return Err(SetupError::Fatal("Framework authentication is not supported yet".to_string()));
     }
     if let Some(name) = mesos::flags::first_unsupported(flags, &ExecuteFlags::declare(), SUPPORTED_FLAGS) {
         return Err(SetupError::Fatal(format!("Flag '--{name}' is not supported yet by mesos-execute")));
     }
-    if flags.task.is_none() {
+    if flags.task.is_some() && flags.task_group.is_some() {
+        return Err(SetupError::Usage(
+            "Either task or task group should be set but not both. Provide either '--task' OR '--task_group'"
+                .to_string(),
+        ));
+    }
+    if flags.task.is_none() && flags.task_group.is_none() {
         if flags.name.is_none() {
             return Err(SetupError::Usage("Missing required option --name".to_string()));
         }
@@ -285,11 +341,12 @@ pub fn setup(flags: &Flags<ExecuteFlags>) -> Result<(FrameworkInfo, TaskInfo), S
         return Err(SetupError::Fatal(format!("Invalid content type '{}'", flags.content_type)));
     }
     let framework = framework_info(flags)?;
-    let task = match &flags.task {
-        Some(TaskFlag(task)) => task.clone(),
-        None => task_info(flags)?,
+    let work = match (&flags.task, &flags.task_group) {
+        (Some(TaskFlag(task)), _) => Work::Task(Box::new(task.clone())),
+        (None, Some(TaskGroupFlag(group))) => Work::Group(group.clone()),
+        (None, None) => Work::Task(Box::new(task_info(flags)?)),
     };
-    Ok((framework, task))
+    Ok((framework, work))
 }
 
 /// C++'s `FrameworkInfo`. The user is left empty for the driver to fill in.
@@ -465,8 +522,47 @@ pub fn exit_code(outcome: Option<TaskState>) -> i32 {
 /// What the scheduler reports to `main`.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// The task's terminal state, once reached.
+    /// The task's terminal state, once reached; for a group, `TASK_FINISHED` when every
+    /// task finished, else the first other terminal state.
     pub state: Option<TaskState>,
+}
+
+/// The task group placed on `offer`, each task taking its resources from what the tasks
+/// before it left; `None` if the offer is too small.
+pub fn task_group_for_offer(group: &TaskGroupInfo, role: &str, offer: &Offer) -> Option<TaskGroupInfo> {
+    let mut left = offer.clone();
+    let mut tasks = Vec::new();
+    for task in &group.tasks {
+        let placed = task_for_offer(task, role, &left)?;
+        let mut remaining: Resources = left.resources.iter().cloned().collect();
+        remaining -= &placed.resources.iter().cloned().collect::<Resources>();
+        left.resources = remaining.to_vec();
+        tasks.push(placed);
+    }
+    Some(TaskGroupInfo { tasks })
+}
+
+/// The `LAUNCH_GROUP` of `group` in the default executor (C++'s executor: `DEFAULT`, id
+/// `default-executor`, `cpus:0.1;mem:32;disk:32`).
+pub fn launch_group(group: TaskGroupInfo, framework_id: Option<FrameworkId>) -> Operation {
+    let executor = ExecutorInfo {
+        r#type: Some(ExecutorType::Default as i32),
+        executor_id: ExecutorId { value: DEFAULT_EXECUTOR_ID.to_string() },
+        framework_id,
+        resources: Resources::parse(DEFAULT_EXECUTOR_RESOURCES, "*").map(|r| r.to_vec()).unwrap_or_default(),
+        ..ExecutorInfo::default()
+    };
+    Operation {
+        r#type: Some(OperationType::LaunchGroup as i32),
+        launch_group: Some(LaunchGroup { executor, task_group: group }),
+        ..Operation::default()
+    }
+}
+
+/// stout's rendering of a list of task ids: `[ a, b ]`.
+fn task_ids(tasks: &[TaskInfo]) -> String {
+    let ids: Vec<&str> = tasks.iter().map(|task| task.task_id.value.as_str()).collect();
+    format!("[ {} ]", ids.join(", "))
 }
 
 /// A way to reach the driver from a timer (the callbacks get it only while they run).
@@ -475,9 +571,12 @@ pub type DriverSlot = Arc<OnceLock<Weak<MesosSchedulerDriver>>>;
 /// C++ `CommandScheduler`.
 pub struct CommandScheduler {
     role: String,
-    task: TaskInfo,
+    work: Work,
     kill_after: Option<Duration>,
     launched: bool,
+    framework_id: Option<FrameworkId>,
+    /// The terminal state of each task that ended, in order.
+    terminated: Vec<(TaskId, TaskState)>,
     outcome: Arc<Mutex<Outcome>>,
     driver: DriverSlot,
     clock: libprocess::Clock,
@@ -486,13 +585,46 @@ pub struct CommandScheduler {
 impl CommandScheduler {
     pub fn new(
         role: &str,
-        task: TaskInfo,
+        work: Work,
         kill_after: Option<Duration>,
         outcome: Arc<Mutex<Outcome>>,
         driver: DriverSlot,
         clock: libprocess::Clock,
     ) -> CommandScheduler {
-        CommandScheduler { role: role.to_string(), task, kill_after, launched: false, outcome, driver, clock }
+        CommandScheduler {
+            role: role.to_string(),
+            work,
+            kill_after,
+            launched: false,
+            framework_id: None,
+            terminated: Vec::new(),
+            outcome,
+            driver,
+            clock,
+        }
+    }
+
+    /// The operation running the work on `offer`, and the line that says so; `None` if the
+    /// offer is too small.
+    fn launch_on(&self, offer: &Offer) -> Option<(Operation, String)> {
+        let agent = &offer.slave_id.value;
+        match &self.work {
+            Work::Task(task) => {
+                let task = task_for_offer(task, &self.role, offer)?;
+                let line = format!("Submitted task '{}' to agent '{agent}'", task.name);
+                let launch = Operation {
+                    r#type: Some(OperationType::Launch as i32),
+                    launch: Some(Launch { task_infos: vec![task] }),
+                    ..Operation::default()
+                };
+                Some((launch, line))
+            }
+            Work::Group(group) => {
+                let group = task_group_for_offer(group, &self.role, offer)?;
+                let line = format!("Submitted task group with tasks {} to agent '{agent}'", task_ids(&group.tasks));
+                Some((launch_group(group, self.framework_id.clone()), line))
+            }
+        }
     }
 
     /// Asks, `kill_after` from now, to kill the task (C++ `killTask`).
@@ -509,6 +641,7 @@ impl CommandScheduler {
 impl Scheduler for CommandScheduler {
     fn registered(&mut self, _: &dyn SchedulerDriver, framework_id: &FrameworkId, _: &MasterInfo) {
         println!("Subscribed with ID {}", framework_id.value);
+        self.framework_id = Some(framework_id.clone());
     }
 
     fn reregistered(&mut self, _: &dyn SchedulerDriver, _: &MasterInfo) {}
@@ -517,16 +650,11 @@ impl Scheduler for CommandScheduler {
 
     fn resource_offers(&mut self, driver: &dyn SchedulerDriver, offers: &[Offer]) {
         for offer in offers {
-            let task = if self.launched { None } else { task_for_offer(&self.task, &self.role, offer) };
-            match task {
-                Some(task) => {
-                    let launch = Operation {
-                        r#type: Some(OperationType::Launch as i32),
-                        launch: Some(Launch { task_infos: vec![task] }),
-                        ..Operation::default()
-                    };
+            let launch = if self.launched { None } else { self.launch_on(offer) };
+            match launch {
+                Some((launch, line)) => {
                     driver.accept_offers(vec![offer.id.clone()], vec![launch], Default::default());
-                    println!("Submitted task '{}' to agent '{}'", self.task.name, offer.slave_id.value);
+                    println!("{line}");
                     self.launched = true;
                 }
                 None => {
@@ -553,8 +681,14 @@ impl Scheduler for CommandScheduler {
             self.schedule_kill(delay, status.task_id.clone(), status.slave_id.clone().unwrap_or_default());
         }
         if mesos::protobuf_utils::is_terminal_state(state) {
-            self.outcome.lock().state = Some(state);
-            driver.stop(false);
+            if !self.terminated.iter().any(|(id, _)| id == &status.task_id) {
+                self.terminated.push((status.task_id.clone(), state));
+            }
+            if self.terminated.len() >= self.work.tasks().len() {
+                let unfinished = self.terminated.iter().map(|(_, s)| *s).find(|s| *s != TaskState::TaskFinished);
+                self.outcome.lock().state = Some(unfinished.unwrap_or(TaskState::TaskFinished));
+                driver.stop(false);
+            }
         }
     }
 
@@ -577,7 +711,7 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     if let Err(code) = program::load_flags(&mut flags, &argv, "", &[]) {
         return code;
     }
-    let (framework, task) = match setup(&flags) {
+    let (framework, work) = match setup(&flags) {
         Ok(setup) => setup,
         Err(SetupError::Usage(message)) => {
             eprintln!("{}", flags.usage(Some(&message)));
@@ -596,7 +730,7 @@ pub fn main(argv: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     let slot = DriverSlot::default();
     let scheduler = CommandScheduler::new(
         &flags.role,
-        task,
+        work,
         flags.kill_after,
         outcome.clone(),
         slot.clone(),
@@ -627,7 +761,10 @@ mod tests {
     }
 
     fn setup_of(args: &[&str]) -> Result<(FrameworkInfo, TaskInfo), SetupError> {
-        setup(&load(args).expect("flags load"))
+        setup(&load(args).expect("flags load")).map(|(framework, work)| match work {
+            Work::Task(task) => (framework, *task),
+            Work::Group(_) => panic!("a task group"),
+        })
     }
 
     #[test]
@@ -763,6 +900,43 @@ mod tests {
         // `agent_id` is required by the message, as in C++.
         let error = load(&["--master=m", r#"--task={"name":"t","task_id":{"value":"i"}}"#]).unwrap_err();
         assert!(error.contains("Missing required fields: agent_id"), "{error}");
+    }
+
+    #[test]
+    fn task_group_flag_is_v1_json_and_excludes_task_and_name() {
+        let json = r#"{"tasks":[
+            {"name":"a","task_id":{"value":"a"},"agent_id":{"value":""},
+             "resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":0.5}}],"command":{"value":"true"}},
+            {"name":"b","task_id":{"value":"b"},"agent_id":{"value":""},
+             "resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":0.5}}],"command":{"value":"true"}}]}"#;
+        let (_, work) = setup(&load(&["--master=m", &format!("--task_group={json}")]).unwrap()).unwrap();
+        let Work::Group(group) = work else { panic!("not a group") };
+        let ids: Vec<&str> = group.tasks.iter().map(|t| t.task_id.value.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        let task = r#"{"name":"t","task_id":{"value":"t"},"agent_id":{"value":""}}"#;
+        assert_eq!(
+            setup(&load(&["--master=m", &format!("--task_group={json}"), &format!("--task={task}")]).unwrap()),
+            Err(SetupError::Usage(
+                "Either task or task group should be set but not both. Provide either '--task' OR '--task_group'"
+                    .into()
+            ))
+        );
+        assert!(matches!(
+            setup(&load(&["--master=m", &format!("--task_group={json}"), "--command=true"]).unwrap()),
+            Err(SetupError::Usage(message)) if message.contains("can only be set when both '--task'")
+        ));
+
+        // Placed on an offer, each task takes its own share; the executor is the default one.
+        let placed = task_group_for_offer(&group, "*", &offer("cpus:1;mem:1024")).unwrap();
+        assert!(placed.tasks.iter().all(|t| t.slave_id.value == "a1"));
+        assert!(task_group_for_offer(&group, "*", &offer("cpus:0.75;mem:1024")).is_none());
+        let operation = launch_group(placed, Some(FrameworkId { value: "F".into() }));
+        assert_eq!(operation.r#type(), OperationType::LaunchGroup);
+        let executor = operation.launch_group.unwrap().executor;
+        assert_eq!(executor.r#type(), ExecutorType::Default);
+        assert_eq!(executor.executor_id.value, "default-executor");
+        let resources: Resources = executor.resources.into_iter().collect();
+        assert_eq!(resources, Resources::parse("cpus:0.1;mem:32;disk:32", "*").unwrap());
     }
 
     fn offer(resources: &str) -> Offer {

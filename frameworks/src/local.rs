@@ -7,11 +7,11 @@
 //! things out). Without `--work_dir` a fresh temporary directory is used and removed at
 //! [`LocalCluster::shutdown`] (C++ defaults to `/tmp/mesos/work` and keeps it).
 //!
-//! Executors: an agent runs `mesos-executor` from its `--launcher_dir`. Unless
-//! `MESOS_LAUNCHER_DIR` is set, the local cluster's launcher directory holds a
-//! `mesos-executor` link to the running program, which therefore must call
-//! [`run_helper_program`] first thing in `main` (every program of this crate does): the
-//! link makes it start as the command executor. So `cargo run --bin test-framework --
+//! Executors: an agent runs `mesos-executor` (and `mesos-default-executor` for task groups)
+//! from its `--launcher_dir`. Unless `MESOS_LAUNCHER_DIR` is set, the local cluster's
+//! launcher directory holds `mesos-executor` and `mesos-default-executor` links to the
+//! running program, which therefore must call [`run_helper_program`] first thing in `main`
+//! (every program of this crate does): the link's name makes it start as that executor. So `cargo run --bin test-framework --
 //! --master=local` needs no other binary to be built.
 
 use std::collections::BTreeMap;
@@ -29,6 +29,9 @@ use slave::resources::Machine;
 
 /// The name the agent runs the command executor under (its `--launcher_dir` entry).
 pub const MESOS_EXECUTOR: &str = "mesos-executor";
+
+/// The name the agent runs the default executor of task groups under.
+pub const MESOS_DEFAULT_EXECUTOR: &str = "mesos-default-executor";
 
 /// The local cluster's own flags (C++ `local::Flags`); the master's and the agents' come
 /// from the environment.
@@ -234,25 +237,32 @@ fn create_dir(path: &Path) -> Result<(), LocalError> {
     std::fs::create_dir_all(path).map_err(|source| LocalError::Directory { path: path.to_path_buf(), source })
 }
 
-/// Makes `dir/mesos-executor` a link to the running program.
+/// Makes `dir/mesos-executor` and `dir/mesos-default-executor` links to the running
+/// program.
 fn link_launcher_dir(dir: &Path) -> Result<PathBuf, LocalError> {
     create_dir(dir)?;
-    let link = dir.join(MESOS_EXECUTOR);
-    let program = std::env::current_exe().map_err(|source| LocalError::Directory { path: link.clone(), source })?;
-    let _ = std::fs::remove_file(&link);
-    std::os::unix::fs::symlink(&program, &link).map_err(|source| LocalError::Directory { path: link, source })?;
+    let program =
+        std::env::current_exe().map_err(|source| LocalError::Directory { path: dir.to_path_buf(), source })?;
+    for name in [MESOS_EXECUTOR, MESOS_DEFAULT_EXECUTOR] {
+        let link = dir.join(name);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&program, &link).map_err(|source| LocalError::Directory { path: link, source })?;
+    }
     Ok(dir.to_path_buf())
 }
 
 /// If this program was started under the name of a helper program (the `mesos-executor`
-/// link of a local cluster, or `test-executor`), runs that program and returns its exit
-/// code. Call it first thing in `main`.
+/// or `mesos-default-executor` link of a local cluster, or `test-executor`), runs that
+/// program and returns its exit code. Call it first thing in `main`.
 pub fn run_helper_program() -> Option<i32> {
     let program = std::env::args_os().next()?;
     let name = Path::new(&program).file_name()?.to_string_lossy().into_owned();
     let arguments = || std::env::args().skip(1).collect::<Vec<String>>();
     match name.as_str() {
         MESOS_EXECUTOR => Some(slave::launcher::executor::main(arguments(), std::env::vars().collect())),
+        MESOS_DEFAULT_EXECUTOR => {
+            Some(slave::launcher::default_executor::main(arguments(), std::env::vars().collect()))
+        }
         crate::test_framework::EXECUTOR_BINARY => Some(crate::test_framework::executor_main()),
         crate::test_http_framework::EXECUTOR_BINARY => Some(crate::test_http_framework::executor_main()),
         _ => None,

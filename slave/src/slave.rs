@@ -14,14 +14,17 @@
 //! Executors reach the agent by the v0 messages or by the v1 executor HTTP API
 //! (`/api/v1/executor`, in `executor_http`).
 //!
-//! Not built yet: recovery after an agent restart (`--recover`), task groups (they need the
-//! default executor; such tasks are dropped), resource providers and operations,
-//! authentication, draining, garbage collection of sandboxes.
+//! Task groups (`task_groups`) run in the executor the framework gives; a `DEFAULT` one is
+//! `mesos-default-executor`.
+//!
+//! Not built yet: recovery after an agent restart (`--recover`), resource providers and
+//! operations, authentication, draining, garbage collection of sandboxes.
 
 mod executor_http;
 mod executors;
 mod http;
 mod operator;
+mod task_groups;
 
 pub use executors::ExecutorState;
 

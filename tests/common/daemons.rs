@@ -23,7 +23,7 @@ pub async fn within<F: std::future::Future>(what: &str, future: F) -> F::Output 
 pub fn programs() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's own path");
     let dir = exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf();
-    for program in ["mesos-master", "mesos-agent", "mesos-executor"] {
+    for program in ["mesos-master", "mesos-agent", "mesos-executor", "mesos-default-executor"] {
         assert!(
             dir.join(program).exists(),
             "{program} is not built in {}: run `cargo test --workspace` (or `cargo build --workspace --bins`)",

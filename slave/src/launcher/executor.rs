@@ -22,14 +22,13 @@ use std::time::Duration;
 
 use libprocess::{Config, Libprocess};
 use mesos::exec::{Executor, ExecutorDriver, MesosExecutorDriver, Status};
-use mesos::proto::framework_info::capability::Type as FrameworkCapability;
 use mesos::proto::task_status::{Reason, Source};
 use mesos::proto::{
     ExecutorId, ExecutorInfo, FrameworkInfo, KillPolicy, SlaveInfo, TaskId, TaskInfo, TaskState, TaskStatus,
 };
 
-/// The kill grace period when neither the kill nor the task names one.
-pub const DEFAULT_KILL_GRACE_PERIOD: Duration = Duration::from_secs(3);
+use super::task;
+pub use super::task::{describe_wait_status, DEFAULT_KILL_GRACE_PERIOD};
 
 /// What the shutdown grace period leaves out for reaping (C++ `MAX_REAP_INTERVAL` plus a
 /// second).
@@ -160,73 +159,19 @@ impl CommandExecutor {
         }
     }
 
-    /// Starts the task's command (C++ `launchTaskSubprocess`).
-    fn spawn(task: &TaskInfo) -> Result<tokio::process::Child, String> {
-        let command =
-            task.command.clone().ok_or_else(|| format!("Expecting task '{}' to have a command", task.task_id.value))?;
-        let value = command
-            .value
-            .clone()
-            .ok_or_else(|| format!("Command of task '{}' is not specified", task.task_id.value))?;
-        let mut process = if command.shell.unwrap_or(true) {
-            let mut process = tokio::process::Command::new("/bin/sh");
-            process.arg("-c").arg(&value);
-            process
-        } else {
-            let mut process = tokio::process::Command::new(&value);
-            let mut arguments = command.arguments.iter();
-            if let Some(argv0) = arguments.next() {
-                process.arg0(argv0);
-            }
-            process.args(arguments);
-            process
-        };
-        if let Some(environment) = &command.environment {
-            for variable in &environment.variables {
-                if let Some(value) = &variable.value {
-                    process.env(&variable.name, value);
-                }
-            }
-        }
-        process.process_group(0);
-        process.kill_on_drop(false);
-        process.spawn().map_err(|error| format!("Failed to launch the command '{value}': {error}"))
-    }
-
     /// Waits for the task's process and reports how it ended (C++ `reaped`).
     fn watch(&self, mut child: tokio::process::Child) {
         let this = self.clone();
         self.inner.runtime.spawn(async move {
-            use std::os::unix::process::ExitStatusExt;
             let status = child.wait().await;
-            let (state, reason, message, task_id) = {
+            let (ending, task_id) = {
                 let mut task = this.lock();
                 task.terminated = true;
                 let Some(task_id) = task.task_id.clone() else { return };
-                match status {
-                    Err(error) => (
-                        TaskState::TaskFailed,
-                        None,
-                        format!("Failed to get exit status for Command: {error}"),
-                        task_id,
-                    ),
-                    Ok(status) => {
-                        let raw = status.into_raw();
-                        let (state, reason) = if task.killed_by_max_completion_time {
-                            (TaskState::TaskFailed, Some(Reason::MaxCompletionTimeReached))
-                        } else if task.killed {
-                            (TaskState::TaskKilled, None)
-                        } else if status.success() {
-                            (TaskState::TaskFinished, None)
-                        } else {
-                            (TaskState::TaskFailed, None)
-                        };
-                        (state, reason, format!("Command {}", describe_wait_status(raw)), task_id)
-                    }
-                }
+                (task::ending(status, task.killed, task.killed_by_max_completion_time), task_id)
             };
-            tracing::info!("{message}");
-            this.send(&task_id, state, reason, Some(message));
+            tracing::info!("{}", ending.message);
+            this.send(&task_id, ending.state, ending.reason, Some(ending.message));
             if let Some(transport) = this.transport() {
                 transport.terminal_update_sent();
             }
@@ -245,24 +190,16 @@ impl CommandExecutor {
             task.escalation += 1;
             let first = !task.killed;
             task.killed = true;
-            let capable = task.framework.as_ref().is_some_and(|framework| {
-                framework.capabilities.iter().any(|c| c.r#type == Some(FrameworkCapability::TaskKillingState as i32))
-            });
+            let capable = task::has_killing_state(task.framework.as_ref());
             (pid, task.escalation, first && capable && !task.killed_by_max_completion_time)
         };
         if send_killing {
             self.send(task_id, TaskState::TaskKilling, None, None);
         }
-        tracing::info!("Sending SIGTERM to process group {pid}; escalating to SIGKILL in {grace:?}");
-        signal_group(pid, libc::SIGTERM);
         let this = self.clone();
-        self.inner.runtime.spawn(async move {
-            tokio::time::sleep(grace).await;
+        task::kill_with_escalation(&self.inner.runtime, pid, grace, move || {
             let task = this.lock();
-            if !task.terminated && task.escalation == escalation {
-                tracing::info!("Process {pid} did not terminate after {grace:?}, sending SIGKILL to its process group");
-                signal_group(pid, libc::SIGKILL);
-            }
+            !task.terminated && task.escalation == escalation
         });
     }
 
@@ -292,16 +229,12 @@ impl CommandExecutor {
         {
             let mut state = self.lock();
             state.task_id = Some(task.task_id.clone());
-            state.kill_grace_period = task
-                .kill_policy
-                .as_ref()
-                .and_then(|policy| policy.grace_period.as_ref())
-                .map(|grace| Duration::from_nanos(grace.nanoseconds.max(0) as u64));
+            state.kill_grace_period = task::grace_period(task.kill_policy.as_ref());
         }
         self.send(&task.task_id, TaskState::TaskStarting, None, None);
         let child = {
             let _guard = self.inner.runtime.enter();
-            Self::spawn(task)
+            task::spawn(task, None)
         };
         let child = match child {
             Ok(child) => child,
@@ -325,8 +258,7 @@ impl CommandExecutor {
         self.watch(child);
         self.send(&task.task_id, TaskState::TaskRunning, None, None);
 
-        if let Some(limit) = &task.max_completion_time {
-            let duration = Duration::from_nanos(limit.nanoseconds.max(0) as u64);
+        if let Some(duration) = task::max_completion_time(task) {
             let this = self.clone();
             let task_id = task.task_id.clone();
             self.inner.runtime.spawn(async move {
@@ -350,11 +282,7 @@ impl CommandExecutor {
     /// A kill of the task (C++ `CommandExecutor::kill`): the grace period of `policy` (the
     /// kill's own), else of the task's kill policy, else 3 seconds.
     pub fn kill_task(&self, task_id: &TaskId, policy: Option<&KillPolicy>) {
-        let grace = policy
-            .and_then(|policy| policy.grace_period.as_ref())
-            .map(|grace| Duration::from_nanos(grace.nanoseconds.max(0) as u64))
-            .or(self.lock().kill_grace_period)
-            .unwrap_or(DEFAULT_KILL_GRACE_PERIOD);
+        let grace = task::grace_period(policy).or(self.lock().kill_grace_period).unwrap_or(DEFAULT_KILL_GRACE_PERIOD);
         tracing::info!("Received kill for task {} with grace period of {grace:?}", task_id.value);
         self.kill(task_id, grace);
     }
@@ -378,28 +306,6 @@ impl CommandExecutor {
                 }
             }
         }
-    }
-}
-
-/// Sends `signal` to the process group `pid` leads.
-fn signal_group(pid: i32, signal: i32) {
-    // SAFETY: `killpg` only sends a signal; a group that is gone gives ESRCH.
-    if unsafe { libc::killpg(pid, signal) } != 0 {
-        tracing::warn!("Failed to signal process group {pid}: {}", std::io::Error::last_os_error());
-    }
-}
-
-/// stout's `WSTRINGIFY`: `exited with status N` or `terminated with signal <name>`.
-pub fn describe_wait_status(status: i32) -> String {
-    if libc::WIFEXITED(status) {
-        format!("exited with status {}", libc::WEXITSTATUS(status))
-    } else if libc::WIFSIGNALED(status) {
-        let signal = libc::WTERMSIG(status);
-        // SAFETY: `strsignal` returns a NUL-terminated string for any signal number.
-        let name = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(signal)) };
-        format!("terminated with signal {}", name.to_string_lossy())
-    } else {
-        format!("wait status {status}")
     }
 }
 
@@ -547,17 +453,4 @@ fn run_http(
     let code = runtime.block_on(exited.recv()).unwrap_or(1);
     drop(mesos);
     code
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wait_statuses_read_as_stout_writes_them() {
-        assert_eq!(describe_wait_status(0), "exited with status 0");
-        assert_eq!(describe_wait_status(3 << 8), "exited with status 3");
-        assert_eq!(describe_wait_status(libc::SIGKILL), "terminated with signal Killed");
-        assert_eq!(describe_wait_status(libc::SIGTERM), "terminated with signal Terminated");
-    }
 }

@@ -1,11 +1,11 @@
-//! The command executor on the v1 executor HTTP API (`MESOS_HTTP_COMMAND_EXECUTOR=1`): subscribes (every second until subscribed, with the task and the updates not yet acknowledged), turns events into the task logic of [`CommandExecutor`], sends its updates as `UPDATE` calls kept until `ACKNOWLEDGED`, and ends once the terminal update is acknowledged; mirrors the v1 parts of `CommandExecutor` in `src/launcher/executor.cpp` (`connected`, `disconnected`, `received`, `doReliableRegistration`, `forward`, `selfTerminate`).
+//! The v1 executor HTTP API side of the command executor (`MESOS_HTTP_COMMAND_EXECUTOR=1`) and of the default executor: subscribes (every second until subscribed, with the tasks and the updates not yet acknowledged), turns events into the executor's [`TaskLogic`], sends its updates as `UPDATE` calls kept until `ACKNOWLEDGED`, and ends when the logic says so or once every update is acknowledged after [`HttpExecutor::finish`]; mirrors the v1 parts of `CommandExecutor` in `src/launcher/executor.cpp` (`connected`, `disconnected`, `received`, `doReliableRegistration`, `forward`, `selfTerminate`) and of `DefaultExecutor` in `src/launcher/default_executor.cpp` (`_shutdown`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use mesos::proto::executor::{call, event, Call, Event};
-use mesos::proto::{ExecutorId, FrameworkId, TaskInfo, TaskStatus};
+use mesos::proto::{ExecutorId, FrameworkId, KillPolicy, TaskGroupInfo, TaskId, TaskInfo, TaskStatus};
 use mesos::protobuf_utils::is_terminal_state;
 use mesos::state::Uuid;
 use mesos::v1::executor::{Callbacks, Handle};
@@ -20,6 +20,29 @@ pub const SUBSCRIBE_RETRY_INTERVAL: Duration = Duration::from_secs(1);
 /// gives up and exits with status 1 (C++ `selfTerminate`'s fail-safe).
 pub const TERMINAL_ACK_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// What an executor on the v1 API does with the agent's events; [`HttpExecutor`] does the
+/// rest (subscription, updates kept until acknowledged, the exit). The command executor
+/// and the default executor each implement it.
+pub trait TaskLogic: Send + Sync + 'static {
+    /// `SUBSCRIBED`.
+    fn subscribed(&self, subscribed: &event::Subscribed);
+    /// `LAUNCH`.
+    fn launch(&self, task: &TaskInfo);
+    /// `LAUNCH_GROUP`.
+    fn launch_group(&self, task_group: &TaskGroupInfo);
+    /// `KILL`, with the kill's own policy.
+    fn kill(&self, task_id: &TaskId, policy: Option<&KillPolicy>);
+    /// `SHUTDOWN`.
+    fn shutdown(&self);
+    /// The connection to the agent was lost.
+    fn disconnected(&self) {}
+    /// The tasks `SUBSCRIBE` names as not acknowledged.
+    fn unacknowledged_tasks(&self) -> Vec<TaskInfo>;
+    /// An update was acknowledged, `left` others are not yet: whether the executor is done
+    /// and exits with status 0.
+    fn acknowledged(&self, status: &TaskStatus, left: usize) -> bool;
+}
+
 /// C++ `CommandExecutor::State`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -32,17 +55,16 @@ struct Books {
     state: State,
     /// Updates not acknowledged yet, oldest first, by uuid (C++ `unacknowledgedUpdates`).
     unacknowledged: Vec<(Vec<u8>, call::Update)>,
-    /// The task, once launched, and whether any of its updates was acknowledged.
-    task: Option<TaskInfo>,
-    task_acknowledged: bool,
     /// Bumped at each connection, so the retry loop of an older one stops.
     connection: u64,
+    /// All tasks are over: exit once no update is left unacknowledged.
+    finishing: bool,
 }
 
-/// The v1 side of the command executor: a [`Transport`] for its updates and the library's
+/// The v1 side of an executor: a [`Transport`] for its updates and the library's
 /// [`Callbacks`]. The program ends when it sends an exit code on `exit`.
 pub struct HttpExecutor {
-    executor: CommandExecutor,
+    logic: OnceLock<Arc<dyn TaskLogic>>,
     framework_id: FrameworkId,
     executor_id: ExecutorId,
     runtime: tokio::runtime::Handle,
@@ -52,8 +74,8 @@ pub struct HttpExecutor {
 }
 
 impl HttpExecutor {
-    /// The v1 side of `executor`, for the executor `executor_id` of `framework_id`; the
-    /// executor's updates go through it from now on.
+    /// The v1 side of the command executor `executor`, for the executor `executor_id` of
+    /// `framework_id`; the executor's updates go through it from now on.
     pub fn new(
         executor: CommandExecutor,
         framework_id: FrameworkId,
@@ -61,8 +83,21 @@ impl HttpExecutor {
         runtime: tokio::runtime::Handle,
         exit: UnboundedSender<i32>,
     ) -> Arc<HttpExecutor> {
-        let this = Arc::new(HttpExecutor {
-            executor: executor.clone(),
+        let this = HttpExecutor::with_logic(framework_id, executor_id, runtime, exit);
+        executor.set_transport(this.clone());
+        this.set_logic(Arc::new(CommandTasks { executor, task: Mutex::new((None, false)) }));
+        this
+    }
+
+    /// The v1 side of an executor whose logic is given later with [`HttpExecutor::set_logic`].
+    pub fn with_logic(
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+        runtime: tokio::runtime::Handle,
+        exit: UnboundedSender<i32>,
+    ) -> Arc<HttpExecutor> {
+        Arc::new(HttpExecutor {
+            logic: OnceLock::new(),
             framework_id,
             executor_id,
             runtime,
@@ -70,14 +105,20 @@ impl HttpExecutor {
             books: Mutex::new(Books {
                 state: State::Disconnected,
                 unacknowledged: Vec::new(),
-                task: None,
-                task_acknowledged: false,
                 connection: 0,
+                finishing: false,
             }),
             exit,
-        });
-        executor.set_transport(this.clone());
-        this
+        })
+    }
+
+    /// What the executor does with events (set once).
+    pub fn set_logic(&self, logic: Arc<dyn TaskLogic>) {
+        let _ = self.logic.set(logic);
+    }
+
+    fn logic(&self) -> Option<Arc<dyn TaskLogic>> {
+        self.logic.get().cloned()
     }
 
     fn books(&self) -> std::sync::MutexGuard<'_, Books> {
@@ -93,18 +134,20 @@ impl HttpExecutor {
         }
     }
 
-    /// The `SUBSCRIBE` call: the updates not acknowledged, and the task unless one of its
-    /// updates was.
+    /// The `SUBSCRIBE` call: the updates not acknowledged, and the tasks the logic names.
     fn subscribe_call(&self) -> Call {
+        let unacknowledged_tasks = self.logic().map(|logic| logic.unacknowledged_tasks()).unwrap_or_default();
         let books = self.books();
-        let mut subscribe = call::Subscribe {
+        let subscribe = call::Subscribe {
             unacknowledged_updates: books.unacknowledged.iter().map(|(_, update)| update.clone()).collect(),
-            ..call::Subscribe::default()
+            unacknowledged_tasks,
         };
-        if let (Some(task), false) = (&books.task, books.task_acknowledged) {
-            subscribe.unacknowledged_tasks.push(task.clone());
-        }
         Call { subscribe: Some(subscribe), ..self.call(call::Type::Subscribe) }
+    }
+
+    /// Whether the executor is subscribed to the agent.
+    pub fn is_subscribed(&self) -> bool {
+        self.books().state == State::Subscribed
     }
 
     /// C++ `doReliableRegistration`: `SUBSCRIBE` now and every second while connected and
@@ -126,36 +169,35 @@ impl HttpExecutor {
         });
     }
 
-    /// C++ `CommandExecutor::received`.
+    /// C++ `received` of both executors.
     fn handle(&self, event: Event) {
         let kind = event.r#type();
         tracing::info!("Received {} event", kind.as_str_name());
+        let Some(logic) = self.logic() else { return };
         match kind {
             event::Type::Subscribed => {
                 let Some(subscribed) = event.subscribed else { return };
                 tracing::info!("Subscribed executor on {}", subscribed.slave_info.hostname);
-                self.executor.registered(&subscribed.executor_info, &subscribed.framework_info);
                 self.books().state = State::Subscribed;
+                logic.subscribed(&subscribed);
             }
             event::Type::Launch => {
                 let Some(launch) = event.launch else { return };
-                self.books().task = Some(launch.task.clone());
-                self.executor.launch(&launch.task);
+                logic.launch(&launch.task);
             }
             event::Type::LaunchGroup => {
-                // Task groups go to the default executor, never to this one.
-                tracing::error!("LAUNCH_GROUP event is not supported");
-                self.executor.shutdown();
+                let Some(launch_group) = event.launch_group else { return };
+                logic.launch_group(&launch_group.task_group);
             }
             event::Type::Kill => {
                 let Some(kill) = event.kill else { return };
-                self.executor.kill_task(&kill.task_id, kill.kill_policy.as_ref());
+                logic.kill(&kill.task_id, kill.kill_policy.as_ref());
             }
             event::Type::Acknowledged => {
                 let Some(acknowledged) = event.acknowledged else { return };
                 self.acknowledged(&acknowledged.uuid);
             }
-            event::Type::Shutdown => self.executor.shutdown(),
+            event::Type::Shutdown => logic.shutdown(),
             event::Type::Error => {
                 tracing::error!("Error: {}", event.error.map(|e| e.message).unwrap_or_default())
             }
@@ -164,8 +206,8 @@ impl HttpExecutor {
         }
     }
 
-    /// An `ACKNOWLEDGED`: the update is forgotten; the acknowledgement of the terminal one
-    /// ends the executor.
+    /// An `ACKNOWLEDGED`: the update is forgotten; the logic says whether that ends the
+    /// executor, as does the last acknowledgement once all tasks are over.
     fn acknowledged(&self, uuid: &[u8]) {
         let mut books = self.books();
         let Some(position) = books.unacknowledged.iter().position(|(id, _)| id == uuid) else {
@@ -174,12 +216,87 @@ impl HttpExecutor {
             return;
         };
         let (_, update) = books.unacknowledged.remove(position);
-        books.task_acknowledged = true;
+        let left = books.unacknowledged.len();
+        let finishing = books.finishing;
         drop(books);
-        if update.status.state.try_into().is_ok_and(is_terminal_state) {
-            tracing::info!("The terminal status update was acknowledged; exiting");
+        let done = self.logic().is_some_and(|logic| logic.acknowledged(&update.status, left));
+        if done || (finishing && left == 0) {
+            tracing::info!("The last status update was acknowledged; exiting");
             let _ = self.exit.send(0);
         }
+    }
+
+    /// All tasks are over (C++ `DefaultExecutor::_shutdown`): exit with status 0 now if
+    /// every update was acknowledged, else once they are, or after 60 s at the latest.
+    pub fn finish(&self) {
+        let mut books = self.books();
+        if books.unacknowledged.is_empty() {
+            drop(books);
+            let _ = self.exit.send(0);
+            return;
+        }
+        if books.finishing {
+            return;
+        }
+        books.finishing = true;
+        drop(books);
+        tracing::info!("Terminating after {TERMINAL_ACK_TIMEOUT:?}");
+        let exit = self.exit.clone();
+        self.runtime.spawn(async move {
+            tokio::time::sleep(TERMINAL_ACK_TIMEOUT).await;
+            let _ = exit.send(0);
+        });
+    }
+}
+
+/// The command executor's [`TaskLogic`]: its one task, and whether any of its updates was
+/// acknowledged (C++ `TaskData`).
+struct CommandTasks {
+    executor: CommandExecutor,
+    task: Mutex<(Option<TaskInfo>, bool)>,
+}
+
+impl CommandTasks {
+    fn task(&self) -> std::sync::MutexGuard<'_, (Option<TaskInfo>, bool)> {
+        self.task.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl TaskLogic for CommandTasks {
+    fn subscribed(&self, subscribed: &event::Subscribed) {
+        self.executor.registered(&subscribed.executor_info, &subscribed.framework_info);
+    }
+
+    fn launch(&self, task: &TaskInfo) {
+        self.task().0 = Some(task.clone());
+        self.executor.launch(task);
+    }
+
+    fn launch_group(&self, _task_group: &TaskGroupInfo) {
+        // Task groups go to the default executor, never to this one.
+        tracing::error!("LAUNCH_GROUP event is not supported");
+        self.executor.shutdown();
+    }
+
+    fn kill(&self, task_id: &TaskId, policy: Option<&KillPolicy>) {
+        self.executor.kill_task(task_id, policy);
+    }
+
+    fn shutdown(&self) {
+        self.executor.shutdown();
+    }
+
+    fn unacknowledged_tasks(&self) -> Vec<TaskInfo> {
+        match &*self.task() {
+            (Some(task), false) => vec![task.clone()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The acknowledgement of the terminal update ends the executor.
+    fn acknowledged(&self, status: &TaskStatus, _left: usize) -> bool {
+        self.task().1 = true;
+        status.state.try_into().is_ok_and(is_terminal_state)
     }
 }
 
@@ -232,6 +349,9 @@ impl Callbacks for HttpCallbacks {
 
     fn disconnected(&mut self, _mesos: &Handle) {
         self.0.books().state = State::Disconnected;
+        if let Some(logic) = self.0.logic() {
+            logic.disconnected();
+        }
     }
 
     fn received(&mut self, mesos: &Handle, events: VecDeque<Event>) {
