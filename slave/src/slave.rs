@@ -26,6 +26,7 @@ mod http;
 mod recovery;
 
 pub use executors::ExecutorState;
+pub use recovery::compatible;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -572,7 +573,9 @@ impl Slave {
                     Some(Reason::Reconciliation),
                     None,
                 );
-                self.status_update(ctx, update, None);
+                // Straight to the manager: `status_update` drops updates of unknown
+                // frameworks, and the framework of such a task usually is one.
+                self.hand_to_manager(ctx, update, executors::UpdateSender::Agent, None);
             }
         }
     }

@@ -924,7 +924,7 @@ impl Slave {
     /// C++ `__statusUpdate` and `___statusUpdate`: once the manager has the update, the
     /// executor that sent it gets a `StatusUpdateAcknowledgementMessage` (an HTTP executor,
     /// the one that now has the task, an `ACKNOWLEDGED` event).
-    fn hand_to_manager(
+    pub(super) fn hand_to_manager(
         &mut self,
         ctx: &mut Context<Self>,
         update: StatusUpdate,
@@ -1448,7 +1448,12 @@ impl Slave {
     }
 
     /// C++ `Slave::removeExecutor`: the executor is kept among the framework's completed ones.
-    pub(super) fn remove_executor(&mut self, _ctx: &mut Context<Self>, framework_id: &FrameworkId, executor_id: &ExecutorId) {
+    pub(super) fn remove_executor(
+        &mut self,
+        _ctx: &mut Context<Self>,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+    ) {
         let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
         let Some(mut executor) = framework.executors.remove(executor_id) else { return };
         tracing::info!("Cleaning up executor '{}' of framework {}", executor_id.value, framework_id.value);

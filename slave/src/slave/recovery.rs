@@ -127,10 +127,7 @@ impl Slave {
             Ok(state) => state,
             Err(error) => return self.recovery_failed(ctx, &error.to_string()),
         };
-        tracing::info!(
-            "Finished recovering checkpointed state from '{}', beginning agent recovery",
-            meta.display()
-        );
+        tracing::info!("Finished recovering checkpointed state from '{}', beginning agent recovery", meta.display());
         let slave_state = match self.recover_books(ctx, state) {
             Ok(slave_state) => slave_state,
             Err(error) => return self.recovery_failed(ctx, &error),
@@ -147,13 +144,14 @@ impl Slave {
                 Err(failure) => return this.recovery_failed(ctx, &failure.to_string()),
             }
             let recovered = this.containerizer.recover(containers);
-            ctx.defer(recovered, |this: &mut Self, ctx, outcome: Outcome<Result<(), ContainerizerError>>| {
-                match outcome {
+            ctx.defer(
+                recovered,
+                |this: &mut Self, ctx, outcome: Outcome<Result<(), ContainerizerError>>| match outcome {
                     Ok(Ok(())) => this.recover_executors(ctx),
                     Ok(Err(error)) => this.recovery_failed(ctx, &error.to_string()),
                     Err(failure) => this.recovery_failed(ctx, &failure.to_string()),
-                }
-            });
+                },
+            );
         });
     }
 
@@ -362,8 +360,7 @@ impl Slave {
             .collect();
         executors.sort_by(|a, b| (&a.0.value, &a.1.value).cmp(&(&b.0.value, &b.1.value)));
         for (framework_id, executor_id) in executors {
-            let Some(executor) = self.frameworks.get(&framework_id).and_then(|f| f.executors.get(&executor_id))
-            else {
+            let Some(executor) = self.frameworks.get(&framework_id).and_then(|f| f.executors.get(&executor_id)) else {
                 continue;
             };
             let container_id = executor.container_id.clone();
@@ -373,7 +370,8 @@ impl Slave {
             ctx.defer(waited, move |this: &mut Self, ctx, termination| {
                 this.executor_terminated(ctx, &fid, &eid, &cid, termination.ok().flatten())
             });
-            let unknown = self.recovery.unknown_connection.contains(&(framework_id.value.clone(), executor_id.value.clone()));
+            let unknown =
+                self.recovery.unknown_connection.contains(&(framework_id.value.clone(), executor_id.value.clone()));
             let describe = format!("'{}' of framework {}", executor_id.value, framework_id.value);
             match (mode, connection, unknown) {
                 (RecoverMode::Reconnect, Connection::Pid(pid), _) => {
@@ -389,9 +387,7 @@ impl Slave {
                     self.shutdown_executor(ctx, &framework_id, &executor_id);
                 }
                 (RecoverMode::Cleanup, _, true) => {
-                    tracing::info!(
-                        "Killing executor {describe} because no pid or http checkpoint file was found"
-                    );
+                    tracing::info!("Killing executor {describe} because no pid or http checkpoint file was found");
                     drop(self.containerizer.destroy(container_id));
                 }
             }
