@@ -115,6 +115,22 @@ fn localhost(port: u16) -> Config {
 
 // ----- one run of the agent -----
 
+/// An instance on `port`, retried for a while: the previous run's listener may not be
+/// closed yet when its instance's shutdown returns.
+async fn bind(port: u16) -> Libprocess {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match Libprocess::initialize(localhost(port)).await {
+            Ok(lp) => return lp,
+            Err(error) if port != 0 && tokio::time::Instant::now() < deadline => {
+                tracing::info!("Binding port {port} again: {error}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("libprocess starts: {error}"),
+        }
+    }
+}
+
 struct AgentRun {
     lp: Libprocess,
     handle: SlaveHandle,
@@ -124,7 +140,7 @@ struct AgentRun {
 impl AgentRun {
     /// An agent `slave(1)` on `port` (0: any) over `work_dir`, detecting `master`.
     async fn start(work_dir: &Path, port: u16, master: &UPID, configure: impl FnOnce(&mut Options)) -> AgentRun {
-        let lp = Libprocess::initialize(localhost(port)).await.expect("libprocess starts");
+        let lp = bind(port).await;
         let detector = Arc::new(StandaloneMasterDetector::new(Some(create_master_info(master))));
         let manager = TaskStatusUpdateManager::create(&lp, work_dir).unwrap();
         let containerizer = PosixContainerizer::new(PosixOptions::default()).unwrap();
@@ -233,8 +249,9 @@ fn run_task(master: &Master, agent: &AgentRun, framework: FrameworkInfo, task: &
     master.send(&agent.upid(), &run);
 }
 
-/// The pid the agent checkpointed for executor `task` of `framework`.
-fn forked_pid(work_dir: &Path, framework: &str, task: &str) -> i32 {
+/// The pid the agent checkpointed for executor `task` of `framework` (written, with an
+/// fsync, right after the fork; the executor may have run its task by then).
+async fn forked_pid(work_dir: &Path, framework: &str, task: &str) -> i32 {
     let meta = slave::paths::meta_root_dir(work_dir);
     let executor = slave::paths::executor_path(
         &meta,
@@ -242,8 +259,9 @@ fn forked_pid(work_dir: &Path, framework: &str, task: &str) -> i32 {
         &FrameworkId { value: framework.into() },
         &ExecutorId { value: task.into() },
     );
-    let pid = std::fs::read_to_string(executor.join("runs/latest/pids/forked.pid")).expect("forked.pid");
-    pid.trim().parse().unwrap()
+    let path = executor.join("runs/latest/pids/forked.pid");
+    eventually("forked.pid", || std::fs::read_to_string(&path).is_ok_and(|pid| !pid.is_empty())).await;
+    std::fs::read_to_string(&path).unwrap().trim().parse().unwrap()
 }
 
 /// Acknowledges, to `agent`, every update the master heard and has not acknowledged yet,
@@ -296,7 +314,7 @@ async fn a_restarted_agent_reregisters_and_its_v0_executor_finishes_the_task() {
     // TASK_RUNNING stays unacknowledged across the restart.
     eventually("TASK_RUNNING", || master.updates().iter().any(|u| state_of(u) == TaskState::TaskRunning)).await;
     let running = master.updates().into_iter().find(|u| state_of(u) == TaskState::TaskRunning).unwrap();
-    let executor_pid = forked_pid(work_dir.path(), "F0", "t1");
+    let executor_pid = forked_pid(work_dir.path(), "F0", "t1").await;
     first.stop().await;
     assert!(process_alive(executor_pid), "a checkpointing framework's executor outlives its agent");
 
@@ -351,7 +369,7 @@ async fn an_http_executor_resubscribes_with_the_restarted_agent() {
     run_task(&master, &first, framework("F0", true), "t1", "sleep 6");
     acknowledged(&master, &first.upid(), "t1", TaskState::TaskStarting).await;
     acknowledged(&master, &first.upid(), "t1", TaskState::TaskRunning).await;
-    let executor_pid = forked_pid(work_dir.path(), "F0", "t1");
+    let executor_pid = forked_pid(work_dir.path(), "F0", "t1").await;
     first.stop().await;
 
     let second = AgentRun::start(work_dir.path(), port, master.upid(), |_| {}).await;
@@ -375,7 +393,7 @@ async fn an_executor_that_does_not_reregister_is_killed_and_its_task_lost() {
     run_task(&master, &first, framework("F0", true), "t1", "sleep 60");
     acknowledged(&master, &first.upid(), "t1", TaskState::TaskStarting).await;
     acknowledged(&master, &first.upid(), "t1", TaskState::TaskRunning).await;
-    let executor_pid = forked_pid(work_dir.path(), "F0", "t1");
+    let executor_pid = forked_pid(work_dir.path(), "F0", "t1").await;
     // A stopped executor cannot answer `ReconnectExecutorMessage`.
     // SAFETY: a signal to the executor this test's agent launched.
     assert_eq!(unsafe { libc::kill(executor_pid, libc::SIGSTOP) }, 0);
@@ -438,7 +456,7 @@ async fn recover_cleanup_kills_the_executors_and_ends_the_agent() {
     run_task(&master, &first, framework("F0", true), "t1", "sleep 60");
     acknowledged(&master, &first.upid(), "t1", TaskState::TaskStarting).await;
     acknowledged(&master, &first.upid(), "t1", TaskState::TaskRunning).await;
-    let executor_pid = forked_pid(work_dir.path(), "F0", "t1");
+    let executor_pid = forked_pid(work_dir.path(), "F0", "t1").await;
     first.stop().await;
 
     let second = AgentRun::start(work_dir.path(), port, master.upid(), |options| {
@@ -463,11 +481,11 @@ async fn an_incompatible_agent_info_fails_recovery() {
     run_task(&master, &first, framework("F0", true), "t1", "sleep 60");
     acknowledged(&master, &first.upid(), "t1", TaskState::TaskStarting).await;
     acknowledged(&master, &first.upid(), "t1", TaskState::TaskRunning).await;
-    let executor_pid = forked_pid(work_dir.path(), "F0", "t1");
+    let executor_pid = forked_pid(work_dir.path(), "F0", "t1").await;
     first.stop().await;
 
     // The same work directory with other resources.
-    let lp = Libprocess::initialize(localhost(port)).await.unwrap();
+    let lp = bind(port).await;
     let detector = Arc::new(StandaloneMasterDetector::new(Some(create_master_info(master.upid()))));
     let manager = TaskStatusUpdateManager::create(&lp, work_dir.path()).unwrap();
     let containerizer = PosixContainerizer::new(PosixOptions::default()).unwrap();
