@@ -32,7 +32,7 @@ use crate::containerizer::posix::{PosixContainerizer, PosixOptions};
 use crate::containerizer::Containerizer;
 use crate::flags::{SlaveFlags, SlaveFlagsError};
 use crate::resources::Machine;
-use crate::slave::{Options, Slave, SlaveHandle};
+use crate::slave::{Options, RecoverMode, Slave, SlaveHandle};
 use crate::status_update_manager::TaskStatusUpdateManager;
 
 /// The program's name in usage and error messages.
@@ -184,6 +184,9 @@ pub fn options(flags: &SlaveFlags) -> Options {
         executor_shutdown_grace_period: flags.executor_shutdown_grace_period,
         executor_reregistration_timeout: flags.executor_reregistration_timeout,
         recovery_timeout: flags.recovery_timeout,
+        // `validate` refused any other value.
+        recover: RecoverMode::parse(&flags.recover).unwrap_or(RecoverMode::Reconnect),
+        strict: flags.strict,
         http_command_executor: flags.http_command_executor,
         switch_user: flags.switch_user,
         gc_delay: flags.gc_delay,

@@ -1,32 +1,36 @@
-//! The agent actor (id `slave(1)`): master detection and (re)registration with backoff, ping/pong and the ping timeout, frameworks and executors on this machine, task launch, kill and status updates, framework messages, executor registration and termination, framework and executor shutdown; mirrors `src/slave/slave.{hpp,cpp}`.
+//! The agent actor (id `slave(1)`): master detection and (re)registration with backoff, ping/pong and the ping timeout, recovery after a restart, frameworks and executors on this machine, task launch, kill and status updates, framework messages, executor registration and termination, framework and executor shutdown; mirrors `src/slave/slave.{hpp,cpp}`.
 //!
-//! The agent starts `DISCONNECTED` (no recovery of a previous run yet: a restarted agent
-//! registers afresh), asks its [`MasterDetector`] for the leader and registers with it. Each
+//! The agent starts `RECOVERING`: it reads back what a previous run checkpointed and takes
+//! over that run's agent id, frameworks, executors and tasks (see `recovery`). Then it is
+//! `DISCONNECTED`, asks its [`MasterDetector`] for the leader and registers with it (or
+//! reregisters under the recovered id). Each
 //! executor runs in a container of the [`Containerizer`]; a command task (a task with a
 //! `command` and no `executor`) gets an executor generated for it, which runs the
 //! `mesos-executor` program from `--launcher_dir`. Status updates go through the
 //! [`TaskStatusUpdateManager`], which sends them to the master until acknowledged.
 //!
 //! For a framework with `checkpoint` set, the agent writes the meta tree C++ writes (see
-//! [`crate::paths`]) at the same points, and [`crate::state::recover`] reads it back; the
-//! agent does not act on it yet.
+//! [`crate::paths`]) at the same points, and [`crate::state::recover`] reads it back when
+//! the agent restarts.
 //!
 //! Executors reach the agent by the v0 messages or by the v1 executor HTTP API
 //! (`/api/v1/executor`, in `executor_http`).
 //!
 //! Task groups (`task_groups`) run in the executor the framework gives; a `DEFAULT` one is
-//! `mesos-default-executor`.
+//! `mesos-default-executor`. A restarted agent recovers its checkpointed state (`recovery`).
 //!
-//! Not built yet: recovery after an agent restart (`--recover`), resource providers and
-//! operations, authentication, draining, garbage collection of sandboxes.
+//! Not built yet: resource providers and operations, authentication, draining, garbage
+//! collection of sandboxes.
 
 mod executor_http;
 mod executors;
 mod http;
 mod operator;
+mod recovery;
 mod task_groups;
 
 pub use executors::ExecutorState;
+pub use recovery::compatible;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -67,6 +71,27 @@ pub enum State {
     Terminating,
 }
 
+/// `--recover` (C++ `flags.recover`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecoverMode {
+    /// `reconnect`: reconnect with the live executors of the previous run.
+    Reconnect,
+    /// `cleanup`: kill the executors of the previous run, then exit.
+    Cleanup,
+}
+
+impl RecoverMode {
+    /// The flag's value; `None` for anything but `reconnect` and `cleanup` (refused at
+    /// start-up by the flags' validation).
+    pub fn parse(value: &str) -> Option<RecoverMode> {
+        match value {
+            "reconnect" => Some(RecoverMode::Reconnect),
+            "cleanup" => Some(RecoverMode::Cleanup),
+            _ => None,
+        }
+    }
+}
+
 /// The agent's settings that are not in its `SlaveInfo` (the parts of C++ `slave::Flags`
 /// the actor reads).
 #[derive(Clone, Debug)]
@@ -85,6 +110,10 @@ pub struct Options {
     pub executor_reregistration_timeout: Duration,
     /// `--recovery_timeout`.
     pub recovery_timeout: Duration,
+    /// `--recover`: what to do with the executors of a previous run.
+    pub recover: RecoverMode,
+    /// `--strict`: every recovery error is fatal.
+    pub strict: bool,
     /// `--http_command_executor`.
     pub http_command_executor: bool,
     /// `--switch_user`.
@@ -106,6 +135,8 @@ impl Options {
             executor_shutdown_grace_period: crate::constants::DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD,
             executor_reregistration_timeout: crate::constants::EXECUTOR_REREGISTRATION_TIMEOUT,
             recovery_timeout: crate::constants::RECOVERY_TIMEOUT,
+            recover: RecoverMode::Reconnect,
+            strict: true,
             http_command_executor: false,
             switch_user: true,
             gc_delay: crate::constants::GC_DELAY,
@@ -175,6 +206,8 @@ pub struct Slave {
     pub(crate) metrics: SlaveMetrics,
     /// The files service executor sandboxes are attached to (`/files/*`), if any.
     pub(crate) files: Option<Files>,
+    /// Where recovery is (C++ `recoveryInfo`).
+    pub(crate) recovery: recovery::RecoveryInfo,
 }
 
 impl Slave {
@@ -205,6 +238,7 @@ impl Slave {
             start_time: 0.0,
             metrics: SlaveMetrics::default(),
             files: None,
+            recovery: recovery::RecoveryInfo::default(),
         }
     }
 
@@ -244,8 +278,8 @@ impl Slave {
 }
 
 impl Process for Slave {
-    /// C++ `Slave::initialize`, then (with nothing to recover) `_recover` and the first
-    /// detection.
+    /// C++ `Slave::initialize`: the handlers, then recovery (see `recovery`), which starts
+    /// the first detection when it is over.
     fn initialize(&mut self, ctx: &mut Context<Self>) {
         self.start_time = ctx.now().secs();
         self.metrics = SlaveMetrics::register(ctx.libprocess(), ctx.pid());
@@ -266,17 +300,15 @@ impl Process for Slave {
         ctx.install_protobuf(Slave::scheduler_message);
         ctx.install_protobuf(Slave::executor_message);
         ctx.install_protobuf(Slave::register_executor);
+        ctx.install_protobuf(Slave::reregister_executor);
         ctx.install_protobuf(Slave::status_update_message);
         ctx.install_protobuf(Slave::status_update_acknowledgement);
         http::install_routes(ctx);
         executor_http::install_routes(ctx);
         operator::install_routes(ctx);
 
-        // Nothing is recovered: the agent goes straight to detection, after checkpointing
-        // the boot id as C++ does once recovery has finished (`Slave::__recover`).
-        self.checkpoint_boot_id();
-        self.state = State::Disconnected;
-        self.start_detection(ctx, None);
+        // Detection starts once recovery is over (`recovery::finish_recovery`).
+        self.start_recovery(ctx);
     }
 
     /// C++ `Slave::finalize`: the frameworks that do not checkpoint are shut down (their
@@ -546,7 +578,9 @@ impl Slave {
                     Some(Reason::Reconciliation),
                     None,
                 );
-                self.status_update(ctx, update, None);
+                // Straight to the manager: `status_update` drops updates of unknown
+                // frameworks, and the framework of such a task usually is one.
+                self.hand_to_manager(ctx, update, executors::UpdateSender::Agent, None);
             }
         }
     }

@@ -1,4 +1,4 @@
-//! The containerizer interface the agent drives: launch an executor's container, learn when it ends, kill or destroy it, read and change its resources; mirrors `src/slave/containerizer/containerizer.hpp` and the `ContainerConfig`/`ContainerTermination` messages of `include/mesos/slave/containerizer.proto`.
+//! The containerizer interface the agent drives: launch an executor's container, learn when it ends, kill or destroy it, read and change its resources, adopt the containers of a previous agent run; mirrors `src/slave/containerizer/containerizer.hpp` and the `ContainerConfig`/`ContainerTermination` messages of `include/mesos/slave/containerizer.proto`.
 //!
 //! Every call returns a [`Future`] and never blocks the caller: the agent is an actor, and
 //! forking, waiting for a child or fetching URIs happen elsewhere. The agent continues on
@@ -62,6 +62,74 @@ pub struct ContainerTermination {
     pub limited_resources: Vec<Resource>,
 }
 
+/// A container of a previous agent run to adopt (C++ `mesos::slave::ContainerState`): the
+/// latest, not completed, run of a checkpointed executor whose pid was checkpointed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContainerState {
+    pub executor_info: Option<ExecutorInfo>,
+    pub container_id: ContainerId,
+    /// The executor's pid (`forked.pid`).
+    pub pid: i32,
+    /// The sandbox on the host.
+    pub directory: PathBuf,
+}
+
+/// The containers to adopt from a recovered agent (the gathering part of C++
+/// `MesosContainerizerProcess::recover`): for every executor with its info and latest run,
+/// that run unless it completed or has no `forked.pid`, or its executor asked for another
+/// containerizer than the Mesos one. An executor skipped here has no container: the
+/// agent's `wait` on it completes with `None` and the agent cleans it up.
+pub fn recoverable_containers(state: &crate::state::SlaveState, work_dir: &std::path::Path) -> Vec<ContainerState> {
+    let mut recoverable = Vec::new();
+    for framework in state.frameworks.values() {
+        for executor in framework.executors.values() {
+            let (Some(info), Some(latest)) = (&executor.info, &executor.latest) else {
+                tracing::warn!(
+                    "Skipping recovery of executor '{}' of framework {} because its info or latest run could not be \
+                     recovered",
+                    executor.id.value,
+                    framework.id.value
+                );
+                continue;
+            };
+            let Some(run) = executor.runs.get(&latest.value) else { continue };
+            let Some(pid) = run.forked_pid else { continue };
+            if run.completed {
+                tracing::debug!(
+                    "Skipping recovery of executor '{}' of framework {} because its latest run {} is completed",
+                    executor.id.value,
+                    framework.id.value,
+                    latest.value
+                );
+                continue;
+            }
+            if info.container.as_ref().is_some_and(|c| c.r#type() != mesos::proto::container_info::Type::Mesos) {
+                tracing::info!(
+                    "Skipping recovery of executor '{}' of framework {} because it was not launched from mesos \
+                     containerizer",
+                    executor.id.value,
+                    framework.id.value
+                );
+                continue;
+            }
+            tracing::info!(
+                "Recovering container {} for executor '{}' of framework {}",
+                latest.value,
+                executor.id.value,
+                framework.id.value
+            );
+            recoverable.push(ContainerState {
+                executor_info: Some(info.clone()),
+                container_id: latest.clone(),
+                pid,
+                directory: crate::paths::executor_run_path(work_dir, &state.id, &framework.id, &executor.id, latest),
+            });
+        }
+    }
+    recoverable.sort_by(|a, b| a.container_id.value.cmp(&b.container_id.value));
+    recoverable
+}
+
 /// Why a containerizer call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerizerError {
@@ -110,4 +178,13 @@ pub trait Containerizer: Send + Sync + 'static {
 
     /// The containers it runs (C++ `containers`).
     fn containers(&self) -> Future<Vec<ContainerId>>;
+
+    /// Adopts the containers of a previous agent run, before any launch (C++ `recover`):
+    /// each is watched until its process ends, and `wait`, `destroy`, `kill` and `usage`
+    /// work on it as on one launched here. A containerizer that cannot adopt anything
+    /// keeps the default, which recovers nothing.
+    fn recover(&self, containers: Vec<ContainerState>) -> Future<Result<(), ContainerizerError>> {
+        let _ = containers;
+        Future::ready(Ok(()))
+    }
 }

@@ -20,6 +20,15 @@
 //! * There is no launch helper: the pid is the command's own, and `kill` signals it (C++
 //!   signals the helper, which forwards the signal to the command).
 //! * Nested containers and container images are not supported.
+//! * Recovery ([`Containerizer::recover`]) adopts the executors of a previous agent run by
+//!   their checkpointed `forked.pid`. They are not this process's children, so they cannot
+//!   be reaped and their exit status is lost: their end is watched through a pidfd (or by
+//!   polling `/proc`), and their termination has no status. C++ also keeps each
+//!   container's pid under `--runtime_dir` and destroys the containers found there that
+//!   the agent's state does not name (orphans, such as the executors of frameworks that do
+//!   not checkpoint); there is no runtime directory here yet, so such executors are left
+//!   to end by themselves (the executor libraries shut down an executor of a framework
+//!   that does not checkpoint as soon as they lose their agent).
 //!
 //! Users, as C++: with `config.user` and the agent running as root, the sandbox and
 //! everything fetched into it are handed to the user and the process switches to it
@@ -52,9 +61,13 @@ use parking_lot::Mutex;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
-use super::{ContainerConfig, ContainerTermination, Containerizer, ContainerizerError, LaunchResult};
+use super::{ContainerConfig, ContainerState, ContainerTermination, Containerizer, ContainerizerError, LaunchResult};
 use fetcher::{FetcherOptions, Owner};
 use launcher::{Forked, LaunchSpec};
+
+/// How often the process of an adopted container is looked for when the kernel gives no
+/// pidfd (C++ libprocess polls a pid that is not its child at most every second).
+pub const REAP_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The `PATH` given to a command whose environment has none (C++ `os::host_default_path`).
 pub const HOST_DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -487,6 +500,35 @@ impl Shared {
         self.finish(&key, ContainerTermination { status, ..ContainerTermination::default() });
     }
 
+    /// The end of an adopted container's process (C++ `reap` of a pid that is not a
+    /// child): the agent that forked it is gone, so nobody here can `waitpid` it and its
+    /// exit status is lost (the termination has none). Its end is learnt from a pidfd,
+    /// which becomes readable when the process exits, else by polling `/proc/<pid>` (a
+    /// zombie counts as ended). A pid reused by another process after the executor ended
+    /// while no agent ran is taken for the executor, as in C++.
+    async fn watch(self: Arc<Self>, key: String, pid: i32) {
+        if let Err(error) = wait_for_exit(pid).await {
+            tracing::warn!("Failed to watch the process {pid} of container {key}: {error}; polling it");
+            while process_alive(pid) {
+                tokio::time::sleep(REAP_POLL_INTERVAL).await;
+            }
+        }
+        if let Some(container) = self.state.lock().containers.get_mut(&key) {
+            if let Phase::Running { reaped, .. } = &mut container.phase {
+                *reaped = true;
+            }
+        }
+        tracing::info!("Container {key} has exited");
+        let _ = self
+            .blocking(move || {
+                if let Err(error) = launcher::kill_leftovers(pid, libc::SIGKILL) {
+                    tracing::warn!("Failed to kill the processes left by {pid}: {error}");
+                }
+            })
+            .await;
+        self.finish(&key, ContainerTermination::default());
+    }
+
     /// Ends the container: completes every waiter, then removes it if it was destroyed or
     /// keeps its termination.
     fn finish(&self, key: &str, termination: ContainerTermination) {
@@ -529,6 +571,36 @@ impl State {
                 _ => return,
             }
         }
+    }
+}
+
+/// Completes when `pid` has exited, through a pidfd (Linux 5.3 and later); an error when
+/// there is no pidfd to be had (the caller polls instead). A pid that no longer exists has
+/// exited.
+async fn wait_for_exit(pid: i32) -> std::io::Result<()> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: `pidfd_open` takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        let error = std::io::Error::last_os_error();
+        return if error.raw_os_error() == Some(libc::ESRCH) { Ok(()) } else { Err(error) };
+    }
+    // SAFETY: `fd` was just opened and is owned by nothing else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    // SAFETY: an `OwnedFd` holds its open descriptor until dropped, with the `AsyncFd`.
+    let fd = unsafe { tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+        .map_err(|error| error.into_parts().1)?;
+    let _ready = fd.readable().await?;
+    Ok(())
+}
+
+/// Whether `pid` is a live process (it exists and is not a zombie).
+pub fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name, which may hold spaces.
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()) != Some('Z'),
+        // SAFETY: signal 0 only checks that the process exists.
+        Err(_) => unsafe { libc::kill(pid, 0) == 0 },
     }
 }
 
@@ -790,6 +862,41 @@ impl Containerizer for PosixContainerizer {
             .collect();
         ids.sort_by(|a, b| a.value.cmp(&b.value));
         Future::ready(ids)
+    }
+
+    /// C++ `MesosContainerizerProcess::recover` with the POSIX launcher: each container of
+    /// the previous run is taken as running with its checkpointed pid and watched until
+    /// that process ends (see `watch`); one whose process is gone ends at once. No
+    /// cgroup is recovered, and there is no runtime directory to find orphans in (see the
+    /// module documentation).
+    fn recover(&self, containers: Vec<ContainerState>) -> Future<Result<(), ContainerizerError>> {
+        for recovered in containers {
+            let key = key(&recovered.container_id);
+            let (cancel, _) = watch::channel(false);
+            {
+                let mut state = self.shared.state.lock();
+                if state.containers.contains_key(&key) {
+                    tracing::warn!("Skipping recovery of container {key}: it is known already");
+                    continue;
+                }
+                tracing::info!("Recovering container {key} with pid {}", recovered.pid);
+                state.containers.insert(
+                    key.clone(),
+                    Container {
+                        id: recovered.container_id.clone(),
+                        phase: Phase::Running { pid: recovered.pid, reaped: false },
+                        resources: recovered.executor_info.map(|info| info.resources).unwrap_or_default(),
+                        destroying: false,
+                        cancel,
+                        waiters: Vec::new(),
+                        cgroup: None,
+                        memory_max: None,
+                    },
+                );
+            }
+            self.shared.runtime.spawn(self.shared.clone().watch(key, recovered.pid));
+        }
+        Future::ready(Ok(()))
     }
 }
 

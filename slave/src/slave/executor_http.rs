@@ -188,7 +188,8 @@ impl Slave {
     /// `POST /api/v1/executor` (C++ `Http::executor`): the checks in C++'s order, then the
     /// call.
     fn executor_api(&mut self, ctx: &mut Context<Self>, request: Request) -> Response {
-        if self.state == State::Recovering {
+        // Recovered HTTP executors may subscribe once the containerizer has recovered.
+        if !self.recovery.reconnect {
             return Response::with_message(Status::SERVICE_UNAVAILABLE, "Agent has not finished recovery");
         }
         if request.method != "POST" {

@@ -91,7 +91,7 @@ impl Executor {
 
     /// C++ `Executor::updateTaskState`: a queued task that ends becomes terminated; a
     /// launched one takes the new state, and moves to the terminated ones if terminal.
-    fn update_task_state(&mut self, update: &StatusUpdate) {
+    pub(super) fn update_task_state(&mut self, update: &StatusUpdate) {
         let status = &update.status;
         let state = TaskState::try_from(status.state).unwrap_or(TaskState::TaskLost);
         let terminal = is_terminal_state(state);
@@ -122,7 +122,7 @@ impl Executor {
 
     /// C++ `Executor::completeTask`: a terminated task whose terminal update was
     /// acknowledged is kept among the completed ones.
-    fn complete_task(&mut self, task_id: &TaskId) {
+    pub(super) fn complete_task(&mut self, task_id: &TaskId) {
         if let Some(task) = self.terminated_tasks.remove(task_id) {
             self.completed_tasks.push_back(task);
             while self.completed_tasks.len() > MAX_COMPLETED_TASKS_PER_EXECUTOR {
@@ -954,7 +954,7 @@ impl Slave {
     /// C++ `__statusUpdate` and `___statusUpdate`: once the manager has the update, the
     /// executor that sent it gets a `StatusUpdateAcknowledgementMessage` (an HTTP executor,
     /// the one that now has the task, an `ACKNOWLEDGED` event).
-    fn hand_to_manager(
+    pub(super) fn hand_to_manager(
         &mut self,
         ctx: &mut Context<Self>,
         update: StatusUpdate,
@@ -1433,7 +1433,7 @@ impl Slave {
     /// C++ `Slave::executorTerminated`: the container ended. Unless the framework is going,
     /// every task not yet terminal gets a terminal update; the master hears of a custom
     /// executor's exit.
-    fn executor_terminated(
+    pub(super) fn executor_terminated(
         &mut self,
         ctx: &mut Context<Self>,
         framework_id: &FrameworkId,
@@ -1498,7 +1498,12 @@ impl Slave {
     }
 
     /// C++ `Slave::removeExecutor`: the executor is kept among the framework's completed ones.
-    fn remove_executor(&mut self, _ctx: &mut Context<Self>, framework_id: &FrameworkId, executor_id: &ExecutorId) {
+    pub(super) fn remove_executor(
+        &mut self,
+        _ctx: &mut Context<Self>,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+    ) {
         let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
         let Some(mut executor) = framework.executors.remove(executor_id) else { return };
         tracing::info!("Cleaning up executor '{}' of framework {}", executor_id.value, framework_id.value);
