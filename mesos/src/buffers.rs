@@ -11,10 +11,11 @@ use std::sync::Mutex;
 
 use ::bytes::Bytes;
 
-/// Spare buffers, handed out largest first.
+/// Spare buffers, handed out largest first. They are kept as bytes and handed out as text
+/// ([`BufferPool::take`]) or bytes ([`BufferPool::take_bytes`]); an emptied buffer is both.
 pub struct BufferPool {
     keep: usize,
-    spare: Mutex<Vec<String>>,
+    spare: Mutex<Vec<Vec<u8>>>,
 }
 
 impl BufferPool {
@@ -23,7 +24,7 @@ impl BufferPool {
         BufferPool { keep, spare: Mutex::new(Vec::new()) }
     }
 
-    fn spare(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+    fn spare(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
         // A panic while holding the lock leaves a valid list behind.
         self.spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -32,6 +33,12 @@ impl BufferPool {
     /// big enough, else a new one (a spare too small is dropped rather than grown, since
     /// growing copies its whole old allocation).
     pub fn take(&self, capacity: usize) -> String {
+        // An empty vector is valid UTF-8.
+        String::from_utf8(self.take_bytes(capacity)).unwrap_or_default()
+    }
+
+    /// As [`BufferPool::take`], as bytes.
+    pub fn take_bytes(&self, capacity: usize) -> Vec<u8> {
         let largest = {
             let mut spare = self.spare();
             let index = (0..spare.len()).max_by_key(|&i| spare[i].capacity());
@@ -42,15 +49,22 @@ impl BufferPool {
                 buffer.clear();
                 buffer
             }
-            _ => String::with_capacity(capacity),
+            _ => Vec::with_capacity(capacity),
         }
     }
 
     /// Takes `buffer` back for later use; the smallest spare goes when there are too many.
     pub fn give(&self, buffer: String) {
+        self.give_bytes(buffer.into_bytes());
+    }
+
+    /// As [`BufferPool::give`], for bytes.
+    pub fn give_bytes(&self, buffer: Vec<u8>) {
         if self.keep == 0 || buffer.capacity() == 0 {
             return;
         }
+        let mut buffer = buffer;
+        buffer.clear();
         let mut spare = self.spare();
         spare.push(buffer);
         if spare.len() > self.keep {
@@ -64,7 +78,12 @@ impl BufferPool {
 
     /// `text` as bytes that come back to this pool when the last reference is dropped.
     pub fn into_bytes(&'static self, text: String) -> Bytes {
-        Bytes::from_owner(Pooled { text, pool: self })
+        self.vec_into_bytes(text.into_bytes())
+    }
+
+    /// `bytes` as [`Bytes`] that come back to this pool when the last reference is dropped.
+    pub fn vec_into_bytes(&'static self, bytes: Vec<u8>) -> Bytes {
+        Bytes::from_owner(Pooled { bytes, pool: self })
     }
 
     /// How many spare buffers the pool holds.
@@ -75,19 +94,19 @@ impl BufferPool {
 
 /// A buffer on loan from a pool.
 struct Pooled {
-    text: String,
+    bytes: Vec<u8>,
     pool: &'static BufferPool,
 }
 
 impl AsRef<[u8]> for Pooled {
     fn as_ref(&self) -> &[u8] {
-        self.text.as_bytes()
+        &self.bytes
     }
 }
 
 impl Drop for Pooled {
     fn drop(&mut self) {
-        self.pool.give(std::mem::take(&mut self.text));
+        self.pool.give_bytes(std::mem::take(&mut self.bytes));
     }
 }
 

@@ -150,6 +150,13 @@ pub fn give_back(parts: Vec<String>) {
     }
 }
 
+/// Returns buffers of [`encode_repeated`] to the pool.
+pub fn give_back_bytes(parts: impl IntoIterator<Item = Vec<u8>>) {
+    for part in parts {
+        PARTS.give_bytes(part);
+    }
+}
+
 /// A JSON array of `items`, each written by `write`, on several threads when long.
 pub fn write_json_array<T: Sync>(w: &mut Writer, items: &[T], write: impl Fn(&mut Writer, &T) + Sync) {
     w.begin_array();
@@ -194,6 +201,12 @@ impl ProtobufBuilder {
     /// An empty builder with room for `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> Self {
         ProtobufBuilder { buffer: Vec::with_capacity(capacity) }
+    }
+
+    /// A builder appending to `buffer` (emptied first), e.g. one from a [`BufferPool`].
+    pub fn with_buffer(mut buffer: Vec<u8>) -> Self {
+        buffer.clear();
+        ProtobufBuilder { buffer }
     }
 
     /// The encoded length of what has been appended.
@@ -265,8 +278,9 @@ pub fn field_len(tag: u32, length: usize) -> usize {
 
 /// A repeated message field of `messages` under `tag`, encoded on several threads when
 /// long; the parts come back in order.
+/// The parts are pooled buffers: hand them back with [`give_back_bytes`] once copied.
 pub fn encode_repeated<M: prost::Message + Sync>(tag: u32, messages: &[&M]) -> Vec<Vec<u8>> {
-    in_parts(messages, Vec::new, |part, bytes| {
+    in_parts(messages, || PARTS.take_bytes(0), |part, bytes| {
         for message in part {
             prost::encoding::message::encode(tag, *message, bytes);
         }

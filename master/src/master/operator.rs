@@ -15,10 +15,12 @@
 //! changed through the registry (`GET_WEIGHTS` shows `--weights`, as `/master/roles` does).
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use libprocess::http::{Request, Response, Status};
 use libprocess::{Context, Future};
 use mesos::api::{self, decode_call, ContentType, Stream};
+use mesos::buffers::BufferPool;
 use mesos::files::Files;
 use mesos::json::Writer;
 use mesos::operator::{encode_repeated, field_len, write_json_array, write_message_array, ProtobufBuilder};
@@ -209,20 +211,41 @@ impl Pb {
     }
 }
 
-/// The protobuf answer made of `type` and `elements`, written into a buffer of its size.
+/// The protobuf answer made of `type` and `elements`, written into a pooled buffer of its
+/// size; the elements' pooled parts go back to their pool.
 fn assemble(kind: u64, elements: Vec<Pb>) -> Vec<u8> {
     let total = 1 + prost::encoding::encoded_len_varint(kind) + elements.iter().map(Pb::len).sum::<usize>();
-    let mut out = ProtobufBuilder::with_capacity(total);
+    let mut out = ProtobufBuilder::with_buffer(ANSWERS.take_bytes(total));
     out.varint(1, kind);
     for element in &elements {
         element.write(&mut out);
     }
+    recycle(elements);
     out.into_vec()
 }
 
-/// An answer's bytes as a `200 OK` of `content_type`.
+/// Hands the encoded parts of `elements` back to their pool.
+fn recycle(elements: Vec<Pb>) {
+    for element in elements {
+        match element {
+            Pb::Bytes(bytes) => mesos::operator::give_back_bytes([bytes]),
+            Pb::Field(_, children) => recycle(children),
+        }
+    }
+}
+
+/// The buffers large answers (GET_STATE of a big cluster is hundreds of MB) are written
+/// into, kept for the next answer: fresh memory costs a page fault and a zeroed page per
+/// 4 KB on its first write (see `mesos::buffers`).
+static ANSWERS: BufferPool = BufferPool::new(2);
+
+/// The size of the last JSON answer of each kind, to size the next one's buffer.
+static LAST_JSON_SIZE: AtomicUsize = AtomicUsize::new(0);
+
+/// An answer's bytes (from [`ANSWERS`], where they return once sent) as a `200 OK` of
+/// `content_type`.
 fn ok_bytes(content_type: ContentType, bytes: Vec<u8>) -> Response {
-    let mut response = Response::ok(bytes);
+    let mut response = Response::ok(ANSWERS.vec_into_bytes(bytes));
     response.headers.set("Content-Type", content_type.media_type());
     response
 }
@@ -504,14 +527,19 @@ impl Master {
         };
         match accept {
             ContentType::Json => {
-                let mut w = Writer::v1();
+                let estimate = LAST_JSON_SIZE.load(Ordering::Relaxed) / 8 * 9;
+                let mut w = Writer::with_buffer(ANSWERS.take(estimate), true);
                 w.begin_object();
                 w.key_ident("type");
                 w.str(response_type.as_str_name());
                 w.key_ident(key);
                 write_body(&mut w);
                 w.end_object();
-                ok_bytes(accept, w.into_string().into_bytes())
+                let text = w.into_string();
+                if response_type == ResponseType::GetState {
+                    LAST_JSON_SIZE.store(text.len(), Ordering::Relaxed);
+                }
+                ok_bytes(accept, text.into_bytes())
             }
             ContentType::Protobuf => {
                 let body = match response_type {
