@@ -1,6 +1,7 @@
 //! The master's framework bookkeeping and the checks on what schedulers send; mirrors `Framework` in `src/master/master.hpp` and `validation::framework` / `validation::scheduler::call` in `src/master/validation.cpp`.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use libprocess::{Context, Timer, UPID};
@@ -84,19 +85,38 @@ pub fn validate_update(old: &FrameworkInfo, new: &FrameworkInfo) -> Result<(), F
 /// A task the master removed (C++ keeps the `Task` in `Framework::completedTasks`). It never
 /// changes again, so its JSON for the GET endpoints is written once, here, and copied into
 /// each document after: a framework's completed tasks can be half of a large
-/// `/master/state`, and copying them is several times faster than writing them anew.
+/// `/master/state`, and copying them is several times faster than writing them anew. Its v1
+/// JSON and protobuf encoding (for the operator API's `GET_STATE` and `GET_TASKS`) are made
+/// the first time one is asked for, so a master never asked pays no memory for them.
 #[derive(Debug)]
 pub(crate) struct CompletedTask {
     pub(crate) task: Task,
     /// `mesos::http::write_task` of `task`.
     pub(crate) json: Box<str>,
+    v1_json: OnceLock<Box<str>>,
+    protobuf: OnceLock<Box<[u8]>>,
 }
 
 impl CompletedTask {
     pub(crate) fn new(task: Task) -> CompletedTask {
         let mut w = Writer::new();
         write_task(&mut w, &task);
-        CompletedTask { task, json: w.into_string().into_boxed_str() }
+        CompletedTask {
+            task,
+            json: w.into_string().into_boxed_str(),
+            v1_json: OnceLock::new(),
+            protobuf: OnceLock::new(),
+        }
+    }
+
+    /// The task as v1 JSON.
+    pub(crate) fn v1_json(&self) -> &str {
+        self.v1_json.get_or_init(|| mesos::json::to_v1_string(&self.task).into_boxed_str())
+    }
+
+    /// The task's protobuf encoding (v0 and v1 share it).
+    pub(crate) fn protobuf(&self) -> &[u8] {
+        self.protobuf.get_or_init(|| prost::Message::encode_to_vec(&self.task).into_boxed_slice())
     }
 }
 

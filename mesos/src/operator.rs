@@ -150,6 +150,23 @@ pub fn give_back(parts: Vec<String>) {
     }
 }
 
+/// A repeated message field `tag` of bodies already encoded (`body` of each item), framed on
+/// several threads when long; pooled parts as [`encode_repeated`]'s.
+pub fn encode_repeated_bodies<T: Sync>(tag: u32, items: &[T], body: impl Fn(&T) -> &[u8] + Sync) -> Vec<Vec<u8>> {
+    in_parts(
+        items,
+        || PARTS.take_bytes(0),
+        |part, bytes| {
+            for item in part {
+                let body = body(item);
+                encode_key(tag, WireType::LengthDelimited, bytes);
+                encode_varint(body.len() as u64, bytes);
+                bytes.extend_from_slice(body);
+            }
+        },
+    )
+}
+
 /// Returns buffers of [`encode_repeated`] to the pool.
 pub fn give_back_bytes(parts: impl IntoIterator<Item = Vec<u8>>) {
     for part in parts {
@@ -161,9 +178,12 @@ pub fn give_back_bytes(parts: impl IntoIterator<Item = Vec<u8>>) {
 pub fn write_json_array<T: Sync>(w: &mut Writer, items: &[T], write: impl Fn(&mut Writer, &T) + Sync) {
     w.begin_array();
     let v1 = w.is_v1();
+    // A guess of a part's size (a task is about 1 KB), so that the pool hands the big
+    // buffers to the big arrays.
+    let hint = items.len().div_ceil(cores()) * 512;
     let parts = in_parts(
         items,
-        || PARTS.take(0),
+        || PARTS.take(hint),
         |part, buffer| {
             let mut writer = Writer::with_buffer(std::mem::take(buffer), v1);
             for item in part {
@@ -280,9 +300,13 @@ pub fn field_len(tag: u32, length: usize) -> usize {
 /// long; the parts come back in order.
 /// The parts are pooled buffers: hand them back with [`give_back_bytes`] once copied.
 pub fn encode_repeated<M: prost::Message + Sync>(tag: u32, messages: &[&M]) -> Vec<Vec<u8>> {
-    in_parts(messages, || PARTS.take_bytes(0), |part, bytes| {
-        for message in part {
-            prost::encoding::message::encode(tag, *message, bytes);
-        }
-    })
+    in_parts(
+        messages,
+        || PARTS.take_bytes(0),
+        |part, bytes| {
+            for message in part {
+                prost::encoding::message::encode(tag, *message, bytes);
+            }
+        },
+    )
 }

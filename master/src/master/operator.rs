@@ -41,7 +41,7 @@ use mesos::resources::{convert_resource_format, ResourceFormat};
 use super::subscribers::{heartbeat_event, Subscribers};
 use super::{Master, MasterHandle, Slave};
 use crate::constants::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_WEIGHT};
-use crate::framework::Framework;
+use crate::framework::{CompletedTask, Framework};
 
 const API_HELP: &str = "The v1 operator API: POST a `mesos.master.Call` (`{\"type\":\"GET_STATE\"}`) as JSON or \
      protobuf; the answer comes in the type `Accept` asks for (JSON first). SUBSCRIBE opens a stream of RecordIO \
@@ -254,7 +254,7 @@ fn ok_bytes(content_type: ContentType, bytes: Vec<u8>) -> Response {
 struct TaskLists<'a> {
     tasks: Vec<&'a Task>,
     unreachable: Vec<&'a Task>,
-    completed: Vec<&'a Task>,
+    completed: Vec<&'a CompletedTask>,
 }
 
 impl Master {
@@ -494,7 +494,7 @@ impl Master {
         for framework in frameworks {
             lists.tasks.extend(framework.tasks.values());
             lists.unreachable.extend(framework.unreachable_tasks.iter());
-            lists.completed.extend(framework.completed_tasks.iter().map(|c| &c.task));
+            lists.completed.extend(framework.completed_tasks.iter());
         }
         lists
     }
@@ -584,7 +584,8 @@ impl Master {
         w.key_ident("unreachable_tasks");
         write_message_array(w, &lists.unreachable);
         w.key_ident("completed_tasks");
-        write_message_array(w, &lists.completed);
+        // Completed tasks never change: their v1 JSON is made once and copied after.
+        write_json_array(w, &lists.completed, |w, task| w.raw(task.v1_json()));
         w.end_object();
     }
 
@@ -636,7 +637,11 @@ impl Master {
     fn encode_get_tasks(&self) -> Vec<Pb> {
         let lists = self.task_lists();
         let mut out = Pb::repeated(2, &lists.tasks);
-        out.extend(Pb::repeated(3, &lists.completed));
+        out.extend(
+            mesos::operator::encode_repeated_bodies(3, &lists.completed, |task| task.protobuf())
+                .into_iter()
+                .map(Pb::Bytes),
+        );
         out.extend(Pb::repeated(5, &lists.unreachable));
         out
     }
