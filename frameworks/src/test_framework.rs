@@ -82,6 +82,37 @@ pub fn task_resources(role: &str, remaining: &Resources) -> Option<Resources> {
     remaining.contains(&reserved).then_some(reserved)
 }
 
+/// Tasks `Task <n>` with `executor` for as many of the `total` tasks not `launched` yet as
+/// `offer` holds, printed as C++'s examples print them (`resourceOffers` of
+/// `test_framework.cpp` and `test_http_framework.cpp`).
+pub fn launch_from(
+    offer: &Offer,
+    role: &str,
+    executor: &ExecutorInfo,
+    launched: &mut i32,
+    total: i32,
+) -> Vec<TaskInfo> {
+    let mut remaining = offer.resources.iter().cloned().collect::<Resources>();
+    println!("Received offer {} with {remaining}", offer.id.value);
+    let mut tasks = Vec::new();
+    while *launched < total {
+        let Some(resources) = task_resources(role, &remaining) else { break };
+        let id = *launched;
+        *launched += 1;
+        println!("Launching task {id} using offer {}", offer.id.value);
+        remaining -= &resources;
+        tasks.push(TaskInfo {
+            name: format!("Task {id}"),
+            task_id: TaskId { value: id.to_string() },
+            slave_id: offer.slave_id.clone(),
+            executor: Some(executor.clone()),
+            resources: resources.to_vec(),
+            ..TaskInfo::default()
+        });
+    }
+    tasks
+}
+
 impl Scheduler for TestScheduler {
     fn registered(&mut self, _: &dyn SchedulerDriver, _: &FrameworkId, _: &MasterInfo) {
         println!("Registered!");
@@ -93,24 +124,7 @@ impl Scheduler for TestScheduler {
 
     fn resource_offers(&mut self, driver: &dyn SchedulerDriver, offers: &[Offer]) {
         for offer in offers {
-            let mut remaining = offer.resources.iter().cloned().collect::<Resources>();
-            println!("Received offer {} with {remaining}", offer.id.value);
-            let mut tasks = Vec::new();
-            while self.launched < self.total {
-                let Some(resources) = task_resources(&self.role, &remaining) else { break };
-                let id = self.launched;
-                self.launched += 1;
-                println!("Launching task {id} using offer {}", offer.id.value);
-                remaining -= &resources;
-                tasks.push(TaskInfo {
-                    name: format!("Task {id}"),
-                    task_id: TaskId { value: id.to_string() },
-                    slave_id: offer.slave_id.clone(),
-                    executor: Some(self.executor.clone()),
-                    resources: resources.to_vec(),
-                    ..TaskInfo::default()
-                });
-            }
+            let tasks = launch_from(offer, &self.role, &self.executor, &mut self.launched, self.total);
             driver.launch_tasks(vec![offer.id.clone()], tasks, Default::default());
         }
     }

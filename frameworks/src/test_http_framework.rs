@@ -16,14 +16,13 @@ use mesos::proto::executor::{
 use mesos::proto::framework_info::capability::Type as CapabilityType;
 use mesos::proto::scheduler::{call, event, Call, Event};
 use mesos::proto::{
-    offer, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Offer, TaskId, TaskInfo, TaskState, TaskStatus,
+    offer, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Offer, TaskInfo, TaskState, TaskStatus,
 };
-use mesos::resources::Resources;
 use mesos::v1::executor::{Callbacks as ExecutorCallbacks, Handle as ExecutorHandle};
 use mesos::v1::scheduler::{Callbacks, Mesos, MesosHandle};
 
 use crate::program::{self, Program};
-use crate::test_framework::task_resources;
+use crate::test_framework::launch_from;
 
 /// The executor's program name.
 pub const EXECUTOR_BINARY: &str = "test-http-executor";
@@ -103,24 +102,7 @@ impl HttpScheduler {
     /// `ACCEPT` itself.
     fn resource_offers(&mut self, mesos: &MesosHandle, offers: &[Offer]) {
         for offer in offers {
-            let mut remaining: Resources = offer.resources.iter().cloned().collect();
-            println!("Received offer {} with {remaining}", offer.id.value);
-            let mut tasks = Vec::new();
-            while self.launched < self.total {
-                let Some(resources) = task_resources(&self.role, &remaining) else { break };
-                let id = self.launched;
-                self.launched += 1;
-                println!("Launching task {id} using offer {}", offer.id.value);
-                remaining -= &resources;
-                tasks.push(TaskInfo {
-                    name: format!("Task {id}"),
-                    task_id: TaskId { value: id.to_string() },
-                    slave_id: offer.slave_id.clone(),
-                    executor: Some(self.executor.clone()),
-                    resources: resources.to_vec(),
-                    ..TaskInfo::default()
-                });
-            }
+            let tasks = launch_from(offer, &self.role, &self.executor, &mut self.launched, self.total);
             let mut accept = self.call(call::Type::Accept);
             accept.accept = Some(call::Accept {
                 offer_ids: vec![offer.id.clone()],

@@ -1567,32 +1567,6 @@ impl Master {
         }
         match kind {
             CallType::Teardown => self.teardown(ctx, &framework_id),
-            CallType::Accept => self.accept(ctx, &framework_id, call.accept.unwrap_or_default()),
-            CallType::Kill => {
-                if let Some(kill) = call.kill {
-                    self.kill(ctx, &framework_id, kill);
-                }
-            }
-            CallType::Acknowledge => {
-                if let Some(acknowledge) = call.acknowledge {
-                    self.acknowledge(ctx, &framework_id, acknowledge);
-                }
-            }
-            CallType::Reconcile => self.reconcile(ctx, &framework_id, call.reconcile.unwrap_or_default()),
-            CallType::Decline => self.decline(ctx, &framework_id, call.decline.unwrap_or_default()),
-            CallType::Revive => self.revive(&framework_id, call.revive.unwrap_or_default()),
-            CallType::Suppress => self.suppress(&framework_id, call.suppress.unwrap_or_default()),
-            CallType::Message => {
-                if let Some(message) = call.message {
-                    self.message(ctx, &framework_id, message);
-                }
-            }
-            CallType::Shutdown => {
-                if let Some(shutdown) = call.shutdown {
-                    self.shutdown_executor(ctx, &framework_id, shutdown);
-                }
-            }
-            CallType::Request => self.request(&framework_id),
             CallType::UpdateFramework => {
                 if let Some(update) = call.update_framework {
                     if let Err(message) = self.update_framework_call(ctx, &framework_id, update) {
@@ -1601,10 +1575,53 @@ impl Master {
                 }
             }
             CallType::Unknown => tracing::warn!(%from, "'UNKNOWN' call"),
-            other => {
-                tracing::warn!(%from, framework = %framework_id.value, call = ?other, "dropping call: not supported yet")
+            _ => {
+                if !self.framework_call(ctx, &framework_id, kind, call) {
+                    tracing::warn!(%from, framework = %framework_id.value, call = ?kind, "dropping call: not supported yet")
+                }
             }
         }
+    }
+
+    /// The calls a subscribed framework makes the same way over either API (the cases of
+    /// C++ `Master::receive` and `Master::Http::scheduler`): whether `kind` was one of them.
+    pub(super) fn framework_call(
+        &mut self,
+        ctx: &mut Context<Self>,
+        id: &FrameworkId,
+        kind: CallType,
+        call: Call,
+    ) -> bool {
+        match kind {
+            CallType::Accept => self.accept(ctx, id, call.accept.unwrap_or_default()),
+            CallType::Decline => self.decline(ctx, id, call.decline.unwrap_or_default()),
+            CallType::Revive => self.revive(id, call.revive.unwrap_or_default()),
+            CallType::Suppress => self.suppress(id, call.suppress.unwrap_or_default()),
+            CallType::Reconcile => self.reconcile(ctx, id, call.reconcile.unwrap_or_default()),
+            CallType::Request => self.request(id),
+            CallType::Kill => {
+                if let Some(kill) = call.kill {
+                    self.kill(ctx, id, kill);
+                }
+            }
+            CallType::Acknowledge => {
+                if let Some(acknowledge) = call.acknowledge {
+                    self.acknowledge(ctx, id, acknowledge);
+                }
+            }
+            CallType::Message => {
+                if let Some(message) = call.message {
+                    self.message(ctx, id, message);
+                }
+            }
+            CallType::Shutdown => {
+                if let Some(shutdown) = call.shutdown {
+                    self.shutdown_executor(ctx, id, shutdown);
+                }
+            }
+            _ => return false,
+        }
+        true
     }
 
     /// `UPDATE_FRAMEWORK` (C++ `Master::updateFramework`): the framework's info and

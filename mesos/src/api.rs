@@ -107,6 +107,22 @@ pub fn decode_call<M: ProtobufMessage + Json>(
     }
 }
 
+/// The checks of the operator APIs (`/api/v1` of master and agent) after the method, in
+/// C++'s order (`Master::Http::api`, `Http::api` of the agent): `Content-Type`, the body as a
+/// `what` (e.g. `master::Call`), `validate` (a `400` naming `what`), then `Accept`. The call,
+/// what `validate` made of it, and the answer's content type.
+pub fn operator_call<M: ProtobufMessage + Json, K>(
+    request: &Request,
+    what: &str,
+    validate: impl FnOnce(&M) -> Result<K, String>,
+) -> Result<(M, K, ContentType), Response> {
+    let content_type = ContentType::of_request(request)?;
+    let call: M = decode_call(content_type, &request.body, "Call")?;
+    let kind = validate(&call).map_err(|error| Response::bad_request(format!("Failed to validate {what}: {error}")))?;
+    let accept = ContentType::accepted(request)?;
+    Ok((call, kind, accept))
+}
+
 /// `message` encoded as `content_type` (v1 JSON, or protobuf bytes, which v0 and v1 share).
 pub fn serialize<M: prost::Message + Json>(content_type: ContentType, message: &M) -> Bytes {
     match content_type {

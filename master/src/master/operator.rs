@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use libprocess::http::{Request, Response, Status};
 use libprocess::{Context, Future};
-use mesos::api::{self, decode_call, ContentType, Stream};
+use mesos::api::{self, ContentType, Stream};
 use mesos::buffers::BufferPool;
 use mesos::files::Files;
 use mesos::json::Writer;
@@ -267,25 +267,11 @@ impl Master {
         if request.method != "POST" {
             return Future::ready(api::method_not_allowed(&["POST"], &request.method));
         }
-        let content_type = match ContentType::of_request(&request) {
-            Ok(content_type) => content_type,
+        let (call, kind, accept) = match api::operator_call::<Call, _>(&request, "master::Call", validate) {
+            Ok(checked) => checked,
             Err(response) => return Future::ready(response),
-        };
-        let call: Call = match decode_call(content_type, &request.body, "Call") {
-            Ok(call) => call,
-            Err(response) => return Future::ready(response),
-        };
-        let kind = match validate(&call) {
-            Ok(kind) => kind,
-            Err(error) => {
-                return Future::ready(Response::bad_request(format!("Failed to validate master::Call: {error}")))
-            }
         };
         tracing::info!("Processing call {}", kind.as_str_name());
-        let accept = match ContentType::accepted(&request) {
-            Ok(accept) => accept,
-            Err(response) => return Future::ready(response),
-        };
         let ready = Future::ready;
         match kind {
             CallType::Unknown => ready(Response::empty(Status::NOT_IMPLEMENTED)),

@@ -114,32 +114,6 @@ impl Master {
                 tracing::info!(framework = %id.value, "processing TEARDOWN call");
                 self.remove_framework(ctx, &id);
             }
-            CallType::Accept => self.accept(ctx, &id, call.accept.unwrap_or_default()),
-            CallType::Decline => self.decline(ctx, &id, call.decline.unwrap_or_default()),
-            CallType::Revive => self.revive(&id, call.revive.unwrap_or_default()),
-            CallType::Suppress => self.suppress(&id, call.suppress.unwrap_or_default()),
-            CallType::Kill => {
-                if let Some(kill) = call.kill {
-                    self.kill(ctx, &id, kill);
-                }
-            }
-            CallType::Shutdown => {
-                if let Some(shutdown) = call.shutdown {
-                    self.shutdown_executor(ctx, &id, shutdown);
-                }
-            }
-            CallType::Acknowledge => {
-                if let Some(acknowledge) = call.acknowledge {
-                    self.acknowledge(ctx, &id, acknowledge);
-                }
-            }
-            CallType::Reconcile => self.reconcile(ctx, &id, call.reconcile.unwrap_or_default()),
-            CallType::Message => {
-                if let Some(message) = call.message {
-                    self.message(ctx, &id, message);
-                }
-            }
-            CallType::Request => self.request(&id),
             CallType::UpdateFramework => {
                 let Some(update) = call.update_framework else { return accepted };
                 return match self.update_framework_call(ctx, &id, update) {
@@ -160,6 +134,9 @@ impl Master {
                 return Response::status_text(Status::NOT_IMPLEMENTED);
             }
             CallType::Subscribe => {}
+            _ => {
+                self.framework_call(ctx, &id, kind, call);
+            }
         }
         accepted
     }

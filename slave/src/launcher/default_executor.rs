@@ -30,7 +30,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
-use libprocess::{Config, Libprocess};
 use mesos::proto::executor::event;
 use mesos::proto::task_status::{Reason, Source};
 use mesos::proto::{
@@ -558,25 +557,10 @@ pub fn main(arguments: Vec<String>, environment: Vec<(String, String)>) -> i32 {
         eprintln!("Expecting 'MESOS_SANDBOX' to be set in the environment");
         return 1;
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
+    let (runtime, lp) = match super::start_instance(&environment) {
+        Ok(started) => started,
         Err(error) => {
-            eprintln!("Failed to start the runtime: {error}");
-            return 1;
-        }
-    };
-    let config =
-        match Config::from_vars(environment.iter().filter(|(name, _)| name.starts_with("LIBPROCESS_")).cloned()) {
-            Ok(config) => config,
-            Err(error) => {
-                eprintln!("{error}");
-                return 1;
-            }
-        };
-    let lp = match runtime.block_on(Libprocess::initialize(config)) {
-        Ok(lp) => lp,
-        Err(error) => {
-            eprintln!("Failed to initialize libprocess: {error}");
+            eprintln!("{error}");
             return 1;
         }
     };

@@ -20,7 +20,7 @@
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use libprocess::{Config, Libprocess};
+use libprocess::Libprocess;
 use mesos::exec::{Executor, ExecutorDriver, MesosExecutorDriver, Status};
 use mesos::proto::task_status::{Reason, Source};
 use mesos::proto::{
@@ -374,25 +374,10 @@ pub fn main(arguments: Vec<String>, environment: Vec<(String, String)>) -> i32 {
     let rust_log = environment.iter().find(|(name, _)| name == "RUST_LOG").map(|(_, value)| value.clone());
     let _ = mesos::logging::initialize(false, &level, rust_log.as_deref());
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
+    let (runtime, lp) = match super::start_instance(&environment) {
+        Ok(started) => started,
         Err(error) => {
-            eprintln!("Failed to start the runtime: {error}");
-            return 1;
-        }
-    };
-    let config =
-        match Config::from_vars(environment.iter().filter(|(name, _)| name.starts_with("LIBPROCESS_")).cloned()) {
-            Ok(config) => config,
-            Err(error) => {
-                eprintln!("{error}");
-                return 1;
-            }
-        };
-    let lp = match runtime.block_on(Libprocess::initialize(config)) {
-        Ok(lp) => lp,
-        Err(error) => {
-            eprintln!("Failed to initialize libprocess: {error}");
+            eprintln!("{error}");
             return 1;
         }
     };

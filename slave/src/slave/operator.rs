@@ -12,7 +12,7 @@
 
 use libprocess::http::{Request, Response, Status};
 use libprocess::{Context, Future};
-use mesos::api::{self, decode_call, ContentType, APPLICATION_RECORDIO};
+use mesos::api::{self, ContentType, APPLICATION_RECORDIO};
 use mesos::proto::agent::call::Type as CallType;
 use mesos::proto::agent::response::get_containers::Container;
 use mesos::proto::agent::response::get_executors::Executor as ExecutorModel;
@@ -103,25 +103,11 @@ impl Slave {
                 "Streaming requests (ATTACH_CONTAINER_INPUT) are not supported by this agent yet",
             ));
         }
-        let content_type = match ContentType::of_request(&request) {
-            Ok(content_type) => content_type,
+        let (call, kind, accept) = match api::operator_call::<Call, _>(&request, "agent::Call", validate) {
+            Ok(checked) => checked,
             Err(response) => return Future::ready(response),
-        };
-        let call: Call = match decode_call(content_type, &request.body, "Call") {
-            Ok(call) => call,
-            Err(response) => return Future::ready(response),
-        };
-        let kind = match validate(&call) {
-            Ok(kind) => kind,
-            Err(error) => {
-                return Future::ready(Response::bad_request(format!("Failed to validate agent::Call: {error}")))
-            }
         };
         tracing::info!("Processing call {}", kind.as_str_name());
-        let accept = match ContentType::accepted(&request) {
-            Ok(accept) => accept,
-            Err(response) => return Future::ready(response),
-        };
         let ready = Future::ready;
         match kind {
             CallType::Unknown => ready(Response::empty(Status::NOT_IMPLEMENTED)),
