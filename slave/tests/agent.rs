@@ -1,11 +1,10 @@
 //! The agent actor on a paused clock, against a fake master, a fake containerizer and a fake executor (all processes in one instance): registration and its retries, ping/pong and the ping timeout, a command task from `RunTaskMessage` to its acknowledged terminal update, kills, executor registration timeout and exit, framework shutdown, framework messages, reconciliation on reregistration, and messages from the wrong sender (the flows of `src/tests/slave_tests.cpp`).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use libprocess::{Bytes, Config, Context, Future, Libprocess, Process, Promise, ProtobufMessage, PID, UPID};
-use mesos::detector::{create_master_info, StandaloneMasterDetector};
+use libprocess::{Bytes, Libprocess, ProtobufMessage, UPID};
 use mesos::internal::{
     ExecutorRegisteredMessage, ExecutorToFrameworkMessage, ExitedExecutorMessage, FrameworkToExecutorMessage,
     KillTaskMessage, MasterSlaveConnection, PingSlaveMessage, PongSlaveMessage, ReconcileTasksMessage,
@@ -15,71 +14,18 @@ use mesos::internal::{
 };
 use mesos::proto::task_status::{Reason, Source};
 use mesos::proto::{
-    CommandInfo, ContainerId, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Resource, ResourceStatistics,
-    SlaveId, SlaveInfo, Task, TaskId, TaskInfo, TaskState, TaskStatus,
+    CommandInfo, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, SlaveId, Task, TaskId, TaskInfo, TaskState,
+    TaskStatus,
 };
 use mesos::resources::Resources;
 use mesos::state::Uuid;
-use slave::containerizer::{ContainerConfig, ContainerTermination, Containerizer, ContainerizerError, LaunchResult};
+use slave::containerizer::ContainerTermination;
 use slave::paths;
-use slave::slave::{Options, Slave, SlaveHandle, State};
-use slave::status_update_manager::TaskStatusUpdateManager;
+use slave::slave::{Options, SlaveHandle, State};
 
-// ----- a peer that records every message it hears -----
+mod common;
 
-type Heard = Arc<Mutex<Vec<(UPID, String, Bytes)>>>;
-
-/// Plays the master (or an executor): keeps every message of the named kinds.
-struct Peer {
-    names: Vec<&'static str>,
-    heard: Heard,
-    /// Answer pings (as an observer would not: the agent answers ours).
-    pong: bool,
-}
-
-impl Process for Peer {
-    fn initialize(&mut self, ctx: &mut Context<Self>) {
-        for name in self.names.clone() {
-            ctx.install(name, move |this: &mut Peer, _ctx, from: &UPID, body: Bytes| {
-                this.heard.lock().unwrap().push((from.clone(), name.to_string(), body));
-            });
-        }
-        let _ = self.pong;
-    }
-}
-
-struct Fake {
-    pid: PID<Peer>,
-    heard: Heard,
-}
-
-impl Fake {
-    fn spawn(lp: &Libprocess, id: &str, names: Vec<&'static str>) -> Fake {
-        let heard: Heard = Arc::default();
-        let pid = lp.spawn(id, Peer { names, heard: heard.clone(), pong: false }).expect("spawns");
-        Fake { pid, heard }
-    }
-
-    fn upid(&self) -> &UPID {
-        self.pid.upid()
-    }
-
-    /// Every `M` heard so far, with its sender.
-    fn all<M: ProtobufMessage>(&self) -> Vec<(UPID, M)> {
-        let name = libprocess::protobuf::type_name::<M>();
-        self.heard
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, n, _)| n == name)
-            .map(|(from, _, body)| (from.clone(), M::decode(body.clone()).expect("decodes")))
-            .collect()
-    }
-
-    fn messages<M: ProtobufMessage>(&self) -> Vec<M> {
-        self.all::<M>().into_iter().map(|(_, m)| m).collect()
-    }
-}
+use common::{within, Fake, FakeContainerizer};
 
 fn names_of_master() -> Vec<&'static str> {
     vec![
@@ -104,104 +50,7 @@ fn names_of_executor() -> Vec<&'static str> {
     ]
 }
 
-// ----- a containerizer that runs nothing -----
-
-#[derive(Default)]
-struct Containers {
-    launched: Vec<(ContainerId, ContainerConfig, BTreeMap<String, String>)>,
-    waiting: HashMap<String, Vec<Promise<Option<ContainerTermination>>>>,
-    ended: HashMap<String, ContainerTermination>,
-    destroyed: Vec<ContainerId>,
-    killed: Vec<(ContainerId, i32)>,
-}
-
-/// Records launches; a container ends when the test says so, or when destroyed.
-#[derive(Clone, Default)]
-struct FakeContainerizer {
-    containers: Arc<Mutex<Containers>>,
-}
-
-impl FakeContainerizer {
-    fn launched(&self) -> Vec<(ContainerId, ContainerConfig, BTreeMap<String, String>)> {
-        self.containers.lock().unwrap().launched.clone()
-    }
-
-    fn destroyed(&self) -> Vec<ContainerId> {
-        self.containers.lock().unwrap().destroyed.clone()
-    }
-
-    /// Ends `container` as if its executor exited with `status`.
-    fn end(&self, container: &ContainerId, termination: ContainerTermination) {
-        let waiting = {
-            let mut containers = self.containers.lock().unwrap();
-            containers.ended.insert(container.value.clone(), termination.clone());
-            containers.waiting.remove(&container.value).unwrap_or_default()
-        };
-        for promise in waiting {
-            promise.set(Some(termination.clone()));
-        }
-    }
-}
-
-impl Containerizer for FakeContainerizer {
-    fn launch(
-        &self,
-        container_id: ContainerId,
-        config: ContainerConfig,
-        environment: BTreeMap<String, String>,
-        _pid_checkpoint_path: Option<std::path::PathBuf>,
-    ) -> Future<Result<LaunchResult, ContainerizerError>> {
-        self.containers.lock().unwrap().launched.push((container_id, config, environment));
-        Future::ready(Ok(LaunchResult::Success))
-    }
-
-    fn wait(&self, container_id: ContainerId) -> Future<Option<ContainerTermination>> {
-        let mut containers = self.containers.lock().unwrap();
-        if let Some(ended) = containers.ended.get(&container_id.value) {
-            return Future::ready(Some(ended.clone()));
-        }
-        if !containers.launched.iter().any(|(id, _, _)| id == &container_id) {
-            return Future::ready(None);
-        }
-        let promise = Promise::new();
-        let future = promise.future();
-        containers.waiting.entry(container_id.value.clone()).or_default().push(promise);
-        future
-    }
-
-    fn destroy(&self, container_id: ContainerId) -> Future<Option<ContainerTermination>> {
-        self.containers.lock().unwrap().destroyed.push(container_id.clone());
-        // Killed by a signal, as a destroyed container is.
-        let termination = ContainerTermination { status: Some(9), ..ContainerTermination::default() };
-        self.end(&container_id, termination.clone());
-        Future::ready(Some(termination))
-    }
-
-    fn kill(&self, container_id: ContainerId, signal: i32) -> Future<bool> {
-        self.containers.lock().unwrap().killed.push((container_id, signal));
-        Future::ready(true)
-    }
-
-    fn usage(&self, _container_id: ContainerId) -> Future<Result<ResourceStatistics, ContainerizerError>> {
-        Future::ready(Ok(ResourceStatistics::default()))
-    }
-
-    fn update(&self, _container_id: ContainerId, _resources: Vec<Resource>) -> Future<Result<(), ContainerizerError>> {
-        Future::ready(Ok(()))
-    }
-
-    fn containers(&self) -> Future<Vec<ContainerId>> {
-        Future::ready(self.containers.lock().unwrap().launched.iter().map(|(id, _, _)| id.clone()).collect())
-    }
-}
-
 // ----- the cluster -----
-
-const WAIT: Duration = Duration::from_secs(10);
-
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("in time")
-}
 
 struct Cluster {
     lp: Libprocess,
@@ -214,32 +63,15 @@ struct Cluster {
 impl Cluster {
     /// An agent whose detector names a fake `master`; not registered yet.
     async fn start() -> Cluster {
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .try_init();
-        let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
-        let lp = Libprocess::initialize(config).await.expect("libprocess starts");
+        common::init_logging();
+        let lp = common::loopback_instance().await;
         lp.clock().pause();
         let master = Fake::spawn(&lp, "master", names_of_master());
-        let detector = Arc::new(StandaloneMasterDetector::new(Some(create_master_info(master.upid()))));
         let work_dir = tempfile::tempdir().unwrap();
         let containerizer = FakeContainerizer::default();
-        let manager = TaskStatusUpdateManager::create(&lp, work_dir.path()).unwrap();
-        let info = SlaveInfo {
-            hostname: "agent.example".into(),
-            port: Some(i32::from(lp.address().port())),
-            resources: Resources::parse("cpus:2;mem:1024", "*").unwrap().to_vec(),
-            checkpoint: Some(true),
-            ..SlaveInfo::default()
-        };
-        let slave = Slave::new(
-            info,
-            Options::new(work_dir.path().to_path_buf()),
-            detector,
-            Arc::new(containerizer.clone()),
-            manager,
-        );
+        let info = common::agent_info(&lp, Some(true));
+        let options = Options::new(work_dir.path().to_path_buf());
+        let slave = common::agent(&lp, master.upid(), info, options, Arc::new(containerizer.clone()));
         let agent = SlaveHandle::spawn(&lp, slave).unwrap();
         lp.settle().await;
         Cluster { lp, master, agent, containerizer, work_dir }

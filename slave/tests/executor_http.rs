@@ -1,14 +1,13 @@
 //! The agent's v1 executor HTTP API over real TCP, with the real agent actor on a paused clock, a fake master and containerizer (processes in the test's instance) and an executor played by the test with an HTTP client: SUBSCRIBE and its SUBSCRIBED content, LAUNCH, UPDATE forwarded to the master and ACKNOWLEDGED back, MESSAGE both ways, KILL, SHUTDOWN, heartbeats, resubscription with unacknowledged updates and tasks, the registration timeout, every status code of `Http::executor` with its text, hostile bodies; and the real `mesos-executor` in HTTP mode running a command task to `TASK_FINISHED` (the flows of `src/tests/executor_http_api_tests.cpp` and `src/tests/slave_tests.cpp`).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use libprocess::http::client::{ClientRequest, Connection};
 use libprocess::http::{Body, Response, Status};
-use libprocess::{Bytes, Config, Context, Future, Libprocess, Process, Promise, ProtobufMessage, PID, UPID};
+use libprocess::{Bytes, Libprocess, ProtobufMessage, UPID};
 use mesos::api::ContentType;
-use mesos::detector::{create_master_info, StandaloneMasterDetector};
 use mesos::internal::{
     ExecutorToFrameworkMessage, FrameworkToExecutorMessage, KillTaskMessage, MasterSlaveConnection, RunTaskMessage,
     ShutdownFrameworkMessage, SlaveRegisteredMessage, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
@@ -16,61 +15,16 @@ use mesos::internal::{
 use mesos::proto::executor::{call, event, Call, Event};
 use mesos::proto::task_status::{Reason, Source};
 use mesos::proto::{
-    CommandInfo, ContainerId, DurationInfo, ExecutorId, FrameworkId, FrameworkInfo, KillPolicy, Resource,
-    ResourceStatistics, SlaveId, SlaveInfo, TaskId, TaskInfo, TaskState, TaskStatus,
+    CommandInfo, ContainerId, DurationInfo, ExecutorId, FrameworkId, FrameworkInfo, KillPolicy, SlaveId, TaskId,
+    TaskInfo, TaskState, TaskStatus,
 };
 use mesos::resources::Resources;
 use mesos::state::Uuid;
-use slave::containerizer::{ContainerConfig, ContainerTermination, Containerizer, ContainerizerError, LaunchResult};
-use slave::slave::{Options, Slave, SlaveHandle, State};
-use slave::status_update_manager::TaskStatusUpdateManager;
+use slave::slave::{Options, SlaveHandle, State};
 
-// ----- a peer that records every message it hears -----
+mod common;
 
-type Heard = Arc<Mutex<Vec<(UPID, String, Bytes)>>>;
-
-struct Peer {
-    names: Vec<&'static str>,
-    heard: Heard,
-}
-
-impl Process for Peer {
-    fn initialize(&mut self, ctx: &mut Context<Self>) {
-        for name in self.names.clone() {
-            ctx.install(name, move |this: &mut Peer, _ctx, from: &UPID, body: Bytes| {
-                this.heard.lock().unwrap().push((from.clone(), name.to_string(), body));
-            });
-        }
-    }
-}
-
-struct Fake {
-    pid: PID<Peer>,
-    heard: Heard,
-}
-
-impl Fake {
-    fn spawn(lp: &Libprocess, id: &str, names: Vec<&'static str>) -> Fake {
-        let heard: Heard = Arc::default();
-        let pid = lp.spawn(id, Peer { names, heard: heard.clone() }).expect("spawns");
-        Fake { pid, heard }
-    }
-
-    fn upid(&self) -> &UPID {
-        self.pid.upid()
-    }
-
-    fn messages<M: ProtobufMessage>(&self) -> Vec<M> {
-        let name = libprocess::protobuf::type_name::<M>();
-        self.heard
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, n, _)| n == name)
-            .map(|(_, _, body)| M::decode(body.clone()).expect("decodes"))
-            .collect()
-    }
-}
+use common::{eventually, within, Fake, FakeContainerizer};
 
 fn names_of_master() -> Vec<&'static str> {
     vec![
@@ -82,96 +36,7 @@ fn names_of_master() -> Vec<&'static str> {
     ]
 }
 
-// ----- a containerizer that runs nothing -----
-
-#[derive(Default)]
-struct Containers {
-    launched: Vec<(ContainerId, BTreeMap<String, String>)>,
-    waiting: HashMap<String, Vec<Promise<Option<ContainerTermination>>>>,
-    ended: HashMap<String, ContainerTermination>,
-    destroyed: Vec<ContainerId>,
-}
-
-#[derive(Clone, Default)]
-struct FakeContainerizer {
-    containers: Arc<Mutex<Containers>>,
-}
-
-impl FakeContainerizer {
-    fn launched(&self) -> Vec<(ContainerId, BTreeMap<String, String>)> {
-        self.containers.lock().unwrap().launched.clone()
-    }
-
-    fn destroyed(&self) -> Vec<ContainerId> {
-        self.containers.lock().unwrap().destroyed.clone()
-    }
-
-    fn end(&self, container: &ContainerId, termination: ContainerTermination) {
-        let waiting = {
-            let mut containers = self.containers.lock().unwrap();
-            containers.ended.insert(container.value.clone(), termination.clone());
-            containers.waiting.remove(&container.value).unwrap_or_default()
-        };
-        for promise in waiting {
-            promise.set(Some(termination.clone()));
-        }
-    }
-}
-
-impl Containerizer for FakeContainerizer {
-    fn launch(
-        &self,
-        container_id: ContainerId,
-        _config: ContainerConfig,
-        environment: BTreeMap<String, String>,
-        _pid_checkpoint_path: Option<std::path::PathBuf>,
-    ) -> Future<Result<LaunchResult, ContainerizerError>> {
-        self.containers.lock().unwrap().launched.push((container_id, environment));
-        Future::ready(Ok(LaunchResult::Success))
-    }
-
-    fn wait(&self, container_id: ContainerId) -> Future<Option<ContainerTermination>> {
-        let mut containers = self.containers.lock().unwrap();
-        if let Some(ended) = containers.ended.get(&container_id.value) {
-            return Future::ready(Some(ended.clone()));
-        }
-        let promise = Promise::new();
-        let future = promise.future();
-        containers.waiting.entry(container_id.value.clone()).or_default().push(promise);
-        future
-    }
-
-    fn destroy(&self, container_id: ContainerId) -> Future<Option<ContainerTermination>> {
-        self.containers.lock().unwrap().destroyed.push(container_id.clone());
-        let termination = ContainerTermination { status: Some(9), ..ContainerTermination::default() };
-        self.end(&container_id, termination.clone());
-        Future::ready(Some(termination))
-    }
-
-    fn kill(&self, _container_id: ContainerId, _signal: i32) -> Future<bool> {
-        Future::ready(true)
-    }
-
-    fn usage(&self, _container_id: ContainerId) -> Future<Result<ResourceStatistics, ContainerizerError>> {
-        Future::ready(Ok(ResourceStatistics::default()))
-    }
-
-    fn update(&self, _container_id: ContainerId, _resources: Vec<Resource>) -> Future<Result<(), ContainerizerError>> {
-        Future::ready(Ok(()))
-    }
-
-    fn containers(&self) -> Future<Vec<ContainerId>> {
-        Future::ready(self.containers.lock().unwrap().launched.iter().map(|(id, _)| id.clone()).collect())
-    }
-}
-
 // ----- the cluster -----
-
-const WAIT: Duration = Duration::from_secs(10);
-
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("in time")
-}
 
 struct Cluster {
     lp: Libprocess,
@@ -186,29 +51,18 @@ struct Cluster {
 impl Cluster {
     /// A registered agent (`S0`) on a paused clock.
     async fn start() -> Cluster {
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .try_init();
-        let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
-        let lp = Libprocess::initialize(config).await.expect("libprocess starts");
+        common::init_logging();
+        let lp = common::loopback_instance().await;
         lp.clock().pause();
         let master = Fake::spawn(&lp, "master", names_of_master());
         let scheduler =
             Fake::spawn(&lp, "scheduler", vec![libprocess::protobuf::type_name::<ExecutorToFrameworkMessage>()]);
-        let detector = Arc::new(StandaloneMasterDetector::new(Some(create_master_info(master.upid()))));
         let work_dir = tempfile::tempdir().unwrap();
         let containerizer = FakeContainerizer::default();
-        let manager = TaskStatusUpdateManager::create(&lp, work_dir.path()).unwrap();
-        let info = SlaveInfo {
-            hostname: "agent.example".into(),
-            port: Some(i32::from(lp.address().port())),
-            resources: Resources::parse("cpus:2;mem:1024", "*").unwrap().to_vec(),
-            ..SlaveInfo::default()
-        };
+        let info = common::agent_info(&lp, None);
         let mut options = Options::new(work_dir.path().to_path_buf());
         options.http_command_executor = true;
-        let slave = Slave::new(info, options, detector, Arc::new(containerizer.clone()), manager);
+        let slave = common::agent(&lp, master.upid(), info, options, Arc::new(containerizer.clone()));
         let agent = SlaveHandle::spawn(&lp, slave).unwrap();
         lp.settle().await;
         let mut cluster =
@@ -261,7 +115,8 @@ impl Cluster {
         };
         self.send_from_master(&message);
         self.settle().await;
-        self.containerizer.launched().last().cloned().expect("launched")
+        let (container_id, _, environment) = self.containerizer.launched().last().cloned().expect("launched");
+        (container_id, environment)
     }
 
     fn path(&self) -> String {
@@ -777,41 +632,22 @@ async fn hostile_bodies_get_400s_and_nothing_breaks() {
 
 // ----- the real command executor in HTTP mode -----
 
-/// Polls `check` on the real clock until it holds.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !check() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_http_command_executor_runs_a_command_task_to_finished() {
-    let _ = tracing_subscriber::fmt()
-        .with_test_writer()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .try_init();
-    let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
-    let lp = Libprocess::initialize(config).await.expect("libprocess starts");
+    common::init_logging();
+    let lp = common::loopback_instance().await;
     let master = Fake::spawn(&lp, "master", names_of_master());
-    let detector = Arc::new(StandaloneMasterDetector::new(Some(create_master_info(master.upid()))));
     let work_dir = tempfile::tempdir().unwrap();
-    let manager = TaskStatusUpdateManager::create(&lp, work_dir.path()).unwrap();
     let containerizer =
         slave::containerizer::posix::PosixContainerizer::new(slave::containerizer::posix::PosixOptions::default())
             .unwrap();
-    let info = SlaveInfo {
-        hostname: "agent.example".into(),
-        port: Some(i32::from(lp.address().port())),
-        resources: Resources::parse("cpus:2;mem:1024", "*").unwrap().to_vec(),
-        ..SlaveInfo::default()
-    };
+    let info = common::agent_info(&lp, None);
     let mut options = Options::new(work_dir.path().to_path_buf());
     options.http_command_executor = true;
     options.switch_user = false;
     options.launcher_dir = std::path::Path::new(env!("CARGO_BIN_EXE_mesos-executor")).parent().unwrap().to_path_buf();
-    let agent = SlaveHandle::spawn(&lp, Slave::new(info, options, detector, Arc::new(containerizer), manager)).unwrap();
+    let agent =
+        SlaveHandle::spawn(&lp, common::agent(&lp, master.upid(), info, options, Arc::new(containerizer))).unwrap();
     let agent_pid = agent.pid.upid().clone();
     let registrations = || master.messages::<mesos::internal::RegisterSlaveMessage>().len();
     eventually("the registration", || registrations() > 0).await;

@@ -5,8 +5,7 @@ use std::net::SocketAddrV4;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use libprocess::{Bytes, Config, Context, Future, Libprocess, Process, ProtobufMessage, PID, UPID};
-use mesos::detector::{create_master_info, StandaloneMasterDetector};
+use libprocess::{Bytes, Context, Future, Libprocess, Process, ProtobufMessage, PID, UPID};
 use mesos::internal::{
     MasterSlaveConnection, RegisterExecutorMessage, RunTaskMessage, SlaveRegisteredMessage, StatusUpdate,
     StatusUpdateMessage,
@@ -15,24 +14,21 @@ use mesos::proto::agent::call::Type as CallType;
 use mesos::proto::agent::response::Type as ResponseType;
 use mesos::proto::agent::{Call, Response as ApiResponse};
 use mesos::proto::{
-    CommandInfo, ContainerId, ExecutorId, FrameworkId, FrameworkInfo, Resource, ResourceStatistics, SlaveId, SlaveInfo,
-    TaskId, TaskInfo, TaskState, TaskStatus,
+    CommandInfo, ContainerId, ExecutorId, FrameworkId, FrameworkInfo, Resource, ResourceStatistics, SlaveId, TaskId,
+    TaskInfo, TaskState, TaskStatus,
 };
 use mesos::resources::Resources;
 use mesos::state::Uuid;
 use prost::Message;
 use serde_json::{json, Value};
 use slave::containerizer::{ContainerConfig, ContainerTermination, Containerizer, ContainerizerError, LaunchResult};
-use slave::slave::{Options, Slave, SlaveHandle, State};
-use slave::status_update_manager::TaskStatusUpdateManager;
+use slave::slave::{Options, SlaveHandle, State};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const WAIT: Duration = Duration::from_secs(10);
+mod common;
 
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("in time")
-}
+use common::within;
 
 // ----- fakes -----
 
@@ -108,26 +104,17 @@ struct Agent {
 impl Agent {
     /// A registered agent `S0` with the files service.
     async fn start() -> Agent {
-        let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
-        let lp = Libprocess::initialize(config).await.expect("libprocess starts");
+        let lp = common::loopback_instance().await;
         lp.clock().pause();
         let master = lp.spawn("master", Quiet).unwrap();
-        let detector = Arc::new(StandaloneMasterDetector::new(Some(create_master_info(master.upid()))));
         let work_dir = tempfile::tempdir().unwrap();
         let containerizer = FakeContainerizer::default();
-        let manager = TaskStatusUpdateManager::create(&lp, work_dir.path()).unwrap();
-        let info = SlaveInfo {
-            hostname: "agent.example".into(),
-            port: Some(i32::from(lp.address().port())),
-            resources: Resources::parse("cpus:2;mem:1024", "*").unwrap().to_vec(),
-            checkpoint: Some(true),
-            ..SlaveInfo::default()
-        };
+        let info = common::agent_info(&lp, Some(true));
         let mut options = Options::new(work_dir.path().to_path_buf());
         options.flags = vec![("work_dir".into(), work_dir.path().display().to_string())];
         let files = mesos::files::Files::spawn(&lp).unwrap();
         let slave =
-            Slave::new(info, options, detector, Arc::new(containerizer.clone()), manager).with_files(files.clone());
+            common::agent(&lp, master.upid(), info, options, Arc::new(containerizer.clone())).with_files(files.clone());
         let handle = SlaveHandle::spawn(&lp, slave).unwrap();
         lp.settle().await;
         let agent = Agent { lp, master, handle, containerizer, _work_dir: work_dir };

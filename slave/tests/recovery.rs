@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use libprocess::{Bytes, Config, Context, Libprocess, Process, ProtobufMessage, PID, UPID};
+use libprocess::{Config, Libprocess, ProtobufMessage, UPID};
 use mesos::detector::{create_master_info, StandaloneMasterDetector};
 use mesos::internal::{
     ExitedExecutorMessage, PongSlaveMessage, ReconcileTasksMessage, RegisterSlaveMessage, ReregisterSlaveMessage,
@@ -21,41 +21,23 @@ use slave::containerizer::Containerizer;
 use slave::slave::{Options, RecoverMode, Slave, SlaveHandle, State};
 use slave::status_update_manager::TaskStatusUpdateManager;
 
+mod common;
+
+use common::{eventually, Fake};
+
 // ----- the fake master, in its own instance -----
-
-type Heard = Arc<Mutex<Vec<(UPID, String, Bytes)>>>;
-
-struct Recorder {
-    names: Vec<&'static str>,
-    heard: Heard,
-}
-
-impl Process for Recorder {
-    fn initialize(&mut self, ctx: &mut Context<Self>) {
-        for name in self.names.clone() {
-            ctx.install(name, move |this: &mut Recorder, _ctx, from: &UPID, body: Bytes| {
-                this.heard.lock().unwrap().push((from.clone(), name.to_string(), body));
-            });
-        }
-    }
-}
 
 struct Master {
     lp: Libprocess,
-    pid: PID<Recorder>,
-    heard: Heard,
+    recorder: Fake,
     /// How many of the updates heard were acknowledged (see [`acknowledged`]).
     acked: Mutex<usize>,
 }
 
 impl Master {
     async fn start() -> Master {
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .try_init();
+        common::init_logging();
         let lp = Libprocess::initialize(localhost(0)).await.expect("libprocess starts");
-        let heard: Heard = Arc::default();
         let names = vec![
             libprocess::protobuf::type_name::<RegisterSlaveMessage>(),
             libprocess::protobuf::type_name::<ReregisterSlaveMessage>(),
@@ -64,27 +46,20 @@ impl Master {
             libprocess::protobuf::type_name::<ExitedExecutorMessage>(),
             libprocess::protobuf::type_name::<UpdateSlaveMessage>(),
         ];
-        let pid = lp.spawn("master", Recorder { names, heard: heard.clone() }).expect("spawns");
-        Master { lp, pid, heard, acked: Mutex::new(0) }
+        let recorder = Fake::spawn(&lp, "master", names);
+        Master { lp, recorder, acked: Mutex::new(0) }
     }
 
     fn upid(&self) -> &UPID {
-        self.pid.upid()
+        self.recorder.upid()
     }
 
     fn all<M: ProtobufMessage>(&self) -> Vec<(UPID, M)> {
-        let name = libprocess::protobuf::type_name::<M>();
-        self.heard
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, n, _)| n == name)
-            .map(|(from, _, body)| (from.clone(), M::decode(body.clone()).expect("decodes")))
-            .collect()
+        self.recorder.all::<M>()
     }
 
     fn messages<M: ProtobufMessage>(&self) -> Vec<M> {
-        self.all::<M>().into_iter().map(|(_, m)| m).collect()
+        self.recorder.messages::<M>()
     }
 
     fn updates(&self) -> Vec<StatusUpdateMessage> {
@@ -200,15 +175,6 @@ async fn within<F: std::future::Future>(future: F) -> F::Output {
     tokio::time::timeout(WAIT, future).await.expect("in time")
 }
 
-/// Polls `check` on the real clock until it holds.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 fn state_of(update: &StatusUpdateMessage) -> TaskState {
     TaskState::try_from(update.update.status.state).unwrap()
 }
@@ -288,6 +254,25 @@ async fn acknowledged(master: &Master, agent: &UPID, task: &str, state: TaskStat
 }
 
 /// Waits for the reregistration of the second run, and answers it.
+/// A first run of the agent, registered, with the command task `t1` of the checkpointing
+/// framework `F0` running `command`, its `TASK_RUNNING` acknowledged; the run, its port
+/// and the executor's pid.
+async fn running_t1(
+    master: &Master,
+    work_dir: &Path,
+    command: &str,
+    configure: impl FnOnce(&mut Options),
+) -> (AgentRun, u16, i32) {
+    let first = AgentRun::start(work_dir, 0, master.upid(), configure).await;
+    let port = first.port();
+    register(master, &first).await;
+    run_task(master, &first, framework("F0", true), "t1", command);
+    acknowledged(master, &first.upid(), "t1", TaskState::TaskStarting).await;
+    acknowledged(master, &first.upid(), "t1", TaskState::TaskRunning).await;
+    let executor_pid = forked_pid(work_dir, "F0", "t1").await;
+    (first, port, executor_pid)
+}
+
 async fn reregistered(
     master: &Master,
     agent: &AgentRun,
@@ -359,17 +344,11 @@ async fn an_http_executor_resubscribes_with_the_restarted_agent() {
     // The executor retries at most every second (its backoff is the first run's timeout),
     // well within the second run's two. Calls other than `SUBSCRIBE` get `503` while the
     // agent recovers, so the task ends after that.
-    let first = AgentRun::start(work_dir.path(), 0, master.upid(), |options| {
+    let (first, port, executor_pid) = running_t1(&master, work_dir.path(), "sleep 6", |options| {
         options.http_command_executor = true;
         options.executor_reregistration_timeout = Duration::from_secs(1);
     })
     .await;
-    let port = first.port();
-    register(&master, &first).await;
-    run_task(&master, &first, framework("F0", true), "t1", "sleep 6");
-    acknowledged(&master, &first.upid(), "t1", TaskState::TaskStarting).await;
-    acknowledged(&master, &first.upid(), "t1", TaskState::TaskRunning).await;
-    let executor_pid = forked_pid(work_dir.path(), "F0", "t1").await;
     first.stop().await;
 
     let second = AgentRun::start(work_dir.path(), port, master.upid(), |_| {}).await;
@@ -387,13 +366,7 @@ async fn an_http_executor_resubscribes_with_the_restarted_agent() {
 async fn an_executor_that_does_not_reregister_is_killed_and_its_task_lost() {
     let master = Master::start().await;
     let work_dir = tempfile::tempdir().unwrap();
-    let first = AgentRun::start(work_dir.path(), 0, master.upid(), |_| {}).await;
-    let port = first.port();
-    register(&master, &first).await;
-    run_task(&master, &first, framework("F0", true), "t1", "sleep 60");
-    acknowledged(&master, &first.upid(), "t1", TaskState::TaskStarting).await;
-    acknowledged(&master, &first.upid(), "t1", TaskState::TaskRunning).await;
-    let executor_pid = forked_pid(work_dir.path(), "F0", "t1").await;
+    let (first, port, executor_pid) = running_t1(&master, work_dir.path(), "sleep 60", |_| {}).await;
     // A stopped executor cannot answer `ReconnectExecutorMessage`.
     // SAFETY: a signal to the executor this test's agent launched.
     assert_eq!(unsafe { libc::kill(executor_pid, libc::SIGSTOP) }, 0);
@@ -450,13 +423,7 @@ async fn a_framework_that_does_not_checkpoint_leaves_nothing_to_recover() {
 async fn recover_cleanup_kills_the_executors_and_ends_the_agent() {
     let master = Master::start().await;
     let work_dir = tempfile::tempdir().unwrap();
-    let first = AgentRun::start(work_dir.path(), 0, master.upid(), |_| {}).await;
-    let port = first.port();
-    register(&master, &first).await;
-    run_task(&master, &first, framework("F0", true), "t1", "sleep 60");
-    acknowledged(&master, &first.upid(), "t1", TaskState::TaskStarting).await;
-    acknowledged(&master, &first.upid(), "t1", TaskState::TaskRunning).await;
-    let executor_pid = forked_pid(work_dir.path(), "F0", "t1").await;
+    let (first, port, executor_pid) = running_t1(&master, work_dir.path(), "sleep 60", |_| {}).await;
     first.stop().await;
 
     let second = AgentRun::start(work_dir.path(), port, master.upid(), |options| {
@@ -475,13 +442,7 @@ async fn recover_cleanup_kills_the_executors_and_ends_the_agent() {
 async fn an_incompatible_agent_info_fails_recovery() {
     let master = Master::start().await;
     let work_dir = tempfile::tempdir().unwrap();
-    let first = AgentRun::start(work_dir.path(), 0, master.upid(), |_| {}).await;
-    let port = first.port();
-    register(&master, &first).await;
-    run_task(&master, &first, framework("F0", true), "t1", "sleep 60");
-    acknowledged(&master, &first.upid(), "t1", TaskState::TaskStarting).await;
-    acknowledged(&master, &first.upid(), "t1", TaskState::TaskRunning).await;
-    let executor_pid = forked_pid(work_dir.path(), "F0", "t1").await;
+    let (first, port, executor_pid) = running_t1(&master, work_dir.path(), "sleep 60", |_| {}).await;
     first.stop().await;
 
     // The same work directory with other resources.

@@ -1,15 +1,14 @@
 //! Task groups on the agent: the real agent actor with a fake master over real TCP, first with a fake containerizer on a paused clock and the executor played by the test (the `DEFAULT` executor's command, the group queued until `SUBSCRIBE` then sent as one `LAUNCH_GROUP`, updates forwarded, a kill of a queued task killing its group, kills relayed, the executor's end failing the group's tasks, `/state`, a v0 executor sent the group as an executor event), then the real `mesos-default-executor` through the POSIX containerizer with real child processes (a group of two tasks to `TASK_FINISHED` with their output in `tasks/<id>/stdout`, a failing task killing its sibling, a kill of one task killing the group); the flows of `src/tests/default_executor_tests.cpp` and the task-group cases of `src/tests/slave_tests.cpp`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use libprocess::http::client::{ClientRequest, Connection};
 use libprocess::http::{Body, Status};
-use libprocess::{Bytes, Config, Context, Future, Libprocess, Process, Promise, ProtobufMessage, PID, UPID};
+use libprocess::{Bytes, Libprocess, ProtobufMessage, UPID};
 use mesos::api::ContentType;
-use mesos::detector::{create_master_info, StandaloneMasterDetector};
 use mesos::internal::{
     ExecutorRegisteredMessage, ExitedExecutorMessage, KillTaskMessage, RegisterExecutorMessage, RunTaskGroupMessage,
     SlaveRegisteredMessage, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
@@ -18,65 +17,17 @@ use mesos::proto::executor::{call, event, Call, Event};
 use mesos::proto::executor_info::Type as ExecutorType;
 use mesos::proto::task_status::{Reason, Source};
 use mesos::proto::{
-    CommandInfo, ContainerId, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Resource, ResourceStatistics,
-    SlaveId, SlaveInfo, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus,
+    CommandInfo, ContainerId, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, SlaveId, TaskGroupInfo, TaskId,
+    TaskInfo, TaskState, TaskStatus,
 };
 use mesos::resources::Resources;
 use mesos::state::Uuid;
-use slave::containerizer::{ContainerConfig, ContainerTermination, Containerizer, ContainerizerError, LaunchResult};
-use slave::slave::{Options, Slave, SlaveHandle, State};
-use slave::status_update_manager::TaskStatusUpdateManager;
+use slave::containerizer::{ContainerConfig, ContainerTermination};
+use slave::slave::{Options, SlaveHandle, State};
 
-// ----- a peer that records every message it hears -----
+mod common;
 
-type Heard = Arc<Mutex<Vec<(UPID, String, Bytes)>>>;
-
-struct Peer {
-    names: Vec<&'static str>,
-    heard: Heard,
-}
-
-impl Process for Peer {
-    fn initialize(&mut self, ctx: &mut Context<Self>) {
-        for name in self.names.clone() {
-            ctx.install(name, move |this: &mut Peer, _ctx, from: &UPID, body: Bytes| {
-                this.heard.lock().unwrap().push((from.clone(), name.to_string(), body));
-            });
-        }
-    }
-}
-
-struct Fake {
-    pid: PID<Peer>,
-    heard: Heard,
-}
-
-impl Fake {
-    fn spawn(lp: &Libprocess, id: &str, names: Vec<&'static str>) -> Fake {
-        let heard: Heard = Arc::default();
-        let pid = lp.spawn(id, Peer { names, heard: heard.clone() }).expect("spawns");
-        Fake { pid, heard }
-    }
-
-    fn upid(&self) -> &UPID {
-        self.pid.upid()
-    }
-
-    fn messages<M: ProtobufMessage>(&self) -> Vec<M> {
-        let name = libprocess::protobuf::type_name::<M>();
-        self.heard
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, n, _)| n == name)
-            .map(|(_, _, body)| M::decode(body.clone()).expect("decodes"))
-            .collect()
-    }
-}
-
-fn name<M: ProtobufMessage>() -> &'static str {
-    libprocess::protobuf::type_name::<M>()
-}
+use common::{eventually, init_logging, name, within, Fake, FakeContainerizer};
 
 fn names_of_master() -> Vec<&'static str> {
     vec![
@@ -87,97 +38,7 @@ fn names_of_master() -> Vec<&'static str> {
     ]
 }
 
-// ----- a containerizer that runs nothing -----
-
-#[derive(Default)]
-struct Containers {
-    launched: Vec<(ContainerId, ContainerConfig, BTreeMap<String, String>)>,
-    waiting: HashMap<String, Vec<Promise<Option<ContainerTermination>>>>,
-    ended: HashMap<String, ContainerTermination>,
-}
-
-#[derive(Clone, Default)]
-struct FakeContainerizer {
-    containers: Arc<Mutex<Containers>>,
-}
-
-impl FakeContainerizer {
-    fn launched(&self) -> Vec<(ContainerId, ContainerConfig, BTreeMap<String, String>)> {
-        self.containers.lock().unwrap().launched.clone()
-    }
-
-    fn end(&self, container: &ContainerId, termination: ContainerTermination) {
-        let waiting = {
-            let mut containers = self.containers.lock().unwrap();
-            containers.ended.insert(container.value.clone(), termination.clone());
-            containers.waiting.remove(&container.value).unwrap_or_default()
-        };
-        for promise in waiting {
-            promise.set(Some(termination.clone()));
-        }
-    }
-}
-
-impl Containerizer for FakeContainerizer {
-    fn launch(
-        &self,
-        container_id: ContainerId,
-        config: ContainerConfig,
-        environment: BTreeMap<String, String>,
-        _pid_checkpoint_path: Option<std::path::PathBuf>,
-    ) -> Future<Result<LaunchResult, ContainerizerError>> {
-        self.containers.lock().unwrap().launched.push((container_id, config, environment));
-        Future::ready(Ok(LaunchResult::Success))
-    }
-
-    fn wait(&self, container_id: ContainerId) -> Future<Option<ContainerTermination>> {
-        let mut containers = self.containers.lock().unwrap();
-        if let Some(ended) = containers.ended.get(&container_id.value) {
-            return Future::ready(Some(ended.clone()));
-        }
-        let promise = Promise::new();
-        let future = promise.future();
-        containers.waiting.entry(container_id.value.clone()).or_default().push(promise);
-        future
-    }
-
-    fn destroy(&self, container_id: ContainerId) -> Future<Option<ContainerTermination>> {
-        let termination = ContainerTermination { status: Some(9), ..ContainerTermination::default() };
-        self.end(&container_id, termination.clone());
-        Future::ready(Some(termination))
-    }
-
-    fn kill(&self, _container_id: ContainerId, _signal: i32) -> Future<bool> {
-        Future::ready(true)
-    }
-
-    fn usage(&self, _container_id: ContainerId) -> Future<Result<ResourceStatistics, ContainerizerError>> {
-        Future::ready(Ok(ResourceStatistics::default()))
-    }
-
-    fn update(&self, _container_id: ContainerId, _resources: Vec<Resource>) -> Future<Result<(), ContainerizerError>> {
-        Future::ready(Ok(()))
-    }
-
-    fn containers(&self) -> Future<Vec<ContainerId>> {
-        Future::ready(self.containers.lock().unwrap().launched.iter().map(|(id, _, _)| id.clone()).collect())
-    }
-}
-
 // ----- the pieces of a task group -----
-
-const WAIT: Duration = Duration::from_secs(10);
-
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("in time")
-}
-
-fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_test_writer()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .try_init();
-}
 
 fn framework_info() -> FrameworkInfo {
     FrameworkInfo {
@@ -255,25 +116,17 @@ impl Cluster {
     /// `mesos-default-executor`.
     async fn start() -> Cluster {
         init_logging();
-        let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
-        let lp = Libprocess::initialize(config).await.expect("libprocess starts");
+        let lp = common::loopback_instance().await;
         lp.clock().pause();
         let master = Fake::spawn(&lp, "master", names_of_master());
-        let detector = Arc::new(StandaloneMasterDetector::new(Some(create_master_info(master.upid()))));
         let work_dir = tempfile::tempdir().unwrap();
         let launcher_dir = tempfile::tempdir().unwrap();
         std::fs::write(launcher_dir.path().join("mesos-default-executor"), b"").unwrap();
         let containerizer = FakeContainerizer::default();
-        let manager = TaskStatusUpdateManager::create(&lp, work_dir.path()).unwrap();
-        let info = SlaveInfo {
-            hostname: "agent.example".into(),
-            port: Some(i32::from(lp.address().port())),
-            resources: Resources::parse("cpus:2;mem:1024", "*").unwrap().to_vec(),
-            ..SlaveInfo::default()
-        };
+        let info = common::agent_info(&lp, None);
         let mut options = Options::new(work_dir.path().to_path_buf());
         options.launcher_dir = launcher_dir.path().to_path_buf();
-        let slave = Slave::new(info, options, detector, Arc::new(containerizer.clone()), manager);
+        let slave = common::agent(&lp, master.upid(), info, options, Arc::new(containerizer.clone()));
         let agent = SlaveHandle::spawn(&lp, slave).unwrap();
         lp.settle().await;
         lp.clock().advance(Duration::from_secs(1));
@@ -558,15 +411,6 @@ async fn a_v0_executor_is_sent_the_group_as_an_executor_event_it_cannot_take() {
 
 // ----- the real default executor -----
 
-/// Polls `check` on the real clock until it holds.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !check() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// An agent with the POSIX containerizer and the built programs as its launcher
 /// directory, registered with a fake master that acknowledges every update.
 struct RealCluster {
@@ -580,27 +424,19 @@ struct RealCluster {
 impl RealCluster {
     async fn start() -> RealCluster {
         init_logging();
-        let config = Config { ip: Some(std::net::Ipv4Addr::LOCALHOST), ..Config::default() };
-        let lp = Libprocess::initialize(config).await.expect("libprocess starts");
+        let lp = common::loopback_instance().await;
         let master = Fake::spawn(&lp, "master", names_of_master());
-        let detector = Arc::new(StandaloneMasterDetector::new(Some(create_master_info(master.upid()))));
         let work_dir = tempfile::tempdir().unwrap();
-        let manager = TaskStatusUpdateManager::create(&lp, work_dir.path()).unwrap();
         let containerizer =
             slave::containerizer::posix::PosixContainerizer::new(slave::containerizer::posix::PosixOptions::default())
                 .unwrap();
-        let info = SlaveInfo {
-            hostname: "agent.example".into(),
-            port: Some(i32::from(lp.address().port())),
-            resources: Resources::parse("cpus:2;mem:1024", "*").unwrap().to_vec(),
-            ..SlaveInfo::default()
-        };
+        let info = common::agent_info(&lp, None);
         let mut options = Options::new(work_dir.path().to_path_buf());
         options.switch_user = false;
         options.launcher_dir =
             std::path::Path::new(env!("CARGO_BIN_EXE_mesos-default-executor")).parent().unwrap().to_path_buf();
         let agent =
-            SlaveHandle::spawn(&lp, Slave::new(info, options, detector, Arc::new(containerizer), manager)).unwrap();
+            SlaveHandle::spawn(&lp, common::agent(&lp, master.upid(), info, options, Arc::new(containerizer))).unwrap();
         let registrations = || master.messages::<mesos::internal::RegisterSlaveMessage>().len();
         eventually("the registration", || registrations() > 0).await;
         let slave_id = SlaveId { value: "S0".into() };
