@@ -7,13 +7,11 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::daemons::{within, Daemon, ProcessCluster as Cluster};
+use common::scheduler::{Event, Forward};
 use libprocess::Libprocess;
-use mesos::proto::{
-    CommandInfo, ExecutorId, FrameworkId, FrameworkInfo, MasterInfo, Offer, OfferId, SlaveId, TaskId, TaskInfo,
-    TaskState, TaskStatus,
-};
+use mesos::proto::{CommandInfo, FrameworkInfo, TaskId, TaskInfo, TaskState, TaskStatus};
 use mesos::resources::Resources;
-use mesos::sched::{MesosSchedulerDriver, Scheduler, SchedulerDriver, Status};
+use mesos::sched::{MesosSchedulerDriver, SchedulerDriver, Status};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_http_framework_runs_its_tasks_over_the_v1_scheduler_and_executor_apis() {
@@ -92,34 +90,6 @@ async fn no_executor_framework_runs_command_tasks_and_fails_if_one_fails() {
 
 // ----- failover, with the scheduler driver in this test's own instances -----
 
-#[derive(Debug)]
-enum Event {
-    Registered(FrameworkId),
-    Offers(Vec<Offer>),
-    Update(Box<TaskStatus>),
-}
-
-struct Forward(mpsc::Sender<Event>);
-
-impl Scheduler for Forward {
-    fn registered(&mut self, _: &dyn SchedulerDriver, id: &FrameworkId, _: &MasterInfo) {
-        let _ = self.0.send(Event::Registered(id.clone()));
-    }
-    fn reregistered(&mut self, _: &dyn SchedulerDriver, _: &MasterInfo) {}
-    fn disconnected(&mut self, _: &dyn SchedulerDriver) {}
-    fn resource_offers(&mut self, _: &dyn SchedulerDriver, offers: &[Offer]) {
-        let _ = self.0.send(Event::Offers(offers.to_vec()));
-    }
-    fn offer_rescinded(&mut self, _: &dyn SchedulerDriver, _: &OfferId) {}
-    fn status_update(&mut self, _: &dyn SchedulerDriver, status: &TaskStatus) {
-        let _ = self.0.send(Event::Update(Box::new(status.clone())));
-    }
-    fn framework_message(&mut self, _: &dyn SchedulerDriver, _: &ExecutorId, _: &SlaveId, _: &[u8]) {}
-    fn slave_lost(&mut self, _: &dyn SchedulerDriver, _: &SlaveId) {}
-    fn executor_lost(&mut self, _: &dyn SchedulerDriver, _: &ExecutorId, _: &SlaveId, _: i32) {}
-    fn error(&mut self, _: &dyn SchedulerDriver, _: &str) {}
-}
-
 /// A scheduler driver in an instance of its own, so that shutting the instance down breaks
 /// its connection to the master as a crashed scheduler's would.
 struct Driver {
@@ -140,20 +110,7 @@ impl Driver {
 
     /// The next event `pick` accepts; others are skipped.
     async fn next<T: Send + 'static>(&self, what: &str, pick: impl Fn(Event) -> Option<T>) -> T {
-        within(what, async {
-            loop {
-                match self.events.try_recv() {
-                    Ok(event) => {
-                        if let Some(found) = pick(event) {
-                            return found;
-                        }
-                    }
-                    Err(mpsc::TryRecvError::Empty) => tokio::time::sleep(Duration::from_millis(20)).await,
-                    Err(mpsc::TryRecvError::Disconnected) => panic!("the driver is gone while waiting for {what}"),
-                }
-            }
-        })
-        .await
+        common::scheduler::next(&self.events, what, pick).await
     }
 
     /// Launches `sleep 100` as task `id` on the first offer; returns once it runs.

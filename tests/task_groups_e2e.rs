@@ -4,63 +4,15 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::sync::mpsc;
-use std::time::Duration;
 
-use common::daemons::{within, ProcessCluster as Cluster};
+use common::daemons::ProcessCluster as Cluster;
+use common::scheduler::{next, Event, Forward};
 use mesos::proto::executor_info::Type as ExecutorType;
 use mesos::proto::offer::operation::{LaunchGroup, Type as OperationType};
 use mesos::proto::offer::Operation;
-use mesos::proto::{
-    CommandInfo, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, MasterInfo, Offer, OfferId, SlaveId,
-    TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus,
-};
+use mesos::proto::{CommandInfo, ExecutorId, ExecutorInfo, FrameworkInfo, TaskGroupInfo, TaskId, TaskInfo, TaskState};
 use mesos::resources::Resources;
-use mesos::sched::{MesosSchedulerDriver, Scheduler, SchedulerDriver, Status};
-
-#[derive(Debug)]
-enum Event {
-    Registered(FrameworkId),
-    Offers(Vec<Offer>),
-    Update(Box<TaskStatus>),
-}
-
-struct Forward(mpsc::Sender<Event>);
-
-impl Scheduler for Forward {
-    fn registered(&mut self, _: &dyn SchedulerDriver, id: &FrameworkId, _: &MasterInfo) {
-        let _ = self.0.send(Event::Registered(id.clone()));
-    }
-    fn reregistered(&mut self, _: &dyn SchedulerDriver, _: &MasterInfo) {}
-    fn disconnected(&mut self, _: &dyn SchedulerDriver) {}
-    fn resource_offers(&mut self, _: &dyn SchedulerDriver, offers: &[Offer]) {
-        let _ = self.0.send(Event::Offers(offers.to_vec()));
-    }
-    fn offer_rescinded(&mut self, _: &dyn SchedulerDriver, _: &OfferId) {}
-    fn status_update(&mut self, _: &dyn SchedulerDriver, status: &TaskStatus) {
-        let _ = self.0.send(Event::Update(Box::new(status.clone())));
-    }
-    fn framework_message(&mut self, _: &dyn SchedulerDriver, _: &ExecutorId, _: &SlaveId, _: &[u8]) {}
-    fn slave_lost(&mut self, _: &dyn SchedulerDriver, _: &SlaveId) {}
-    fn executor_lost(&mut self, _: &dyn SchedulerDriver, _: &ExecutorId, _: &SlaveId, _: i32) {}
-    fn error(&mut self, _: &dyn SchedulerDriver, _: &str) {}
-}
-
-async fn next<T>(events: &mpsc::Receiver<Event>, what: &str, pick: impl Fn(Event) -> Option<T>) -> T {
-    within(what, async {
-        loop {
-            match events.try_recv() {
-                Ok(event) => {
-                    if let Some(found) = pick(event) {
-                        return found;
-                    }
-                }
-                Err(mpsc::TryRecvError::Empty) => tokio::time::sleep(Duration::from_millis(20)).await,
-                Err(mpsc::TryRecvError::Disconnected) => panic!("the driver is gone while waiting for {what}"),
-            }
-        }
-    })
-    .await
-}
+use mesos::sched::{MesosSchedulerDriver, SchedulerDriver, Status};
 
 fn allocated(text: &str) -> Vec<mesos::proto::Resource> {
     let mut resources = Resources::parse(text, "*").unwrap();
