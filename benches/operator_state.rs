@@ -117,24 +117,15 @@ async fn read_head(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> String {
     }
 }
 
-/// One call on a fresh connection; the body ends up in `buffer` (reused between calls so
-/// that the client does not time its own page faults).
+/// One call on a fresh connection; the body (whole or chunked) ends up in `buffer` (reused
+/// between calls so that the client does not time its own page faults).
 async fn post(address: SocketAddrV4, accept: &str, body: &[u8], buffer: &mut Vec<u8>) {
     let mut stream = TcpStream::connect(address).await.expect("connects");
     stream.write_all(&request(address, accept, body)).await.expect("writes");
-    let head = read_head(&mut stream, buffer).await;
-    let length: usize = head
-        .lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("Content-Length").then(|| value.trim().parse().ok()).flatten()
-        })
-        .expect("a Content-Length");
-    buffer.reserve(length.saturating_sub(buffer.len()));
-    while buffer.len() < length {
-        let n = stream.read_buf(buffer).await.expect("reads the body");
-        assert!(n > 0, "connection closed in the body");
-    }
+    let mut raw = Vec::new();
+    let head = read_head(&mut stream, &mut raw).await;
+    buffer.clear();
+    common::read_body(&mut stream, &head, raw, |piece| buffer.extend_from_slice(piece)).await;
 }
 
 /// A SUBSCRIBE stream's body, de-chunked and split into RecordIO records.

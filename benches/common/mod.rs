@@ -33,7 +33,8 @@ use mesos::state::{InMemoryStorage, State, Uuid};
 use mesos::version::VersionProcess;
 
 /// The arguments both benchmarks take: `--quick` (100 agents), `--agents=N`,
-/// `--completed=N` (per framework and agent), `--renders=N`, `--pause=S`.
+/// `--completed=N` (per framework and agent), `--renders=N`, `--pause=S`,
+/// `--stream-over=BYTES`.
 pub fn shape_from_args(args: &[String]) -> Shape {
     let quick = args.iter().any(|arg| arg == "--quick");
     let agents = args.iter().find_map(|arg| arg.strip_prefix("--agents=")?.parse().ok());
@@ -41,7 +42,17 @@ pub fn shape_from_args(args: &[String]) -> Shape {
     let completed = args.iter().find_map(|arg| arg.strip_prefix("--completed=")?.parse().ok()).unwrap_or(2);
     let renders = args.iter().find_map(|arg| arg.strip_prefix("--renders=")?.parse().ok()).unwrap_or(3);
     let pause = args.iter().find_map(|arg| arg.strip_prefix("--pause=")?.parse().ok()).unwrap_or(0);
-    Shape { agents, frameworks: 5, running_per_framework: 2, completed_per_framework: completed, renders, pause }
+    let stream_over = args.iter().find_map(|arg| arg.strip_prefix("--stream-over=")?.parse().ok());
+    let stream_over = stream_over.or(quick.then_some(0));
+    Shape {
+        agents,
+        frameworks: 5,
+        running_per_framework: 2,
+        completed_per_framework: completed,
+        renders,
+        pause,
+        stream_over,
+    }
 }
 
 /// A multi-threaded runtime with a worker per core, as the daemons run.
@@ -80,6 +91,9 @@ pub async fn build(shape: Shape) -> (Libprocess, MasterHandle, Vec<UPID>) {
     finish_tasks(&lp, &master, shape, &agents, &counters).await;
     eprintln!("(setup took {})", duration::format(setup.elapsed()));
 
+    if let Some(bytes) = shape.stream_over {
+        master.stream_documents_over(bytes).await.expect("the master takes the threshold");
+    }
     // As C++ does, the master is quiet before the clock starts.
     lp.settle().await;
     if shape.pause > 0 {
@@ -101,6 +115,10 @@ pub struct Shape {
     pub renders: usize,
     /// Seconds to wait between the setup and the requests.
     pub pause: u64,
+    /// Documents expected to be larger than this are streamed (chunked); the master's own
+    /// threshold when `None`. `--quick` streams every document, so that the smoke run
+    /// checks the streamed answers too.
+    pub stream_over: Option<usize>,
 }
 
 impl Shape {
@@ -334,4 +352,106 @@ pub async fn finish_tasks(
         }
     }
     wait_for("status updates acknowledged", &counters.acknowledged, shape.completed()).await;
+}
+
+/// Reads the body of an HTTP answer whose head is `head`, with `Content-Length` or chunked,
+/// handing the data to `data` piece by piece as it arrives; `pending` holds what was read
+/// past the head. Returns the body's size.
+pub async fn read_body(
+    stream: &mut tokio::net::TcpStream,
+    head: &str,
+    pending: Vec<u8>,
+    mut data: impl FnMut(&[u8]),
+) -> usize {
+    let header = |name: &str| {
+        head.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim().to_string())
+        })
+    };
+    let mut input = Input { buffer: pending, start: 0 };
+    if header("Transfer-Encoding").is_some_and(|value| value.eq_ignore_ascii_case("chunked")) {
+        let mut size = 0;
+        loop {
+            let line_end = loop {
+                if let Some(at) = memchr::memmem::find(input.available(), b"\r\n") {
+                    break at;
+                }
+                input.more(stream).await;
+            };
+            let text = std::str::from_utf8(&input.available()[..line_end]).expect("a chunk size line");
+            let length = usize::from_str_radix(text.split(';').next().unwrap_or("").trim(), 16).expect("hex size");
+            input.consume(line_end + 2);
+            if length == 0 {
+                return size;
+            }
+            // The chunk's data, as it arrives, then its CRLF.
+            let mut left = length;
+            while left > 0 {
+                if input.available().is_empty() {
+                    input.more(stream).await;
+                }
+                let take = left.min(input.available().len());
+                data(&input.available()[..take]);
+                input.consume(take);
+                left -= take;
+            }
+            while input.available().len() < 2 {
+                input.more(stream).await;
+            }
+            assert_eq!(&input.available()[..2], b"\r\n", "a chunk ends with CRLF");
+            input.consume(2);
+            size += length;
+        }
+    }
+    let length: usize =
+        header("Content-Length").expect("a Content-Length or a chunked body").parse().expect("a length");
+    let mut size = 0;
+    loop {
+        let take = (length - size).min(input.available().len());
+        if take > 0 {
+            data(&input.available()[..take]);
+            size += take;
+            input.consume(take);
+        }
+        if size == length {
+            return size;
+        }
+        input.more(stream).await;
+    }
+}
+
+/// Bytes read from a connection and not used yet: `buffer[start..]`.
+struct Input {
+    buffer: Vec<u8>,
+    start: usize,
+}
+
+impl Input {
+    fn available(&self) -> &[u8] {
+        &self.buffer[self.start..]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.buffer.len() {
+            self.buffer.clear();
+            self.start = 0;
+        }
+    }
+
+    /// Reads more. It is called when what is left is short (part of a line at most), so
+    /// moving that to the front costs little.
+    async fn more(&mut self, stream: &mut tokio::net::TcpStream) {
+        use tokio::io::AsyncReadExt;
+        if self.start > 0 {
+            self.buffer.drain(..self.start);
+            self.start = 0;
+        }
+        if self.buffer.capacity() - self.buffer.len() < 64 * 1024 {
+            self.buffer.reserve(1 << 20);
+        }
+        let n = stream.read_buf(&mut self.buffer).await.expect("reads the body");
+        assert!(n > 0, "connection closed in the body");
+    }
 }

@@ -195,6 +195,12 @@ pub fn encode_chunk(data: &[u8], out: &mut BytesMut) {
     out.put_slice(b"\r\n");
 }
 
+/// The size line that opens a chunk of `length` bytes; the data and a CRLF follow.
+pub(crate) fn encode_chunk_head(length: usize, out: &mut BytesMut) {
+    write_hex(length, out);
+    out.put_slice(b"\r\n");
+}
+
 /// The exact bytes of the `202 Accepted` answer to a delivered message, minus the date.
 pub(crate) fn encode_accepted(out: &mut BytesMut) {
     out.put_slice(b"HTTP/1.1 202 Accepted\r\nDate: ");

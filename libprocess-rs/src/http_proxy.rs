@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::codec::Decoder;
 
 use crate::decoder::RequestDecoder;
-use crate::encoder::{encode_accepted, encode_chunk, encode_head, encode_response};
+use crate::encoder::{encode_accepted, encode_chunk, encode_chunk_head, encode_head, encode_response};
 use crate::future::Future;
 use crate::http::{self, Body, Request, Response, Status};
 use crate::message::{Event, HttpEvent, Message};
@@ -215,9 +215,23 @@ async fn append_response(
                     if chunk.is_empty() {
                         continue;
                     }
-                    encode_chunk(&chunk, out);
-                    if writer.write_all(out).await.is_err() {
-                        return Appended::Broken;
+                    if chunk.len() < DIRECT_WRITE_MINIMUM {
+                        encode_chunk(&chunk, out);
+                        if writer.write_all(out).await.is_err() {
+                            return Appended::Broken;
+                        }
+                    } else {
+                        // Written from its own buffer, between its size line and its CRLF:
+                        // a streamed document's chunks are a MB each.
+                        encode_chunk_head(chunk.len(), out);
+                        let written = async {
+                            writer.write_all(out).await?;
+                            writer.write_all(&chunk).await?;
+                            writer.write_all(b"\r\n").await
+                        };
+                        if written.await.is_err() {
+                            return Appended::Broken;
+                        }
                     }
                     out.clear();
                 }

@@ -84,6 +84,11 @@ pub const WHITELIST_WATCH_INTERVAL: Duration = Duration::from_secs(5);
 /// The default `limit` of the `/master/tasks` endpoint (`TASK_LIMIT`).
 pub const TASK_LIMIT: usize = 100;
 
+/// Documents (`/master/state`, `GET_STATE`, ...) expected to be larger than this are sent
+/// chunked while they are written instead of whole with a `Content-Length`; no C++
+/// counterpart (C++ always builds the whole body first). Small ones keep C++'s framing.
+pub const STREAMED_DOCUMENT_MINIMUM: usize = 8 * 1024 * 1024;
+
 /// Default of `--registry_gc_interval` (`DEFAULT_REGISTRY_GC_INTERVAL`).
 pub const DEFAULT_REGISTRY_GC_INTERVAL: Duration = Duration::from_secs(15 * MINUTE);
 

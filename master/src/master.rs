@@ -56,7 +56,7 @@ use mesos::proto::{
 use mesos::resources::{Resources, ResourcesError};
 
 use crate::allocator::{Allocator, FrameworkOptions, OfferMap};
-use crate::constants::{master_capabilities, MINIMUM_AGENT_VERSION};
+use crate::constants::{master_capabilities, MINIMUM_AGENT_VERSION, STREAMED_DOCUMENT_MINIMUM};
 use crate::flags::MasterFlags;
 use crate::framework::{self, Connection, Framework, FrameworkError, FrameworkSnapshot};
 use crate::metrics::MasterMetrics;
@@ -344,6 +344,9 @@ pub struct Master {
     metrics: MasterMetrics,
     /// The v1 operator API's state: event subscribers, files service.
     operator: operator::Operator,
+    /// Documents expected to be larger than this many bytes are streamed (chunked) as they
+    /// are written rather than built whole first (see `http.rs`).
+    stream_minimum: usize,
 }
 
 impl fmt::Debug for Master {
@@ -625,6 +628,7 @@ impl Master {
             start_time: 0.0,
             elected_time: None,
             metrics: MasterMetrics::detached(),
+            stream_minimum: STREAMED_DOCUMENT_MINIMUM,
         }
     }
 

@@ -44,15 +44,17 @@ async fn get(address: SocketAddrV4, path: &str) -> Reply {
         stream.write_all(request.as_bytes()).await.expect("writes");
         let mut bytes = Vec::new();
         stream.read_to_end(&mut bytes).await.expect("reads");
-        let text = String::from_utf8(bytes).expect("UTF-8");
-        let (head, body) = text.split_once("\r\n\r\n").expect("a complete head");
+        let end = bytes.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete head");
+        let head = std::str::from_utf8(&bytes[..end]).expect("UTF-8 head");
         let mut lines = head.split("\r\n");
         let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status");
-        let headers = lines
+        let headers: Vec<(String, String)> = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
             .collect();
-        Reply { status, headers, body: body.to_string() }
+        let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("Transfer-Encoding") && v == "chunked");
+        let body = if chunked { common::dechunk(&bytes[end + 4..]) } else { bytes[end + 4..].to_vec() };
+        Reply { status, headers, body: String::from_utf8(body).expect("UTF-8 body") }
     })
     .await
 }
@@ -325,6 +327,35 @@ async fn the_delegate_serves_state_without_the_prefix_and_jsonp_wraps_it() {
     assert_eq!(wrapped.body, format!("angular.callbacks._3({})", prefixed.body));
     let flags = cluster.get("/flags?jsonp=cb&_=1700000000000").await;
     assert!(flags.body.starts_with("cb({\"flags\":{") && flags.body.ends_with("})"), "{}", flags.body);
+}
+
+#[tokio::test]
+async fn a_large_document_is_streamed_chunked_and_is_the_same_document() {
+    let cluster = start().await;
+    let (_agent, agent_id) = cluster.agent("agent1").await;
+    let (scheduler, id) = cluster.scheduler("streamed").await;
+    cluster.launch(&scheduler, &id, &agent_id, &[("t1", "cpus:0.5"), ("t2", "cpus:0.5")]).await;
+    let paths = ["/master/state", "/master/frameworks", "/master/slaves", "/state?jsonp=cb"];
+    let mut whole = Vec::new();
+    for path in paths {
+        let reply = cluster.get(path).await;
+        assert_eq!(reply.status, 200);
+        assert!(reply.header("Content-Length").is_some() && reply.header("Transfer-Encoding").is_none());
+        whole.push(reply);
+    }
+
+    // Every document counts as large now.
+    cluster.master.stream_documents_over(0).await.expect("the master takes the threshold");
+    for (path, whole) in paths.into_iter().zip(whole) {
+        let streamed = cluster.get(path).await;
+        assert_eq!(streamed.status, 200, "{path}");
+        assert_eq!(streamed.header("Transfer-Encoding"), Some("chunked"), "{path}");
+        assert_eq!(streamed.header("Content-Length"), None, "{path}");
+        assert_eq!(streamed.header("Content-Type"), whole.header("Content-Type"), "{path}");
+        assert_eq!(streamed.body, whole.body, "{path}");
+    }
+    let state = cluster.json("/master/state").await;
+    assert_eq!(state["frameworks"][0]["tasks"].as_array().map(Vec::len), Some(2));
 }
 
 #[tokio::test]

@@ -75,7 +75,9 @@ async fn send(method: &str, address: SocketAddrV4, headers: &[(&str, &str)], bod
         stream.read_to_end(&mut bytes).await.expect("reads");
         let end = bytes.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete head");
         let (status, headers) = parse_head(std::str::from_utf8(&bytes[..end]).expect("UTF-8 head"));
-        Reply { status, headers, body: bytes[end + 4..].to_vec() }
+        let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("Transfer-Encoding") && v == "chunked");
+        let body = if chunked { common::dechunk(&bytes[end + 4..]) } else { bytes[end + 4..].to_vec() };
+        Reply { status, headers, body }
     })
     .await
 }
@@ -513,6 +515,40 @@ async fn get_state_shows_a_launched_task_with_v1_names() {
     let web = roles["get_roles"]["roles"].as_array().unwrap().iter().find(|r| r["name"] == ROLE).unwrap().clone();
     assert_eq!(web["frameworks"], json!([{"value": launched.framework_id.value}]));
     assert!(web["resources"].as_array().unwrap().iter().any(|r| r["name"] == "cpus"));
+    drop(launched.scheduler);
+}
+
+#[tokio::test]
+async fn a_large_state_is_streamed_chunked_in_json_and_in_protobuf_and_is_the_same_answer() {
+    let cluster = Cluster::start().await;
+    let address = cluster.lp.address();
+    let launched = launch(&cluster).await;
+    let kinds = ["GET_STATE", "GET_TASKS", "GET_AGENTS", "GET_FRAMEWORKS", "GET_EXECUTORS"];
+    let ask = |kind: &'static str| async move {
+        let json = call_json(address, json!({ "type": kind })).await;
+        let protobuf = mesos::proto::master::call::Type::from_str_name(kind).expect("a call type");
+        (json, call_protobuf(address, &call_of(protobuf)).await)
+    };
+    let mut whole = Vec::new();
+    for kind in kinds {
+        let (json, protobuf) = ask(kind).await;
+        assert!(json.header("Content-Length").is_some() && protobuf.header("Content-Length").is_some());
+        whole.push((json, protobuf));
+    }
+
+    // Every answer counts as large now.
+    cluster.master.stream_documents_over(0).await.expect("the master takes the threshold");
+    for (kind, (json, protobuf)) in kinds.into_iter().zip(whole) {
+        let (streamed_json, streamed_protobuf) = ask(kind).await;
+        for (streamed, whole) in [(&streamed_json, &json), (&streamed_protobuf, &protobuf)] {
+            assert_eq!(streamed.status, 200, "{kind}");
+            assert_eq!(streamed.header("Transfer-Encoding"), Some("chunked"), "{kind}");
+            assert_eq!(streamed.header("Content-Type"), whole.header("Content-Type"), "{kind}");
+            assert_eq!(streamed.body, whole.body, "{kind}");
+        }
+    }
+    let state = call_protobuf(address, &call_of(mesos::proto::master::call::Type::GetState)).await.protobuf();
+    assert_eq!(state.get_state.unwrap().get_tasks.unwrap().tasks[0].task_id.value, "t1");
     drop(launched.scheduler);
 }
 

@@ -7,7 +7,8 @@
 use bytes::Bytes;
 use libprocess::http::{Request, Response, Status};
 use libprocess::ProtobufMessage;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 
@@ -143,6 +144,123 @@ pub fn ok_json(w: Writer) -> Response {
     let mut response = Response::ok(w.into_string());
     response.headers.set("Content-Type", APPLICATION_JSON);
     response
+}
+
+/// A `200 OK` whose JSON body is sent while `writer` writes it ([`Writer::streaming`]),
+/// chunked: the answer for documents too large to build whole first (`/master/state` and
+/// `GET_STATE` of a large cluster are hundreds of MB). With `jsonp`, the body is wrapped in
+/// `callback(...)` as `text/javascript`, as [`Response::json_text`] does. The response ends
+/// when the writer is [`Writer::finish`]ed; a writer dropped unfinished ends it without
+/// the JSONP tail, leaving a document the client cannot parse rather than a wrong one.
+///
+/// At most [`STREAM_WINDOW`] bytes are in flight (handed on and not yet written to the
+/// socket): past that the writer waits for its client, so that the chunks come back to
+/// their pool and are used again instead of fresh memory being taken for the whole document.
+/// It waits [`STREAM_STALL_LIMIT`] at most in all, so that a slow client cannot hold up the
+/// process writing (the rest then queues up, as a whole document would).
+pub fn streamed_json(jsonp: Option<&str>, v1: bool) -> (Response, Writer) {
+    let (mut response, sender) = Response::pipe();
+    let content_type = if jsonp.is_some() { "text/javascript" } else { APPLICATION_JSON };
+    response.headers.set("Content-Type", content_type);
+    if let Some(callback) = jsonp {
+        let _ = sender.send(Bytes::from(format!("{callback}(")));
+    }
+    let window = Arc::new(Window { in_flight: Mutex::new(0), freed: Condvar::new() });
+    let sink = ResponseSink { sender, jsonp: jsonp.is_some(), window, stalled: Duration::ZERO };
+    (response, Writer::streaming(v1, sink))
+}
+
+/// The most bytes of a streamed document in flight at once.
+pub const STREAM_WINDOW: usize = 16 << 20;
+
+/// The longest a streamed document's writer waits for its client, in all.
+pub const STREAM_STALL_LIMIT: Duration = Duration::from_secs(1);
+
+/// A streamed JSON document's way into its response's pipe.
+struct ResponseSink {
+    sender: UnboundedSender<Bytes>,
+    jsonp: bool,
+    window: Arc<Window>,
+    /// How long this document's writer has waited so far.
+    stalled: Duration,
+}
+
+/// The bytes of one streamed document in flight.
+struct Window {
+    in_flight: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Window {
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, usize> {
+        self.in_flight.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A chunk on its way to the socket: back to its pool, and out of the window, once dropped.
+struct InFlight {
+    text: Vec<u8>,
+    window: Arc<Window>,
+}
+
+impl AsRef<[u8]> for InFlight {
+    fn as_ref(&self) -> &[u8] {
+        &self.text
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let length = self.text.len();
+        crate::buffers::CHUNKS.give_bytes(std::mem::take(&mut self.text));
+        *self.window.in_flight() -= length;
+        self.window.freed.notify_all();
+    }
+}
+
+impl ResponseSink {
+    /// Waits, within the stall limit, until `length` more bytes fit in the window. Only on a
+    /// multi-threaded runtime, through `block_in_place` (the connection's writer runs on
+    /// another thread meanwhile); a single-threaded one could not send while this waits.
+    fn wait_for_room(&mut self, length: usize) {
+        let full = |in_flight: usize| in_flight > 0 && in_flight + length > STREAM_WINDOW;
+        if self.stalled >= STREAM_STALL_LIMIT || !full(*self.window.in_flight()) {
+            return;
+        }
+        let multi_threaded = tokio::runtime::Handle::try_current()
+            .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if !multi_threaded {
+            return;
+        }
+        let budget = STREAM_STALL_LIMIT - self.stalled;
+        let window = &self.window;
+        let started = std::time::Instant::now();
+        tokio::task::block_in_place(|| {
+            let mut in_flight = window.in_flight();
+            while full(*in_flight) {
+                let Some(left) = budget.checked_sub(started.elapsed()) else { break };
+                in_flight = window.freed.wait_timeout(in_flight, left).unwrap_or_else(PoisonError::into_inner).0;
+            }
+        });
+        self.stalled += started.elapsed();
+    }
+}
+
+impl json::ChunkSink for ResponseSink {
+    fn chunk(&mut self, text: String) {
+        let length = text.len();
+        self.wait_for_room(length);
+        *self.window.in_flight() += length;
+        let chunk = InFlight { text: text.into_bytes(), window: Arc::clone(&self.window) };
+        // A client gone away has dropped the receiver: the chunk comes straight back.
+        let _ = self.sender.send(Bytes::from_owner(chunk));
+    }
+
+    fn end(&mut self) {
+        if self.jsonp {
+            let _ = self.sender.send(Bytes::from_static(b")"));
+        }
+    }
 }
 
 /// The event stream of one subscriber (a scheduler, an executor, an operator): records

@@ -11,6 +11,11 @@ use std::sync::Mutex;
 
 use ::bytes::Bytes;
 
+/// The chunks of streamed documents and the segments of long arrays written on several
+/// threads (`crate::json::Writer::streaming`, `crate::segments`): about 1 MB each. A
+/// streamed `/master/state` of a large cluster keeps a few dozen in flight.
+pub static CHUNKS: BufferPool = BufferPool::new(64);
+
 /// Spare buffers, handed out largest first. They are kept as bytes and handed out as text
 /// ([`BufferPool::take`]) or bytes ([`BufferPool::take_bytes`]); an emptied buffer is both.
 pub struct BufferPool {

@@ -15,7 +15,6 @@
 
 use std::borrow::Cow;
 
-use crate::buffers::BufferPool;
 use crate::json::{JsonEnum, Writer};
 use crate::proto::value::{Ranges, Scalar, Set, Type};
 use crate::proto::{
@@ -416,60 +415,12 @@ pub fn write_task(w: &mut Writer, task: &Task) {
     w.end_object();
 }
 
-/// Task lists at least this long are written by several threads.
-const PARALLEL_MINIMUM: usize = 4096;
+/// About the size of a task in `/master/state`, to cut task arrays into segments.
+const TASK_SIZE: usize = 600;
 
-/// An array of tasks. A long list is shared between the cores: each writes its part into a
-/// buffer of its own (this thread straight into `w`), and the parts are appended in order.
-/// Writing tasks is bound by memory latency more than by computation, since each task's
-/// strings are scattered over the heap; more cores keep more of those misses in flight.
+/// An array of tasks, a long one written on every core ([`crate::segments`]).
 pub fn write_task_array(w: &mut Writer, tasks: &[&Task]) {
-    w.begin_array();
-    let threads = cores().min(tasks.len() / PARALLEL_MINIMUM).max(1);
-    if threads == 1 {
-        write_task_run(w, tasks);
-    } else {
-        let v1 = w.is_v1();
-        let mut parts = tasks.chunks(tasks.len().div_ceil(threads));
-        let first = parts.next().unwrap_or_default();
-        std::thread::scope(|scope| {
-            // A part whose thread cannot be started is written here, in its turn.
-            let helpers: Vec<_> = parts
-                .map(|part| {
-                    let helper = std::thread::Builder::new().spawn_scoped(scope, move || {
-                        let mut writer = Writer::with_buffer(PARTS.take(part.len() * 512), v1);
-                        write_task_run(&mut writer, part);
-                        writer.into_string()
-                    });
-                    (part, helper.ok())
-                })
-                .collect();
-            write_task_run(w, first);
-            for (part, helper) in helpers {
-                match helper {
-                    Some(helper) => {
-                        let text = helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                        if !text.is_empty() {
-                            w.raw(&text);
-                        }
-                        PARTS.give(text);
-                    }
-                    None => write_task_run(w, part),
-                }
-            }
-        });
-    }
-    w.end_array();
-}
-
-/// The buffers the helper threads of [`write_task_array`] write into, kept for the next
-/// long array (see [`crate::buffers`]).
-static PARTS: BufferPool = BufferPool::new(8);
-
-/// The number of cores this process may use, asked once.
-fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+    crate::segments::write_array(w, tasks, TASK_SIZE, write_task_run);
 }
 
 /// Tasks one after the other, each warming the caches for the one two places ahead.
@@ -687,7 +638,7 @@ mod tests {
 
     #[test]
     fn a_long_task_list_written_in_parts_is_the_list_written_in_order() {
-        let tasks: Vec<Task> = (0..3 * PARALLEL_MINIMUM + 7)
+        let tasks: Vec<Task> = (0..(8 << 20) / TASK_SIZE + 7)
             .map(|i| {
                 let mut task = Task { name: format!("task {i}"), ..Default::default() };
                 task.task_id.value = i.to_string();

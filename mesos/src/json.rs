@@ -128,12 +128,51 @@ pub enum JsonError {
 
 /// A compact JSON text writer. Generated code and hand-written endpoint writers append to
 /// it; commas are placed automatically.
-#[derive(Debug, Default)]
+///
+/// A writer made by [`Writer::streaming`] holds one chunk of the document at a time: once
+/// its text reaches [`CHUNK_SIZE`] it hands it to its sink at the next object or raw value
+/// and goes on in a fresh pooled buffer, so a document of hundreds of MB can be sent while
+/// it is written, from a few MB of memory that is used again and again.
+#[derive(Debug)]
 pub struct Writer {
     out: String,
     /// Whether the next value or key needs a `,` before it.
     comma: bool,
     v1: bool,
+    /// The length at which `out` goes to the sink (never, without one).
+    limit: usize,
+    sink: Option<Sink>,
+}
+
+/// The size of the chunks a streaming [`Writer`] hands on.
+pub const CHUNK_SIZE: usize = 1 << 20;
+
+/// Where a streaming [`Writer`]'s chunks go, in order.
+pub trait ChunkSink: Send {
+    /// The next piece of the document.
+    fn chunk(&mut self, text: String);
+    /// The document is complete; not called for a writer dropped unfinished.
+    fn end(&mut self) {}
+}
+
+impl<F: FnMut(String) + Send> ChunkSink for F {
+    fn chunk(&mut self, text: String) {
+        self(text)
+    }
+}
+
+struct Sink(Box<dyn ChunkSink>);
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sink")
+    }
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        Writer::with_buffer(String::new(), false)
+    }
 }
 
 impl Writer {
@@ -144,12 +183,86 @@ impl Writer {
 
     /// A writer that applies the v0 -> v1 renaming (`asV1Protobuf`).
     pub fn v1() -> Self {
-        Writer { v1: true, ..Self::default() }
+        Writer::with_buffer(String::new(), true)
     }
 
     /// A writer that appends to `out` (to reuse a buffer).
     pub fn with_buffer(out: String, v1: bool) -> Self {
-        Writer { out, comma: false, v1 }
+        Writer { out, comma: false, v1, limit: usize::MAX, sink: None }
+    }
+
+    /// A writer that hands its text to `sink` a chunk of about [`CHUNK_SIZE`] bytes at a
+    /// time, in order, the rest when [`Writer::finish`]ed. The chunks are buffers of
+    /// [`crate::buffers::CHUNKS`]; the sink should give them back once done with them
+    /// (e.g. by sending them as [`crate::buffers::BufferPool::into_bytes`]).
+    pub fn streaming(v1: bool, sink: impl ChunkSink + 'static) -> Self {
+        Writer {
+            out: crate::buffers::CHUNKS.take(CHUNK_SIZE + CHUNK_SIZE / 8),
+            comma: false,
+            v1,
+            limit: CHUNK_SIZE,
+            sink: Some(Sink(Box::new(sink))),
+        }
+    }
+
+    /// Whether this writer hands its text on as it goes.
+    pub fn is_streaming(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    /// Hands what is left to the sink of a streaming writer (which is then dropped); a
+    /// writer without one keeps its text, which is returned.
+    pub fn finish(mut self) -> String {
+        match self.sink.take() {
+            Some(mut sink) => {
+                if !self.out.is_empty() {
+                    sink.0.chunk(std::mem::take(&mut self.out));
+                }
+                sink.0.end();
+                String::new()
+            }
+            None => std::mem::take(&mut self.out),
+        }
+    }
+
+    /// Hands the text so far on once it has reached the chunk size.
+    #[inline]
+    fn flush_if_full(&mut self) {
+        if self.out.len() >= self.limit {
+            self.pass_on();
+        }
+    }
+
+    #[cold]
+    fn pass_on(&mut self) {
+        if let Some(sink) = &mut self.sink {
+            if !self.out.is_empty() {
+                let next = crate::buffers::CHUNKS.take(CHUNK_SIZE + CHUNK_SIZE / 8);
+                sink.0.chunk(std::mem::replace(&mut self.out, next));
+            }
+        }
+    }
+
+    /// A piece of the current array or object written elsewhere (by [`crate::segments`]):
+    /// one or more values, or `key:value` pairs, separated by commas, in a buffer of
+    /// [`crate::buffers::CHUNKS`]. A streaming writer hands it on as it is; any other copies it
+    /// and gives the buffer back.
+    pub fn part(&mut self, text: String) {
+        if text.is_empty() {
+            crate::buffers::CHUNKS.give(text);
+            return;
+        }
+        self.separate();
+        self.comma = true;
+        if self.sink.is_some() {
+            self.pass_on();
+            if let Some(sink) = &mut self.sink {
+                sink.0.chunk(text);
+            }
+        } else {
+            self.out.push_str(&text);
+            crate::buffers::CHUNKS.give(text);
+        }
     }
 
     pub fn is_v1(&self) -> bool {
@@ -160,8 +273,9 @@ impl Writer {
         &self.out
     }
 
+    /// The text written (of a writer that is not streaming; see [`Writer::finish`]).
     pub fn into_string(self) -> String {
-        self.out
+        self.finish()
     }
 
     #[inline]
@@ -173,6 +287,7 @@ impl Writer {
 
     #[inline]
     pub fn begin_object(&mut self) {
+        self.flush_if_full();
         self.separate();
         self.out.push('{');
         self.comma = false;
@@ -319,6 +434,7 @@ impl Writer {
     /// Already-encoded JSON text as one value.
     #[inline]
     pub fn raw(&mut self, json: &str) {
+        self.flush_if_full();
         self.separate();
         self.out.push_str(json);
         self.comma = true;

@@ -119,6 +119,7 @@ pub mod protobuf_utils;
 pub mod recordio;
 pub mod resources;
 pub mod sched;
+pub mod segments;
 pub mod state;
 pub mod v1;
 pub mod validation;

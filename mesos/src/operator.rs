@@ -97,12 +97,6 @@ pub fn service_unavailable(message: &str) -> Response {
 /// Lists shorter than this are written on the calling thread alone.
 const PARALLEL_MINIMUM: usize = 2_000;
 
-/// The number of cores this process may use, asked once.
-fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
-}
-
 /// The buffers parts are written into, kept for the next answer (fresh memory costs a
 /// page fault per page on first write; see [`crate::buffers`]).
 static PARTS: BufferPool = BufferPool::new(16);
@@ -115,7 +109,7 @@ pub fn in_parts<T: Sync, B: Send>(
     new: impl Fn() -> B + Sync,
     write: impl Fn(&[T], &mut B) + Sync,
 ) -> Vec<B> {
-    let threads = cores().min(items.len() / PARALLEL_MINIMUM).max(1);
+    let threads = crate::segments::cores().min(items.len() / PARALLEL_MINIMUM).max(1);
     let run = |part: &[T]| {
         let mut buffer = new();
         write(part, &mut buffer);
@@ -167,6 +161,12 @@ pub fn encode_repeated_bodies<T: Sync>(tag: u32, items: &[T], body: impl Fn(&T) 
     )
 }
 
+/// A part of [`encode_repeated`] as bytes that go back to the pool once dropped (once
+/// written to the socket, for a response body).
+pub fn part_into_bytes(part: Vec<u8>) -> Bytes {
+    PARTS.vec_into_bytes(part)
+}
+
 /// Returns buffers of [`encode_repeated`] to the pool.
 pub fn give_back_bytes(parts: impl IntoIterator<Item = Vec<u8>>) {
     for part in parts {
@@ -174,36 +174,24 @@ pub fn give_back_bytes(parts: impl IntoIterator<Item = Vec<u8>>) {
     }
 }
 
-/// A JSON array of `items`, each written by `write`, on several threads when long.
-pub fn write_json_array<T: Sync>(w: &mut Writer, items: &[T], write: impl Fn(&mut Writer, &T) + Sync) {
-    w.begin_array();
-    let v1 = w.is_v1();
-    // A guess of a part's size (a task is about 1 KB), so that the pool hands the big
-    // buffers to the big arrays.
-    let hint = items.len().div_ceil(cores()) * 512;
-    let parts = in_parts(
-        items,
-        || PARTS.take(hint),
-        |part, buffer| {
-            let mut writer = Writer::with_buffer(std::mem::take(buffer), v1);
-            for item in part {
-                write(&mut writer, item);
-            }
-            *buffer = writer.into_string();
-        },
-    );
-    for part in &parts {
-        if !part.is_empty() {
-            w.raw(part);
+/// A JSON array of `items`, each written by `write`, on every core when long
+/// ([`crate::segments`]); `item_size` guesses an item's size in bytes.
+pub fn write_json_array<T: Sync>(
+    w: &mut Writer,
+    items: &[T],
+    item_size: usize,
+    write: impl Fn(&mut Writer, &T) + Sync,
+) {
+    crate::segments::write_array(w, items, item_size, |w, run| {
+        for item in run {
+            write(w, item);
         }
-    }
-    give_back(parts);
-    w.end_array();
+    });
 }
 
 /// A JSON array of protobuf messages (v1 names in a v1 writer).
-pub fn write_message_array<M: Json + Sync>(w: &mut Writer, messages: &[&M]) {
-    write_json_array(w, messages, |w, message| w.message(*message));
+pub fn write_message_array<M: Json + Sync>(w: &mut Writer, messages: &[&M], item_size: usize) {
+    write_json_array(w, messages, item_size, |w, message| w.message(*message));
 }
 
 /// Protobuf bytes assembled from parts: fields appended in order, with length-delimited

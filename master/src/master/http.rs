@@ -1,11 +1,13 @@
 //! The master's read-only HTTP endpoints (`/master/state`, `state-summary`, `frameworks`, `slaves`, `tasks`, `roles`, `flags`, `health`, `redirect`), written as JSON straight from the master's books (child module of `master.rs`); mirrors `src/master/http.cpp` and `src/master/readonly_handler.cpp`.
 //!
 //! Each handler runs inside the master process, so it reads a consistent state without
-//! copying it, and streams the document into one `String` with [`Writer`], reserved at once
-//! for `/master/state`. C++ batches identical concurrent requests and renders them on worker
-//! threads while the master waits; here a request is rendered in its turn, which gives the
-//! same consistency, and only long task lists are shared out to other threads
-//! ([`write_task_array`]), the master waiting for them.
+//! copying it. A small document is written whole into one pooled `String` with [`Writer`]
+//! and sent with a `Content-Length`, as C++ does. A large one (`/master/state` of a big
+//! cluster is hundreds of MB) is streamed: the chunked response goes back at once and the
+//! master writes the document in its next turn, a 1 MB chunk at a time, each sent while the
+//! next is written ([`document`]). C++ batches identical concurrent requests and renders
+//! them on worker threads while the master waits; here long arrays are shared out to every
+//! core ([`segments`]), the master waiting for them.
 //!
 //! This master is standalone, so it is always the leader: no endpoint redirects, and
 //! `elected_time` is the instant it started (C++ sets it when the contender elects it,
@@ -33,6 +35,7 @@ use mesos::proto::master_info::capability::Type as MasterCapability;
 use mesos::proto::slave_info::capability::Type as AgentCapability;
 use mesos::proto::{Resource, Task, TaskState};
 use mesos::resources::{convert_resource_format, is_strict_subrole_of, reservation_role, ResourceFormat, Resources};
+use mesos::segments;
 
 use super::{Master, MasterHandle, Slave, PROCESS_ID};
 use crate::constants::{DEFAULT_WEIGHT, TASK_LIMIT};
@@ -41,9 +44,10 @@ use crate::resource_quantities::ResourceQuantities;
 
 /// Installs the HTTP routes, in C++'s order (the route part of `Master::initialize`).
 pub(super) fn install_routes(ctx: &mut Context<Master>) {
-    ctx.route("/frameworks", FRAMEWORKS_HELP, |master, _ctx, request: Request| {
-        let text = render(0, |w| master.write_frameworks(w, request.url.query.get("framework_id")));
-        json(&request, text)
+    ctx.route("/frameworks", FRAMEWORKS_HELP, |master, ctx, request: Request| {
+        let filter = request.url.query.get("framework_id").cloned();
+        let bound = master.state_size_bound();
+        document(master, ctx, &request, bound, move |master, _pid, w| master.write_frameworks(w, filter.as_ref()))
     });
     ctx.route("/flags", FLAGS_HELP, |master, _ctx, request: Request| {
         let text = render(0, |w| {
@@ -60,14 +64,14 @@ pub(super) fn install_routes(ctx: &mut Context<Master>) {
         let text = render(0, |w| master.write_roles(w));
         json(&request, text)
     });
-    ctx.route("/slaves", SLAVES_HELP, |master, _ctx, request: Request| {
-        let text = render(0, |w| master.write_slaves(w, request.url.query.get("slave_id")));
-        json(&request, text)
+    ctx.route("/slaves", SLAVES_HELP, |master, ctx, request: Request| {
+        let filter = request.url.query.get("slave_id").cloned();
+        let bound = master.slaves_size_bound();
+        document(master, ctx, &request, bound, move |master, _pid, w| master.write_slaves(w, filter.as_ref()))
     });
     ctx.route("/state", STATE_HELP, move |master, ctx, request: Request| {
-        let pid = ctx.upid().to_string();
-        let text = render(master.state_size_bound(), |w| master.write_state(w, &pid));
-        json(&request, text)
+        let bound = master.state_size_bound();
+        document(master, ctx, &request, bound, |master, pid, w| master.write_state(w, pid))
     });
     ctx.route("/state-summary", STATE_SUMMARY_HELP, |master, _ctx, request: Request| {
         let text = render(0, |w| master.write_state_summary(w));
@@ -80,7 +84,43 @@ pub(super) fn install_routes(ctx: &mut Context<Master>) {
     });
 }
 
+/// A document that may be large (`/master/state`, `/master/frameworks`, `/master/slaves`),
+/// expected to take at most `size_bound` bytes. A small one is written whole into a pooled
+/// buffer and sent with a `Content-Length`, as C++ sends every document. A large one is
+/// streamed: the response (a chunked pipe) goes back at once, and the document is written
+/// in the master's next turn, chunk by chunk, each sent as soon as it is full. The client
+/// then receives while the master writes, and the master touches a few MB of reused chunks
+/// instead of hundreds of MB of fresh memory. The document is the state of that one turn,
+/// as consistent as one written now; C++ likewise answers from a later turn when it batches
+/// requests.
+fn document(
+    master: &Master,
+    ctx: &mut Context<Master>,
+    request: &Request,
+    size_bound: usize,
+    write: impl FnOnce(&Master, &str, &mut Writer) + Send + 'static,
+) -> Future<Response> {
+    let pid = ctx.upid().to_string();
+    if size_bound < master.stream_minimum {
+        let text = render(size_bound, |w| write(master, &pid, w));
+        return json(request, text);
+    }
+    let (response, mut w) = mesos::api::streamed_json(request.url.query.get("jsonp").map(String::as_str), false);
+    ctx.pid().dispatch_void(move |master: &mut Master, _ctx| {
+        write(master, &pid, &mut w);
+        w.finish();
+    });
+    Future::ready(response)
+}
+
 impl MasterHandle {
+    /// Streams documents expected to be larger than `bytes` (for tests, which use small
+    /// clusters; see [`crate::constants::STREAMED_DOCUMENT_MINIMUM`]).
+    #[doc(hidden)]
+    pub fn stream_documents_over(&self, bytes: usize) -> Future<()> {
+        self.pid.dispatch(move |master, _ctx| master.stream_minimum = bytes)
+    }
+
     /// Renders `/master/state` inside the master and returns its size in bytes: for the
     /// benchmark that times the JSON generation without HTTP. Not an API: the document is
     /// dropped.
@@ -95,6 +135,11 @@ impl MasterHandle {
         })
     }
 }
+
+/// Guesses of the size of an agent and of a task in `/master/state`, to cut long arrays
+/// into segments of about one chunk ([`segments`]).
+const AGENT_SIZE: usize = 1500;
+const TASK_SIZE: usize = 600;
 
 /// The buffers documents are rendered into: a `/master/state` of a large cluster is
 /// hundreds of MB, and writing it into pages touched before is much faster than into fresh
@@ -310,7 +355,7 @@ impl Master {
     /// document can be hundreds of MB, and growing it by doubling copies it again and again.
     /// Reserved memory that is never written is never touched, so guessing high costs
     /// little.
-    fn state_size_bound(&self) -> usize {
+    pub(super) fn state_size_bound(&self) -> usize {
         const PER_TASK: usize = 1024;
         const PER_AGENT: usize = 4096;
         const PER_FRAMEWORK: usize = 16 * 1024;
@@ -319,6 +364,12 @@ impl Master {
             .map(|f| PER_FRAMEWORK + PER_TASK * (f.tasks.len() + f.unreachable_tasks.len() + f.completed_tasks.len()))
             .sum();
         64 * 1024 + tasks + PER_AGENT * (self.slaves.registered.len() + self.slaves.recovered.len())
+    }
+
+    /// A generous guess at the size of `/master/slaves`.
+    fn slaves_size_bound(&self) -> usize {
+        const PER_AGENT: usize = 4096;
+        64 * 1024 + PER_AGENT * (self.slaves.registered.len() + self.slaves.recovered.len())
     }
 
     /// `/master/state` (C++ `ReadOnlyHandler::state`).
@@ -372,13 +423,13 @@ impl Master {
         self.write_flags(w);
 
         w.key_ident("slaves");
-        w.begin_array();
-        for slave in self.sorted_slaves() {
-            w.begin_object();
-            self.slave_fields(w, slave);
-            w.end_object();
-        }
-        w.end_array();
+        segments::write_array(w, &self.sorted_slaves(), AGENT_SIZE, |w, run| {
+            for slave in run {
+                w.begin_object();
+                Self::slave_fields(w, slave);
+                w.end_object();
+            }
+        });
         w.key_ident("recovered_slaves");
         self.write_recovered_slaves(w, None);
         w.key_ident("frameworks");
@@ -412,7 +463,7 @@ impl Master {
     }
 
     /// An agent's keys (C++ `SlaveWriter`).
-    fn slave_fields(&self, w: &mut Writer, slave: &Slave) {
+    fn slave_fields(w: &mut Writer, slave: &Slave) {
         slave_info_fields(w, &slave.info);
         w.key_ident("pid");
         w.str(&slave.pid.to_string());
@@ -540,11 +591,12 @@ impl Master {
         w.key_ident("unreachable_tasks");
         write_task_array(w, &framework.unreachable_tasks.iter().collect::<Vec<_>>());
         w.key_ident("completed_tasks");
-        w.begin_array();
-        for completed in &framework.completed_tasks {
-            w.raw(&completed.json);
-        }
-        w.end_array();
+        let completed: Vec<_> = framework.completed_tasks.iter().collect();
+        segments::write_array(w, &completed, TASK_SIZE, |w, run| {
+            for task in run {
+                w.raw(&task.json);
+            }
+        });
         w.key_ident("offers");
         w.begin_array();
         for offer in framework.offers.iter().filter_map(|id| self.offers.get(id)) {
@@ -601,7 +653,7 @@ impl Master {
         w.begin_array();
         for slave in self.sorted_slaves() {
             w.begin_object();
-            self.slave_fields(w, slave);
+            Self::slave_fields(w, slave);
             let (counts, frameworks) = by_slave.get(slave_id(slave)).cloned().unwrap_or_default();
             counts.write_fields(w);
             w.key_ident("framework_ids");
@@ -666,7 +718,7 @@ impl Master {
                 continue;
             }
             w.begin_object();
-            self.slave_fields(w, slave);
+            Self::slave_fields(w, slave);
             let total = slave.total_resources();
             w.key_ident("reserved_resources_full");
             w.begin_object();

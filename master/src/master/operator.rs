@@ -224,6 +224,38 @@ fn assemble(kind: u64, elements: Vec<Pb>) -> Vec<u8> {
     out.into_vec()
 }
 
+/// The `Response` type answering `kind` (one of the state calls), the field of `Response`
+/// that carries it, and that field's JSON key.
+fn state_part_kind(kind: CallType) -> (ResponseType, u32, &'static str) {
+    match kind {
+        CallType::GetAgents => (ResponseType::GetAgents, 10, "get_agents"),
+        CallType::GetFrameworks => (ResponseType::GetFrameworks, 11, "get_frameworks"),
+        CallType::GetExecutors => (ResponseType::GetExecutors, 12, "get_executors"),
+        CallType::GetTasks => (ResponseType::GetTasks, 13, "get_tasks"),
+        _ => (ResponseType::GetState, 9, "get_state"),
+    }
+}
+
+/// Sends `element` into a streamed answer: keys and lengths gather in `out`, and each part
+/// already encoded is sent as it is (it goes back to its pool once written to the socket).
+fn send_pb(element: Pb, out: &mut ProtobufBuilder, sender: &tokio::sync::mpsc::UnboundedSender<libprocess::Bytes>) {
+    match element {
+        Pb::Field(tag, children) => {
+            out.header(tag, children.iter().map(Pb::len).sum());
+            for child in children {
+                send_pb(child, out, sender);
+            }
+        }
+        Pb::Bytes(bytes) => {
+            // What gathered before the part goes first.
+            if !out.is_empty() {
+                let _ = sender.send(std::mem::take(out).into_bytes());
+            }
+            let _ = sender.send(mesos::operator::part_into_bytes(bytes));
+        }
+    }
+}
+
 /// Hands the encoded parts of `elements` back to their pool.
 fn recycle(elements: Vec<Pb>) {
     for element in elements {
@@ -238,6 +270,9 @@ fn recycle(elements: Vec<Pb>) {
 /// into, kept for the next answer: fresh memory costs a page fault and a zeroed page per
 /// 4 KB on its first write (see `mesos::buffers`).
 static ANSWERS: BufferPool = BufferPool::new(2);
+
+/// About the size of a task in v1 JSON, to cut task arrays into segments.
+const V1_TASK_SIZE: usize = 900;
 
 /// The size of the last JSON answer of each kind, to size the next one's buffer.
 static LAST_JSON_SIZE: AtomicUsize = AtomicUsize::new(0);
@@ -299,7 +334,7 @@ impl Master {
             | CallType::GetAgents
             | CallType::GetFrameworks
             | CallType::GetExecutors
-            | CallType::GetTasks => ready(self.state_part_answer(kind, accept)),
+            | CallType::GetTasks => self.state_part(ctx, kind, accept),
             CallType::GetRoles => ready(answer(accept, ResponseType::GetRoles, |r| {
                 r.get_roles = Some(GetRoles { roles: self.roles() });
             })),
@@ -487,57 +522,93 @@ impl Master {
 
     // ----- GET_STATE and its parts -----
 
-    /// The answer to GET_STATE, GET_AGENTS, GET_FRAMEWORKS, GET_EXECUTORS or GET_TASKS.
+    /// The answer to GET_STATE, GET_AGENTS, GET_FRAMEWORKS, GET_EXECUTORS or GET_TASKS: whole
+    /// for a small cluster; for a large one streamed (chunked), written in the master's next
+    /// turn as `/master/state` is (see `http.rs`). A protobuf answer needs every length before
+    /// its first byte, so it is encoded whole in that turn, but its parts are sent as they
+    /// are rather than copied into one buffer.
+    fn state_part(&self, ctx: &mut Context<Master>, kind: CallType, accept: ContentType) -> Future<Response> {
+        // v1 JSON is about 1.5 times the size of `/master/state`, protobuf half of it.
+        let bound = self.state_size_bound();
+        let expected = if accept == ContentType::Json { bound / 2 * 3 } else { bound / 2 };
+        if expected < self.stream_minimum {
+            return Future::ready(self.state_part_answer(kind, accept));
+        }
+        match accept {
+            ContentType::Json => {
+                let (response, mut w) = api::streamed_json(None, true);
+                ctx.pid().dispatch_void(move |master: &mut Master, _ctx| {
+                    master.write_state_part(&mut w, kind);
+                    w.finish();
+                });
+                Future::ready(response)
+            }
+            ContentType::Protobuf => {
+                let (mut response, sender) = Response::pipe();
+                response.headers.set("Content-Type", accept.media_type());
+                ctx.pid().dispatch_void(move |master: &mut Master, _ctx| {
+                    let (response_type, tag, body) = master.encode_state_part(kind);
+                    let mut out = ProtobufBuilder::with_buffer(Vec::new());
+                    out.varint(1, response_type as u64);
+                    send_pb(Pb::Field(tag, body), &mut out, &sender);
+                    if !out.is_empty() {
+                        let _ = sender.send(out.into_bytes());
+                    }
+                });
+                Future::ready(response)
+            }
+        }
+    }
+
+    /// The answer to GET_STATE, GET_AGENTS, GET_FRAMEWORKS, GET_EXECUTORS or GET_TASKS, whole.
     fn state_part_answer(&self, kind: CallType, accept: ContentType) -> Response {
-        let response_type = match kind {
-            CallType::GetAgents => ResponseType::GetAgents,
-            CallType::GetFrameworks => ResponseType::GetFrameworks,
-            CallType::GetExecutors => ResponseType::GetExecutors,
-            CallType::GetTasks => ResponseType::GetTasks,
-            _ => ResponseType::GetState,
-        };
-        // The field of `Response` that carries each answer, and its JSON key.
-        let (tag, key) = match response_type {
-            ResponseType::GetAgents => (10, "get_agents"),
-            ResponseType::GetFrameworks => (11, "get_frameworks"),
-            ResponseType::GetExecutors => (12, "get_executors"),
-            ResponseType::GetTasks => (13, "get_tasks"),
-            _ => (9, "get_state"),
-        };
-        let write_body = |w: &mut Writer| match response_type {
-            ResponseType::GetAgents => self.write_get_agents(w),
-            ResponseType::GetFrameworks => self.write_get_frameworks(w),
-            ResponseType::GetExecutors => self.write_get_executors(w),
-            ResponseType::GetTasks => self.write_get_tasks(w),
-            _ => self.write_get_state(w),
-        };
         match accept {
             ContentType::Json => {
                 let estimate = LAST_JSON_SIZE.load(Ordering::Relaxed) / 8 * 9;
                 let mut w = Writer::with_buffer(ANSWERS.take(estimate), true);
-                w.begin_object();
-                w.key_ident("type");
-                w.str(response_type.as_str_name());
-                w.key_ident(key);
-                write_body(&mut w);
-                w.end_object();
+                self.write_state_part(&mut w, kind);
                 let text = w.into_string();
-                if response_type == ResponseType::GetState {
+                if kind == CallType::GetState {
                     LAST_JSON_SIZE.store(text.len(), Ordering::Relaxed);
                 }
                 ok_bytes(accept, text.into_bytes())
             }
             ContentType::Protobuf => {
-                let body = match response_type {
-                    ResponseType::GetAgents => self.encode_get_agents(),
-                    ResponseType::GetFrameworks => self.encode_get_frameworks(),
-                    ResponseType::GetExecutors => self.encode_get_executors(),
-                    ResponseType::GetTasks => self.encode_get_tasks(),
-                    _ => self.encode_get_state(),
-                };
+                let (response_type, tag, body) = self.encode_state_part(kind);
                 ok_bytes(accept, assemble(response_type as u64, vec![Pb::Field(tag, body)]))
             }
         }
+    }
+
+    /// The `Response` of `kind` as v1 JSON: its type and the part of the state asked for.
+    fn write_state_part(&self, w: &mut Writer, kind: CallType) {
+        let (response_type, _, key) = state_part_kind(kind);
+        w.begin_object();
+        w.key_ident("type");
+        w.str(response_type.as_str_name());
+        w.key_ident(key);
+        match response_type {
+            ResponseType::GetAgents => self.write_get_agents(w),
+            ResponseType::GetFrameworks => self.write_get_frameworks(w),
+            ResponseType::GetExecutors => self.write_get_executors(w),
+            ResponseType::GetTasks => self.write_get_tasks(w),
+            _ => self.write_get_state(w),
+        }
+        w.end_object();
+    }
+
+    /// The `Response` type of `kind`, the field that carries its answer, and that answer's
+    /// encoded parts.
+    fn encode_state_part(&self, kind: CallType) -> (ResponseType, u32, Vec<Pb>) {
+        let (response_type, tag, _) = state_part_kind(kind);
+        let body = match response_type {
+            ResponseType::GetAgents => self.encode_get_agents(),
+            ResponseType::GetFrameworks => self.encode_get_frameworks(),
+            ResponseType::GetExecutors => self.encode_get_executors(),
+            ResponseType::GetTasks => self.encode_get_tasks(),
+            _ => self.encode_get_state(),
+        };
+        (response_type, tag, body)
     }
 
     /// The size of the whole GET_STATE answer (for the benchmark).
@@ -566,12 +637,12 @@ impl Master {
         let lists = self.task_lists();
         w.begin_object();
         w.key_ident("tasks");
-        write_message_array(w, &lists.tasks);
+        write_message_array(w, &lists.tasks, V1_TASK_SIZE);
         w.key_ident("unreachable_tasks");
-        write_message_array(w, &lists.unreachable);
+        write_message_array(w, &lists.unreachable, V1_TASK_SIZE);
         w.key_ident("completed_tasks");
         // Completed tasks never change: their v1 JSON is made once and copied after.
-        write_json_array(w, &lists.completed, |w, task| w.raw(task.v1_json()));
+        write_json_array(w, &lists.completed, V1_TASK_SIZE, |w, task| w.raw(task.v1_json()));
         w.end_object();
     }
 
@@ -579,7 +650,7 @@ impl Master {
         let executors = self.executor_models();
         w.begin_object();
         w.key_ident("executors");
-        write_json_array(w, &executors, |w, executor| w.message(executor));
+        write_json_array(w, &executors, 400, |w, executor| w.message(executor));
         w.end_object();
     }
 
@@ -604,9 +675,9 @@ impl Master {
         let agents = self.agent_models();
         w.begin_object();
         w.key_ident("agents");
-        write_json_array(w, &agents, |w, agent| w.message(agent));
+        write_json_array(w, &agents, 2000, |w, agent| w.message(agent));
         w.key_ident("recovered_agents");
-        write_message_array(w, &self.recovered_agents());
+        write_message_array(w, &self.recovered_agents(), 600);
         w.end_object();
     }
 

@@ -437,3 +437,22 @@ pub fn acknowledge(id: &FrameworkId, update: &StatusUpdate) -> Call {
         ..call(id, CallType::Acknowledge)
     }
 }
+
+/// The data of a whole chunked HTTP body (`Transfer-Encoding: chunked`), checked for its
+/// framing: size lines, CRLFs and the closing zero-length chunk.
+pub fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut data = Vec::new();
+    loop {
+        let line_end = body.windows(2).position(|w| w == b"\r\n").expect("a chunk size line");
+        let size = std::str::from_utf8(&body[..line_end]).expect("ASCII size");
+        let size = usize::from_str_radix(size, 16).unwrap_or_else(|_| panic!("a hex chunk size, not {size:?}"));
+        body = &body[line_end + 2..];
+        if size == 0 {
+            assert_eq!(body, b"\r\n", "the body ends after its last chunk");
+            return data;
+        }
+        data.extend_from_slice(&body[..size]);
+        assert_eq!(&body[size..size + 2], b"\r\n", "a chunk ends with CRLF");
+        body = &body[size + 2..];
+    }
+}
