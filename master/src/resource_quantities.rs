@@ -195,9 +195,38 @@ impl ResourceQuantities {
         }
     }
 
+    /// Where `name` is, or would go. A quantities list holds a handful of names, so a scan
+    /// beats a binary search here: most lookups end at the first or second entry, and the
+    /// first-class names, static strings, are often the very string asked for.
     fn position(&self, name: &str) -> Result<usize, usize> {
-        self.quantities.binary_search_by(|(n, _)| (**n).cmp(name))
+        self.position_from(0, name)
     }
+
+    /// [`Self::position`], knowing that `name` does not sort before entry `start`.
+    fn position_from(&self, start: usize, name: &str) -> Result<usize, usize> {
+        for (i, (known, _)) in self.quantities.iter().enumerate().skip(start) {
+            match compare_names(known, name) {
+                Ordering::Less => {}
+                Ordering::Equal => return Ok(i),
+                Ordering::Greater => return Err(i),
+            }
+        }
+        Err(self.quantities.len())
+    }
+}
+
+/// `str` ordering, with a shortcut for the same string and a byte loop rather than a
+/// `memcmp` call for the short names resources have.
+fn compare_names(left: &str, right: &str) -> Ordering {
+    if std::ptr::eq(left, right) {
+        return Ordering::Equal;
+    }
+    for (l, r) in left.bytes().zip(right.bytes()) {
+        if l != r {
+            return l.cmp(&r);
+        }
+    }
+    left.len().cmp(&right.len())
 }
 
 impl PartialEq for ResourceQuantities {
@@ -210,8 +239,23 @@ impl PartialEq for ResourceQuantities {
 
 impl AddAssign<&ResourceQuantities> for ResourceQuantities {
     fn add_assign(&mut self, that: &ResourceQuantities) {
+        // Both lists are sorted by name: each name of `that` is looked for from where the
+        // previous one was found (usually at the same index, for lists of the same names).
+        let mut cursor = 0;
         for (name, scalar) in &that.quantities {
-            self.add_quantity(name, *scalar);
+            if compare_scalars(scalar, &Scalar::default()) != Ordering::Greater {
+                continue;
+            }
+            match self.position_from(cursor, name) {
+                Ok(i) => {
+                    self.quantities[i].1 += scalar;
+                    cursor = i + 1;
+                }
+                Err(i) => {
+                    self.quantities.insert(i, (name.clone(), *scalar));
+                    cursor = i + 1;
+                }
+            }
         }
     }
 }
@@ -220,13 +264,20 @@ impl SubAssign<&ResourceQuantities> for ResourceQuantities {
     /// Subtracts per name; a quantity that would reach zero or below is removed, and names
     /// absent here are ignored.
     fn sub_assign(&mut self, that: &ResourceQuantities) {
+        // As in `add_assign`, each search starts where the previous name was.
+        let mut cursor = 0;
         for (name, scalar) in &that.quantities {
-            if let Ok(i) = self.position(name) {
-                if self.quantities[i].1.mesos_le(scalar) {
-                    self.quantities.remove(i);
-                } else {
-                    self.quantities[i].1 -= scalar;
+            match self.position_from(cursor, name) {
+                Ok(i) => {
+                    if self.quantities[i].1.mesos_le(scalar) {
+                        self.quantities.remove(i);
+                        cursor = i;
+                    } else {
+                        self.quantities[i].1 -= scalar;
+                        cursor = i + 1;
+                    }
                 }
+                Err(i) => cursor = i,
             }
         }
     }

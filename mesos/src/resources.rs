@@ -299,11 +299,23 @@ pub fn resource_contains(left: &Resource, right: &Resource) -> bool {
     }
 }
 
+// An absent value is empty: the right-hand value is borrowed, never copied, and an absent
+// one changes nothing but making the left value present.
 fn add_values(left: &mut Resource, right: &Resource) {
     match left.r#type() {
         Type::Scalar => *left.scalar.get_or_insert_with(Scalar::default) += &scalar_of(right),
-        Type::Ranges => *left.ranges.get_or_insert_with(Ranges::default) += &right.ranges.clone().unwrap_or_default(),
-        Type::Set => *left.set.get_or_insert_with(Set::default) += &right.set.clone().unwrap_or_default(),
+        Type::Ranges => {
+            let left = left.ranges.get_or_insert_with(Ranges::default);
+            if let Some(right) = &right.ranges {
+                *left += right;
+            }
+        }
+        Type::Set => {
+            let left = left.set.get_or_insert_with(Set::default);
+            if let Some(right) = &right.set {
+                *left += right;
+            }
+        }
         Type::Text => {}
     }
 }
@@ -311,8 +323,18 @@ fn add_values(left: &mut Resource, right: &Resource) {
 fn subtract_values(left: &mut Resource, right: &Resource) {
     match left.r#type() {
         Type::Scalar => *left.scalar.get_or_insert_with(Scalar::default) -= &scalar_of(right),
-        Type::Ranges => *left.ranges.get_or_insert_with(Ranges::default) -= &right.ranges.clone().unwrap_or_default(),
-        Type::Set => *left.set.get_or_insert_with(Set::default) -= &right.set.clone().unwrap_or_default(),
+        Type::Ranges => {
+            let left = left.ranges.get_or_insert_with(Ranges::default);
+            if let Some(right) = &right.ranges {
+                *left -= right;
+            }
+        }
+        Type::Set => {
+            let left = left.set.get_or_insert_with(Set::default);
+            if let Some(right) = &right.set {
+                *left -= right;
+            }
+        }
         Type::Text => {}
     }
 }
@@ -582,13 +604,31 @@ impl Resources {
         if that.is_empty() {
             return;
         }
-        let at_hint = self.entries.get(hint).is_some_and(|e| addable(&e.resource, &that.resource));
-        let index =
-            if at_hint { Some(hint) } else { self.entries.iter().position(|e| addable(&e.resource, &that.resource)) };
-        match index {
+        match self.addable_index(&that, hint) {
             Some(i) => self.entries[i].add(&that),
             None => self.entries.push(that),
         }
+    }
+
+    /// [`Resources::add_entry_near`] for a borrowed entry, copied only if it is kept as a
+    /// new entry: most additions merge into an existing one, and a copy would cost two
+    /// atomic reference count updates for nothing.
+    fn add_entry_ref_near(&mut self, that: &Entry, hint: usize) {
+        if that.is_empty() {
+            return;
+        }
+        match self.addable_index(that, hint) {
+            Some(i) => self.entries[i].add(that),
+            None => self.entries.push(that.clone()),
+        }
+    }
+
+    /// The entry `that` can be added to, trying the one at `hint` first.
+    fn addable_index(&self, that: &Entry, hint: usize) -> Option<usize> {
+        if self.entries.get(hint).is_some_and(|e| addable(&e.resource, &that.resource)) {
+            return Some(hint);
+        }
+        self.entries.iter().position(|e| addable(&e.resource, &that.resource))
     }
 
     fn subtract_entry(&mut self, that: &Entry) {
@@ -731,6 +771,7 @@ impl Resources {
 
     /// Sets `allocation_info.role` on every resource.
     pub fn allocate(&mut self, role: &str) {
+        let uniform = self.uniformly_allocated();
         for entry in &mut self.entries {
             let current = entry.resource.allocation_info.as_ref().and_then(|a| a.role.as_deref());
             if current != Some(role) {
@@ -738,17 +779,30 @@ impl Resources {
                     Some(AllocationInfo { role: Some(role.to_owned()) });
             }
         }
-        self.remerge();
+        if !uniform {
+            self.remerge();
+        }
     }
 
     /// Clears `allocation_info` on every resource.
     pub fn unallocate(&mut self) {
+        let uniform = self.uniformly_allocated();
         for entry in &mut self.entries {
             if entry.resource.allocation_info.is_some() {
                 Arc::make_mut(&mut entry.resource).allocation_info = None;
             }
         }
-        self.remerge();
+        if !uniform {
+            self.remerge();
+        }
+    }
+
+    /// Whether every entry has the same `allocation_info`. Entries are kept merged, so two
+    /// that differ in nothing else would be one; giving all of them one allocation then makes
+    /// no two mergeable, and [`Resources::remerge`] can be skipped.
+    fn uniformly_allocated(&self) -> bool {
+        let mut infos = self.entries.iter().map(|e| &e.resource.allocation_info);
+        infos.next().is_none_or(|first| infos.all(|info| info == first))
     }
 
     /// Re-adds every entry, so entries that became addable (say, the same cpus allocated to
@@ -1338,7 +1392,7 @@ impl PartialEq for Resources {
 impl AddAssign<&Resources> for Resources {
     fn add_assign(&mut self, that: &Resources) {
         for (index, entry) in that.entries.iter().enumerate() {
-            self.add_entry_near(entry.clone(), index);
+            self.add_entry_ref_near(entry, index);
         }
     }
 }

@@ -335,6 +335,34 @@ impl Slave {
         if resources.is_empty() {
             return;
         }
+        if self.shared.is_empty() {
+            // What is offered came out of `available`, so taking it off gives what a fresh
+            // `total - used` would, for less work on this hot path.
+            self.available -= unallocated;
+        }
+        self.add_offered_or_allocated(framework_id, resources);
+    }
+
+    /// [`Slave::decrease_available`] for an offer of `unallocated` to `role`, returning the
+    /// offer allocated to the role. The resources leave `available` before they are
+    /// allocated: an offer is usually everything the agent has, whose entries `available`
+    /// then no longer shares, so `allocate` changes them in place instead of copying each.
+    fn offer(&mut self, framework_id: &FrameworkId, mut unallocated: Resources, role: &str) -> Resources {
+        if unallocated.is_empty() {
+            unallocated.allocate(role);
+            return unallocated;
+        }
+        if self.shared.is_empty() {
+            self.available -= &unallocated;
+        }
+        let mut resources = unallocated;
+        resources.allocate(role);
+        self.add_offered_or_allocated(framework_id, &resources);
+        resources
+    }
+
+    /// The bookkeeping of [`Slave::decrease_available`] once `available` is dealt with.
+    fn add_offered_or_allocated(&mut self, framework_id: &FrameworkId, resources: &Resources) {
         match self.offered_or_allocated.get_mut(framework_id) {
             Some(held) => *held += resources,
             None => {
@@ -343,9 +371,6 @@ impl Slave {
         }
         self.total_offered_or_allocated += resources;
         if self.shared.is_empty() {
-            // What is offered came out of `available`, so taking it off gives what a fresh
-            // `total - used` would, for less work on this hot path.
-            self.available -= unallocated;
             self.generation = next_generation();
         } else {
             self.update_available();
@@ -1394,8 +1419,14 @@ impl HierarchicalAllocatorProcess {
                 run.held_back_agents += 1;
             }
             let framework_id = framework.id.clone();
-            let mut to_offer = taken.clone();
-            to_offer.allocate(role);
+            let to_offer = match self.slaves.get_mut(slave_id) {
+                Some(slave) => slave.offer(&framework_id, taken, role),
+                None => {
+                    let mut to_offer = taken;
+                    to_offer.allocate(role);
+                    to_offer
+                }
+            };
             tracing::trace!(agent = %slave_id.value, role, framework = %framework_id.value, offer = %to_offer,
                 ?stage, "offering");
             let shared = to_offer.shared();
@@ -1416,10 +1447,6 @@ impl HierarchicalAllocatorProcess {
             }
             run.available_headroom -= &increase;
 
-            if let Some(slave) = self.slaves.get_mut(slave_id) {
-                slave.decrease_available(&framework_id, &to_offer, &taken);
-            }
-            drop(taken);
             if let Err(error) = self.track_allocated_resources(slave_id, &framework_id, &to_offer) {
                 tracing::warn!(%error, "allocator bookkeeping failed while offering");
             }

@@ -104,8 +104,23 @@ impl Allocation {
         if let Some(quantities) = quantities {
             self.totals += quantities;
             if leaf {
-                *self.held_mut(agent) += to_add;
-                self.forget_if_empty(agent);
+                // One lookup where the agent is known (the usual case): `held_mut` and
+                // `forget_if_empty` would take three.
+                match self.resources.get_mut(agent) {
+                    Some(held) => {
+                        *held += to_add;
+                        if held.is_empty() {
+                            self.resources.remove(agent);
+                        }
+                    }
+                    None => {
+                        let mut held = Resources::new();
+                        held += to_add;
+                        if !held.is_empty() {
+                            self.resources.insert(agent.clone(), held);
+                        }
+                    }
+                }
             }
             return;
         }
@@ -139,8 +154,10 @@ impl Allocation {
             if leaf {
                 if let Some(held) = self.resources.get_mut(agent) {
                     *held -= to_remove;
+                    if held.is_empty() {
+                        self.resources.remove(agent);
+                    }
                 }
-                self.forget_if_empty(agent);
             }
             return;
         }
