@@ -82,31 +82,51 @@ pub fn validate_update(old: &FrameworkInfo, new: &FrameworkInfo) -> Result<(), F
     Ok(())
 }
 
-/// A task the master removed (C++ keeps the `Task` in `Framework::completedTasks`). It never
-/// changes again, so its JSON for the GET endpoints is written once, here, and copied into
-/// each document after: a framework's completed tasks can be half of a large
-/// `/master/state`, and copying them is several times faster than writing them anew. Its v1
-/// JSON and protobuf encoding (for the operator API's `GET_STATE` and `GET_TASKS`) are made
-/// the first time one is asked for, so a master never asked pays no memory for them.
+/// A task the master keeps, in a framework's `tasks` or `completed_tasks` (C++ `Task` in
+/// `Framework::tasks` and `completedTasks`), with its encodings for the state endpoints.
+///
+/// Its JSON for the GET endpoints is written when the task is added and again after each
+/// change, and copied into each document after: tasks are most of a large `/master/state`,
+/// and copying them is several times faster than writing them anew, on the first request as
+/// on the others. Its v1 JSON and protobuf encoding (for the operator API's `GET_STATE` and
+/// `GET_TASKS`) are made the first time one is asked for after a change, so a master never
+/// asked pays no memory for them. A task changes only through [`TaskRecord::update`], which
+/// keeps the encodings true to it.
 #[derive(Debug)]
-pub(crate) struct CompletedTask {
-    pub(crate) task: Task,
+pub(crate) struct TaskRecord {
+    task: Task,
     /// `mesos::http::write_task` of `task`.
     pub(crate) json: Box<str>,
     v1_json: OnceLock<Box<str>>,
     protobuf: OnceLock<Box<[u8]>>,
 }
 
-impl CompletedTask {
-    pub(crate) fn new(task: Task) -> CompletedTask {
+impl TaskRecord {
+    pub(crate) fn new(task: Task) -> TaskRecord {
+        TaskRecord { json: Self::write(&task), task, v1_json: OnceLock::new(), protobuf: OnceLock::new() }
+    }
+
+    fn write(task: &Task) -> Box<str> {
         let mut w = Writer::new();
-        write_task(&mut w, &task);
-        CompletedTask {
-            task,
-            json: w.into_string().into_boxed_str(),
-            v1_json: OnceLock::new(),
-            protobuf: OnceLock::new(),
-        }
+        write_task(&mut w, task);
+        w.into_string().into_boxed_str()
+    }
+
+    /// Changes the task through `change`; its encodings are made again.
+    pub(crate) fn update<R>(&mut self, change: impl FnOnce(&mut Task) -> R) -> R {
+        let result = change(&mut self.task);
+        self.json = Self::write(&self.task);
+        self.v1_json = OnceLock::new();
+        self.protobuf = OnceLock::new();
+        result
+    }
+
+    pub(crate) fn task(&self) -> &Task {
+        &self.task
+    }
+
+    pub(crate) fn into_task(self) -> Task {
+        self.task
     }
 
     /// The task as v1 JSON.
@@ -117,6 +137,14 @@ impl CompletedTask {
     /// The task's protobuf encoding (v0 and v1 share it).
     pub(crate) fn protobuf(&self) -> &[u8] {
         self.protobuf.get_or_init(|| prost::Message::encode_to_vec(&self.task).into_boxed_slice())
+    }
+}
+
+impl std::ops::Deref for TaskRecord {
+    type Target = Task;
+
+    fn deref(&self) -> &Task {
+        &self.task
     }
 }
 
@@ -166,9 +194,9 @@ pub(crate) struct Framework {
     pub(crate) generation: u64,
     /// Its tasks the master launched or an agent reported and the master has not removed,
     /// terminal but unacknowledged ones included (C++ `Framework::tasks`).
-    pub(crate) tasks: HashMap<TaskId, Task>,
+    pub(crate) tasks: HashMap<TaskId, TaskRecord>,
     /// Removed tasks, oldest first, at most `--max_completed_tasks_per_framework`.
-    pub(crate) completed_tasks: VecDeque<CompletedTask>,
+    pub(crate) completed_tasks: VecDeque<TaskRecord>,
     /// Tasks on unreachable agents, oldest first, at most
     /// `--max_unreachable_tasks_per_framework` (C++ `unreachableTasks`).
     pub(crate) unreachable_tasks: VecDeque<Task>,
@@ -308,7 +336,7 @@ impl Framework {
             self.total_used_resources += resources.clone();
             add_to(&mut self.used_resources, &task.slave_id, &resources);
         }
-        self.tasks.insert(task.task_id.clone(), task);
+        self.tasks.insert(task.task_id.clone(), TaskRecord::new(task));
     }
 
     /// C++ `Framework::recoverResources(Task*)`: the task reached a terminal or unreachable
@@ -321,27 +349,35 @@ impl Framework {
 
     /// C++ `Framework::removeTask`: out of `tasks`, into the unreachable or completed list.
     pub(crate) fn remove_task(&mut self, task_id: &TaskId, unreachable: bool, limits: (usize, usize)) -> Option<Task> {
-        let task = self.tasks.remove(task_id)?;
+        let record = self.tasks.remove(task_id)?;
+        let task = record.task().clone();
         if holds_resources(task.state()) {
             self.recover_task_resources(&task);
         }
         if unreachable {
-            self.add_unreachable_task(task.clone(), limits.1);
+            self.add_unreachable_task(record.into_task(), limits.1);
         } else {
-            self.add_completed_task(task.clone(), limits.0);
+            // Its encodings are those of its last state: they move with it.
+            self.add_completed_record(record, limits.0);
         }
         Some(task)
     }
 
     /// C++ `Framework::addCompletedTask`, bounded as C++'s circular buffer.
     pub(crate) fn add_completed_task(&mut self, task: Task, limit: usize) {
+        if limit > 0 {
+            self.add_completed_record(TaskRecord::new(task), limit);
+        }
+    }
+
+    fn add_completed_record(&mut self, record: TaskRecord, limit: usize) {
         if limit == 0 {
             return;
         }
         if self.completed_tasks.len() >= limit {
             self.completed_tasks.pop_front();
         }
-        self.completed_tasks.push_back(CompletedTask::new(task));
+        self.completed_tasks.push_back(record);
     }
 
     /// C++ `Framework::addUnreachableTask`, bounded as C++'s `BoundedHashMap`.
@@ -554,5 +590,34 @@ pub fn validate_call(call: &Call) -> Result<CallType, FrameworkError> {
     match missing {
         Some(field) => Err(FrameworkError::Missing(field)),
         None => Ok(kind),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesos::proto::TaskState;
+
+    #[test]
+    fn a_task_record_keeps_its_encodings_true_to_the_task() {
+        let mut task = Task { name: "web".into(), ..Default::default() };
+        task.task_id.value = "t1".into();
+        task.set_state(TaskState::TaskStaging);
+        let mut record = TaskRecord::new(task);
+        assert!(record.json.contains(r#""state":"TASK_STAGING""#), "{}", record.json);
+        assert!(record.v1_json().contains(r#""state":"TASK_STAGING""#));
+        let staging = record.protobuf().to_vec();
+
+        let state = record.update(|task| {
+            task.set_state(TaskState::TaskRunning);
+            task.state()
+        });
+        assert_eq!(state, TaskState::TaskRunning);
+        let mut w = Writer::new();
+        write_task(&mut w, record.task());
+        assert_eq!(&*record.json, w.into_string());
+        assert_eq!(record.v1_json(), mesos::json::to_v1_string(record.task()));
+        assert_eq!(record.protobuf(), prost::Message::encode_to_vec(record.task()).as_slice());
+        assert_ne!(record.protobuf(), staging.as_slice());
     }
 }

@@ -422,7 +422,8 @@ impl MasterHandle {
     /// The tasks the master tracks, sorted by framework then task id.
     pub fn tasks(&self) -> Future<Vec<Task>> {
         self.pid.dispatch(|master, _ctx| {
-            let mut tasks: Vec<Task> = master.frameworks.values().flat_map(|f| f.tasks.values().cloned()).collect();
+            let mut tasks: Vec<Task> =
+                master.frameworks.values().flat_map(|f| f.tasks.values().map(|t| t.task().clone())).collect();
             tasks.sort_by(|a, b| {
                 (&a.framework_id.value, &a.task_id.value).cmp(&(&b.framework_id.value, &b.task_id.value))
             });
@@ -1101,7 +1102,7 @@ impl Master {
             }
             if report.announce.is_some() {
                 framework.take_unreachable_task(&task.task_id);
-                framework.completed_tasks.retain(|completed| completed.task.task_id != task.task_id);
+                framework.completed_tasks.retain(|completed| completed.task_id != task.task_id);
             }
             let connected = framework.connected;
             if let Some(message) = report.announce {

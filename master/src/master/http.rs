@@ -39,7 +39,7 @@ use mesos::segments;
 
 use super::{Master, MasterHandle, Slave, PROCESS_ID};
 use crate::constants::{DEFAULT_WEIGHT, TASK_LIMIT};
-use crate::framework::{self, Framework};
+use crate::framework::{self, Framework, TaskRecord};
 use crate::resource_quantities::ResourceQuantities;
 
 /// Installs the HTTP routes, in C++'s order (the route part of `Master::initialize`).
@@ -279,8 +279,9 @@ impl TaskCounts {
 
 /// The tasks a framework knows of: active, unreachable, then completed.
 fn all_tasks(framework: &Framework) -> impl Iterator<Item = &Task> + '_ {
-    let completed = framework.completed_tasks.iter().map(|completed| &completed.task);
-    framework.tasks.values().chain(framework.unreachable_tasks.iter()).chain(completed)
+    let active = framework.tasks.values().map(TaskRecord::task);
+    let completed = framework.completed_tasks.iter().map(TaskRecord::task);
+    active.chain(framework.unreachable_tasks.iter()).chain(completed)
 }
 
 /// Whether `resource` is allocated to `role` or one of its subroles (C++
@@ -587,7 +588,13 @@ impl Master {
             w.str(info.role());
         }
         w.key_ident("tasks");
-        write_task_array(w, &framework.tasks.values().collect::<Vec<_>>());
+        // Tasks keep their JSON up to date (`TaskRecord`): it is copied.
+        let active: Vec<_> = framework.tasks.values().collect();
+        segments::write_array(w, &active, TASK_SIZE, |w, run| {
+            for task in run {
+                w.raw(&task.json);
+            }
+        });
         w.key_ident("unreachable_tasks");
         write_task_array(w, &framework.unreachable_tasks.iter().collect::<Vec<_>>());
         w.key_ident("completed_tasks");

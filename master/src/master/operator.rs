@@ -41,7 +41,7 @@ use mesos::resources::{convert_resource_format, ResourceFormat};
 use super::subscribers::{heartbeat_event, Subscribers};
 use super::{Master, MasterHandle, Slave};
 use crate::constants::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_WEIGHT};
-use crate::framework::{CompletedTask, Framework};
+use crate::framework::{Framework, TaskRecord};
 
 const API_HELP: &str = "The v1 operator API: POST a `mesos.master.Call` (`{\"type\":\"GET_STATE\"}`) as JSON or \
      protobuf; the answer comes in the type `Accept` asks for (JSON first). SUBSCRIBE opens a stream of RecordIO \
@@ -287,9 +287,9 @@ fn ok_bytes(content_type: ContentType, bytes: Vec<u8>) -> Response {
 
 /// The tasks of GET_TASKS: of subscribed frameworks, then of completed ones.
 struct TaskLists<'a> {
-    tasks: Vec<&'a Task>,
+    tasks: Vec<&'a TaskRecord>,
     unreachable: Vec<&'a Task>,
-    completed: Vec<&'a CompletedTask>,
+    completed: Vec<&'a TaskRecord>,
 }
 
 impl Master {
@@ -637,7 +637,8 @@ impl Master {
         let lists = self.task_lists();
         w.begin_object();
         w.key_ident("tasks");
-        write_message_array(w, &lists.tasks, V1_TASK_SIZE);
+        // Tasks keep their v1 JSON once made (`TaskRecord`): it is copied.
+        write_json_array(w, &lists.tasks, V1_TASK_SIZE, |w, task| w.raw(task.v1_json()));
         w.key_ident("unreachable_tasks");
         write_message_array(w, &lists.unreachable, V1_TASK_SIZE);
         w.key_ident("completed_tasks");
@@ -693,7 +694,10 @@ impl Master {
 
     fn encode_get_tasks(&self) -> Vec<Pb> {
         let lists = self.task_lists();
-        let mut out = Pb::repeated(2, &lists.tasks);
+        let mut out: Vec<Pb> = mesos::operator::encode_repeated_bodies(2, &lists.tasks, |task| task.protobuf())
+            .into_iter()
+            .map(Pb::Bytes)
+            .collect();
         out.extend(
             mesos::operator::encode_repeated_bodies(3, &lists.completed, |task| task.protobuf())
                 .into_iter()

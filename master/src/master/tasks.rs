@@ -678,8 +678,10 @@ impl Master {
         let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
         if let Some(task) = framework.tasks.get_mut(&update.status.task_id) {
             if let Some(uuid) = &update.uuid {
-                task.status_update_state = Some(update.status.state);
-                task.status_update_uuid = update.status.uuid.clone().or_else(|| Some(uuid.clone()));
+                task.update(|task| {
+                    task.status_update_state = Some(update.status.state);
+                    task.status_update_uuid = update.status.uuid.clone().or_else(|| Some(uuid.clone()));
+                });
             }
         }
         tracing::info!(framework = %framework_id.value, task = %update.status.task_id.value, state = ?update.status.state(), "sending status update");
@@ -747,23 +749,27 @@ impl Master {
     /// C++ `Master::updateTask`: the newest state wins (`latest_state` if the agent sent
     /// one); the first move to a terminal or unreachable state frees the resources.
     fn update_task(&mut self, framework_id: &FrameworkId, update: &StatusUpdate) {
-        let Some(task) = self.frameworks.get_mut(framework_id).and_then(|f| f.tasks.get_mut(&update.status.task_id))
+        let Some(record) = self.frameworks.get_mut(framework_id).and_then(|f| f.tasks.get_mut(&update.status.task_id))
         else {
             return;
         };
         let new_state = update.latest_state.and_then(|s| TaskState::try_from(s).ok()).unwrap_or(update.status.state());
         let terminal_or_unreachable = |s: TaskState| is_terminal(s) || s == TaskState::TaskUnreachable;
-        let transitioned = !terminal_or_unreachable(task.state()) && terminal_or_unreachable(new_state);
-        if !is_terminal(task.state()) {
-            task.set_state(new_state);
-        }
-        let same_state = task.statuses.last().is_some_and(|s| s.state == update.status.state);
-        if same_state {
-            task.statuses.pop();
-        }
-        let mut status = update.status.clone();
-        status.data = None;
-        task.statuses.push(status);
+        let (transitioned, same_state) = record.update(|task| {
+            let transitioned = !terminal_or_unreachable(task.state()) && terminal_or_unreachable(new_state);
+            if !is_terminal(task.state()) {
+                task.set_state(new_state);
+            }
+            let same_state = task.statuses.last().is_some_and(|s| s.state == update.status.state);
+            if same_state {
+                task.statuses.pop();
+            }
+            let mut status = update.status.clone();
+            status.data = None;
+            task.statuses.push(status);
+            (transitioned, same_state)
+        });
+        let task = record.task();
         // C++ tells subscribers of each new state, and of every check status update.
         if !same_state || super::subscribers::is_check_update(&update.status) {
             self.operator.events.task_updated(framework_id, &update.status, task.state());
@@ -1057,7 +1063,7 @@ impl Master {
         let mut updates = Vec::new();
         if reconcile.tasks.is_empty() {
             tracing::info!(framework = %framework_id.value, "performing implicit task state reconciliation");
-            let mut tasks: Vec<&Task> = framework.tasks.values().collect();
+            let mut tasks: Vec<&Task> = framework.tasks.values().map(|t| t.task()).collect();
             tasks.sort_by(|a, b| a.task_id.value.cmp(&b.task_id.value));
             updates.extend(tasks.into_iter().map(|t| Self::latest(framework_id, t)));
         } else {
