@@ -1,13 +1,11 @@
 //! The master's framework bookkeeping and the checks on what schedulers send; mirrors `Framework` in `src/master/master.hpp` and `validation::framework` / `validation::scheduler::call` in `src/master/validation.cpp`.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use libprocess::{Context, Timer, UPID};
 use mesos::api::Stream;
 use mesos::http::write_task;
-use mesos::json::Writer;
 use mesos::proto::framework_info::capability::Type as Capability;
 use mesos::proto::scheduler::call::Type as CallType;
 use mesos::proto::scheduler::Call;
@@ -85,39 +83,41 @@ pub fn validate_update(old: &FrameworkInfo, new: &FrameworkInfo) -> Result<(), F
 /// A task the master keeps, in a framework's `tasks` or `completed_tasks` (C++ `Task` in
 /// `Framework::tasks` and `completedTasks`), with its encodings for the state endpoints.
 ///
-/// Its JSON for the GET endpoints is written when the task is added and again after each
-/// change, and copied into each document after: tasks are most of a large `/master/state`,
-/// and copying them is several times faster than writing them anew, on the first request as
-/// on the others. Its v1 JSON and protobuf encoding (for the operator API's `GET_STATE` and
-/// `GET_TASKS`) are made the first time one is asked for after a change, so a master never
-/// asked pays no memory for them. A task changes only through [`TaskRecord::update`], which
-/// keeps the encodings true to it.
+/// Its JSON for the GET endpoints, its v1 JSON and its protobuf encoding (for the operator
+/// API's `GET_STATE`, `GET_TASKS` and SUBSCRIBED) are written when the task is added and
+/// again after each change, and copied into each answer after. Tasks are most of a large
+/// state document, and copying them is several times faster than writing them anew, on the
+/// first request as on the others: C++ writes every task for every request, which is most
+/// of the 3 to 10 s its large state answers take. The price is memory, about 2 KB a task,
+/// and a few microseconds a change. A task changes only through [`TaskRecord::update`],
+/// which keeps the encodings true to it.
 #[derive(Debug)]
 pub(crate) struct TaskRecord {
     task: Task,
     /// `mesos::http::write_task` of `task`.
     pub(crate) json: Box<str>,
-    v1_json: OnceLock<Box<str>>,
-    protobuf: OnceLock<Box<[u8]>>,
+    /// `task` as v1 JSON.
+    v1_json: Box<str>,
+    /// `task` encoded (v0 and v1 share it).
+    protobuf: Box<[u8]>,
 }
 
 impl TaskRecord {
     pub(crate) fn new(task: Task) -> TaskRecord {
-        TaskRecord { json: Self::write(&task), task, v1_json: OnceLock::new(), protobuf: OnceLock::new() }
+        let (json, v1_json, protobuf) = Self::encode(&task);
+        TaskRecord { task, json, v1_json, protobuf }
     }
 
-    fn write(task: &Task) -> Box<str> {
-        let mut w = Writer::new();
-        write_task(&mut w, task);
-        w.into_string().into_boxed_str()
+    fn encode(task: &Task) -> (Box<str>, Box<str>, Box<[u8]>) {
+        let json = mesos::json::boxed(false, |w| write_task(w, task));
+        let v1_json = mesos::json::boxed(true, |w| w.message(task));
+        (json, v1_json, prost::Message::encode_to_vec(task).into_boxed_slice())
     }
 
     /// Changes the task through `change`; its encodings are made again.
     pub(crate) fn update<R>(&mut self, change: impl FnOnce(&mut Task) -> R) -> R {
         let result = change(&mut self.task);
-        self.json = Self::write(&self.task);
-        self.v1_json = OnceLock::new();
-        self.protobuf = OnceLock::new();
+        (self.json, self.v1_json, self.protobuf) = Self::encode(&self.task);
         result
     }
 
@@ -129,14 +129,12 @@ impl TaskRecord {
         self.task
     }
 
-    /// The task as v1 JSON.
     pub(crate) fn v1_json(&self) -> &str {
-        self.v1_json.get_or_init(|| mesos::json::to_v1_string(&self.task).into_boxed_str())
+        &self.v1_json
     }
 
-    /// The task's protobuf encoding (v0 and v1 share it).
     pub(crate) fn protobuf(&self) -> &[u8] {
-        self.protobuf.get_or_init(|| prost::Message::encode_to_vec(&self.task).into_boxed_slice())
+        &self.protobuf
     }
 }
 
@@ -596,6 +594,7 @@ pub fn validate_call(call: &Call) -> Result<CallType, FrameworkError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mesos::json::Writer;
     use mesos::proto::TaskState;
 
     #[test]

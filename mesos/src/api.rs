@@ -159,30 +159,44 @@ pub fn ok_json(w: Writer) -> Response {
 /// It waits [`STREAM_STALL_LIMIT`] at most in all, so that a slow client cannot hold up the
 /// process writing (the rest then queues up, as a whole document would).
 pub fn streamed_json(jsonp: Option<&str>, v1: bool) -> (Response, Writer) {
-    let (mut response, sender) = Response::pipe();
     let content_type = if jsonp.is_some() { "text/javascript" } else { APPLICATION_JSON };
-    response.headers.set("Content-Type", content_type);
+    let (response, mut body) = streamed(content_type);
     if let Some(callback) = jsonp {
-        let _ = sender.send(Bytes::from(format!("{callback}(")));
+        body.send(format!("{callback}(").into_bytes());
     }
+    (response, Writer::streaming(v1, ResponseSink { body, jsonp: jsonp.is_some() }))
+}
+
+/// A `200 OK` of `content_type` whose body is sent, chunked, as the returned [`ChunkedBody`]
+/// is given it; the response ends when that is dropped. For protobuf answers too large to
+/// build whole first; see [`streamed_json`] for the in-flight window.
+pub fn streamed(content_type: &str) -> (Response, ChunkedBody) {
+    let (mut response, sender) = Response::pipe();
+    response.headers.set("Content-Type", content_type);
     let window = Arc::new(Window { in_flight: Mutex::new(0), freed: Condvar::new() });
-    let sink = ResponseSink { sender, jsonp: jsonp.is_some(), window, stalled: Duration::ZERO };
-    (response, Writer::streaming(v1, sink))
+    (response, ChunkedBody { sender, window, stalled: Duration::ZERO })
 }
 
 /// The most bytes of a streamed document in flight at once.
-pub const STREAM_WINDOW: usize = 16 << 20;
+pub const STREAM_WINDOW: usize = 8 << 20;
 
 /// The longest a streamed document's writer waits for its client, in all.
 pub const STREAM_STALL_LIMIT: Duration = Duration::from_secs(1);
 
-/// A streamed JSON document's way into its response's pipe.
-struct ResponseSink {
+/// The body of a streamed answer, fed a buffer at a time; each buffer (preferably one of
+/// [`crate::buffers::CHUNKS`], where it goes back once written to the socket) is one HTTP
+/// chunk.
+pub struct ChunkedBody {
     sender: UnboundedSender<Bytes>,
-    jsonp: bool,
     window: Arc<Window>,
-    /// How long this document's writer has waited so far.
+    /// How long the writer has waited for the client so far.
     stalled: Duration,
+}
+
+/// A streamed JSON document's way into its response.
+struct ResponseSink {
+    body: ChunkedBody,
+    jsonp: bool,
 }
 
 /// The bytes of one streamed document in flight.
@@ -199,26 +213,41 @@ impl Window {
 
 /// A chunk on its way to the socket: back to its pool, and out of the window, once dropped.
 struct InFlight {
-    text: Vec<u8>,
+    bytes: Vec<u8>,
     window: Arc<Window>,
 }
 
 impl AsRef<[u8]> for InFlight {
     fn as_ref(&self) -> &[u8] {
-        &self.text
+        &self.bytes
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let length = self.text.len();
-        crate::buffers::CHUNKS.give_bytes(std::mem::take(&mut self.text));
+        let length = self.bytes.len();
+        crate::buffers::CHUNKS.give_bytes(std::mem::take(&mut self.bytes));
         *self.window.in_flight() -= length;
         self.window.freed.notify_all();
     }
 }
 
-impl ResponseSink {
+impl ChunkedBody {
+    /// Sends `bytes` as the next chunk, once the window has room for it (see
+    /// [`streamed_json`]). A client gone away has dropped the receiver: the chunk then
+    /// comes straight back.
+    pub fn send(&mut self, bytes: Vec<u8>) {
+        if bytes.is_empty() {
+            crate::buffers::CHUNKS.give_bytes(bytes);
+            return;
+        }
+        let length = bytes.len();
+        self.wait_for_room(length);
+        *self.window.in_flight() += length;
+        let chunk = InFlight { bytes, window: Arc::clone(&self.window) };
+        let _ = self.sender.send(Bytes::from_owner(chunk));
+    }
+
     /// Waits, within the stall limit, until `length` more bytes fit in the window. Only on a
     /// multi-threaded runtime, through `block_in_place` (the connection's writer runs on
     /// another thread meanwhile); a single-threaded one could not send while this waits.
@@ -248,17 +277,12 @@ impl ResponseSink {
 
 impl json::ChunkSink for ResponseSink {
     fn chunk(&mut self, text: String) {
-        let length = text.len();
-        self.wait_for_room(length);
-        *self.window.in_flight() += length;
-        let chunk = InFlight { text: text.into_bytes(), window: Arc::clone(&self.window) };
-        // A client gone away has dropped the receiver: the chunk comes straight back.
-        let _ = self.sender.send(Bytes::from_owner(chunk));
+        self.body.send(text.into_bytes());
     }
 
     fn end(&mut self) {
         if self.jsonp {
-            let _ = self.sender.send(Bytes::from_static(b")"));
+            self.body.send(b")".to_vec());
         }
     }
 }

@@ -96,6 +96,39 @@ pub fn to_v1_string<M: Json>(message: &M) -> String {
     w.into_string()
 }
 
+/// What `write` writes (v1 JSON if `v1`), in an allocation of its exact size: for text kept
+/// for a long time, such as a task's JSON kept for the state endpoints. It is written into
+/// a buffer of this thread's that is used again each time, so that a string growing as it
+/// is written does not copy itself from allocation to allocation.
+pub fn boxed(v1: bool, write: impl FnOnce(&mut Writer)) -> Box<str> {
+    thread_local! {
+        static SCRATCH: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
+    }
+    let mut scratch = SCRATCH.take();
+    scratch.clear();
+    let mut w = Writer::with_buffer(scratch, v1);
+    write(&mut w);
+    let text = w.into_string();
+    let kept = Box::from(text.as_str());
+    SCRATCH.set(text);
+    kept
+}
+
+/// The size of what `write` writes through a streaming writer whose chunks are dropped as
+/// they come (back to their pool): the cost of writing a streamed document without sending
+/// it, for benchmarks.
+pub fn measure_streamed(v1: bool, write: impl FnOnce(&mut Writer)) -> usize {
+    let size = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&size);
+    let mut w = Writer::streaming(v1, move |text: String| {
+        counted.fetch_add(text.len(), std::sync::atomic::Ordering::Relaxed);
+        crate::buffers::CHUNKS.give(text);
+    });
+    write(&mut w);
+    w.finish();
+    size.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Parses JSON text as `M`; text that is not JSON is [`JsonError::Syntax`].
 pub fn from_str<M: Json>(text: &str, r: &Reader) -> Result<M, JsonError> {
     let value: Value = serde_json::from_str(text).map_err(|e| JsonError::Syntax(e.to_string()))?;

@@ -102,16 +102,16 @@ const PARALLEL_MINIMUM: usize = 2_000;
 static PARTS: BufferPool = BufferPool::new(16);
 
 /// Splits `items` into up to one part per core and hands each to `write` on its own
-/// thread (the first on this one), with a buffer made by `new` to append to; the parts
-/// come back in order.
+/// thread (the first on this one), with a buffer made by `new` for that part to append to;
+/// the parts come back in order.
 pub fn in_parts<T: Sync, B: Send>(
     items: &[T],
-    new: impl Fn() -> B + Sync,
+    new: impl Fn(&[T]) -> B + Sync,
     write: impl Fn(&[T], &mut B) + Sync,
 ) -> Vec<B> {
     let threads = crate::segments::cores().min(items.len() / PARALLEL_MINIMUM).max(1);
     let run = |part: &[T]| {
-        let mut buffer = new();
+        let mut buffer = new(part);
         write(part, &mut buffer);
         buffer
     };
@@ -149,7 +149,8 @@ pub fn give_back(parts: Vec<String>) {
 pub fn encode_repeated_bodies<T: Sync>(tag: u32, items: &[T], body: impl Fn(&T) -> &[u8] + Sync) -> Vec<Vec<u8>> {
     in_parts(
         items,
-        || PARTS.take_bytes(0),
+        // Sized exactly: a buffer that grows copies itself into fresh memory each time.
+        |part| PARTS.take_bytes(part.iter().map(|item| field_len(tag, body(item).len())).sum()),
         |part, bytes| {
             for item in part {
                 let body = body(item);
@@ -290,7 +291,7 @@ pub fn field_len(tag: u32, length: usize) -> usize {
 pub fn encode_repeated<M: prost::Message + Sync>(tag: u32, messages: &[&M]) -> Vec<Vec<u8>> {
     in_parts(
         messages,
-        || PARTS.take_bytes(0),
+        |part| PARTS.take_bytes(part.iter().map(|message| field_len(tag, message.encoded_len())).sum()),
         |part, bytes| {
             for message in part {
                 prost::encoding::message::encode(tag, *message, bytes);

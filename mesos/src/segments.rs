@@ -23,7 +23,7 @@ const PARALLEL_MINIMUM_SEGMENTS: usize = 4;
 
 /// How far ahead of the segment due next a helper may write: when the writer's sink is slow
 /// (a streamed answer waits for its client), helpers wait rather than pile up segments.
-const LEAD: usize = 8;
+const LEAD: usize = 4;
 
 /// The number of cores this process may use, asked once.
 pub fn cores() -> usize {
@@ -112,7 +112,9 @@ impl<T: Sync> Shared<'_, T> {
     fn render(&self, index: usize, write: &(impl Fn(&mut Writer, &[T]) + Sync)) -> String {
         let start = index * self.per_segment;
         let end = (start + self.per_segment).min(self.items.len());
-        let mut writer = Writer::with_buffer(CHUNKS.take(CHUNK_SIZE + CHUNK_SIZE / 8), self.v1);
+        // Room for twice the expected size: item sizes are guesses, and a buffer that grows
+        // copies itself into fresh memory.
+        let mut writer = Writer::with_buffer(CHUNKS.take(2 * CHUNK_SIZE), self.v1);
         write(&mut writer, &self.items[start..end]);
         writer.into_string()
     }

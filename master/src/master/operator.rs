@@ -19,10 +19,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use libprocess::http::{Request, Response, Status};
 use libprocess::{Context, Future};
+use mesos::api::ChunkedBody;
 use mesos::api::{self, ContentType, Stream};
 use mesos::buffers::BufferPool;
+use mesos::buffers::CHUNKS;
 use mesos::files::Files;
 use mesos::json::Writer;
+use mesos::json::CHUNK_SIZE;
 use mesos::operator::{encode_repeated, field_len, write_json_array, write_message_array, ProtobufBuilder};
 use mesos::proto::master::call::Type as CallType;
 use mesos::proto::master::event::{FrameworkAdded, FrameworkUpdated, Type as EventType};
@@ -177,18 +180,21 @@ fn agent_model(slave: &Slave) -> Agent {
     }
 }
 
-/// One element of a protobuf answer under construction: bytes already encoded, or a
+/// One element of a protobuf answer under construction: bytes already encoded, a
+/// repeated message field of bodies already encoded (tasks keep theirs), or a
 /// length-delimited field around other elements. Lengths are known before anything is
-/// copied, so the answer is written once, into a buffer of its exact size.
-enum Pb {
+/// copied, so the answer is written once, into a buffer of its exact size or as a stream.
+enum Pb<'a> {
     Bytes(Vec<u8>),
-    Field(u32, Vec<Pb>),
+    Bodies(u32, Vec<&'a [u8]>),
+    Field(u32, Vec<Pb<'a>>),
 }
 
-impl Pb {
+impl Pb<'_> {
     fn len(&self) -> usize {
         match self {
             Pb::Bytes(bytes) => bytes.len(),
+            Pb::Bodies(tag, bodies) => bodies.iter().map(|body| field_len(*tag, body.len())).sum(),
             Pb::Field(tag, children) => field_len(*tag, children.iter().map(Pb::len).sum()),
         }
     }
@@ -196,6 +202,11 @@ impl Pb {
     fn write(&self, out: &mut ProtobufBuilder) {
         match self {
             Pb::Bytes(bytes) => out.raw(bytes),
+            Pb::Bodies(tag, bodies) => {
+                for body in bodies {
+                    out.message_bytes(*tag, body);
+                }
+            }
             Pb::Field(tag, children) => {
                 out.header(*tag, children.iter().map(Pb::len).sum());
                 for child in children {
@@ -206,7 +217,7 @@ impl Pb {
     }
 
     /// Repeated message field `tag` of `messages`, encoded on several threads when long.
-    fn repeated<M: prost::Message + Sync>(tag: u32, messages: &[&M]) -> Vec<Pb> {
+    fn repeated<M: prost::Message + Sync>(tag: u32, messages: &[&M]) -> Vec<Pb<'static>> {
         encode_repeated(tag, messages).into_iter().map(Pb::Bytes).collect()
     }
 }
@@ -236,22 +247,35 @@ fn state_part_kind(kind: CallType) -> (ResponseType, u32, &'static str) {
     }
 }
 
-/// Sends `element` into a streamed answer: keys and lengths gather in `out`, and each part
-/// already encoded is sent as it is (it goes back to its pool once written to the socket).
-fn send_pb(element: Pb, out: &mut ProtobufBuilder, sender: &tokio::sync::mpsc::UnboundedSender<libprocess::Bytes>) {
+/// Streams `element`: everything goes through `out` and is sent a chunk (about 1 MB) at a
+/// time, so that the answer takes a few reused chunks in flight rather than a buffer of its
+/// size.
+fn send_pb(element: Pb, out: &mut ProtobufBuilder, body: &mut ChunkedBody) {
+    let flush_if_full = |out: &mut ProtobufBuilder, body: &mut ChunkedBody| {
+        if out.len() >= CHUNK_SIZE {
+            let full = std::mem::replace(out, ProtobufBuilder::with_buffer(CHUNKS.take_bytes(2 * CHUNK_SIZE)));
+            body.send(full.into_vec());
+        }
+    };
     match element {
         Pb::Field(tag, children) => {
             out.header(tag, children.iter().map(Pb::len).sum());
             for child in children {
-                send_pb(child, out, sender);
+                send_pb(child, out, body);
+            }
+        }
+        Pb::Bodies(tag, bodies) => {
+            for message in bodies {
+                out.message_bytes(tag, message);
+                flush_if_full(out, body);
             }
         }
         Pb::Bytes(bytes) => {
-            // What gathered before the part goes first.
-            if !out.is_empty() {
-                let _ = sender.send(std::mem::take(out).into_bytes());
+            for piece in bytes.chunks(CHUNK_SIZE) {
+                out.raw(piece);
+                flush_if_full(out, body);
             }
-            let _ = sender.send(mesos::operator::part_into_bytes(bytes));
+            mesos::operator::give_back_bytes([bytes]);
         }
     }
 }
@@ -261,6 +285,7 @@ fn recycle(elements: Vec<Pb>) {
     for element in elements {
         match element {
             Pb::Bytes(bytes) => mesos::operator::give_back_bytes([bytes]),
+            Pb::Bodies(..) => {}
             Pb::Field(_, children) => recycle(children),
         }
     }
@@ -544,16 +569,13 @@ impl Master {
                 Future::ready(response)
             }
             ContentType::Protobuf => {
-                let (mut response, sender) = Response::pipe();
-                response.headers.set("Content-Type", accept.media_type());
+                let (response, mut stream) = api::streamed(accept.media_type());
                 ctx.pid().dispatch_void(move |master: &mut Master, _ctx| {
                     let (response_type, tag, body) = master.encode_state_part(kind);
-                    let mut out = ProtobufBuilder::with_buffer(Vec::new());
+                    let mut out = ProtobufBuilder::with_buffer(CHUNKS.take_bytes(2 * CHUNK_SIZE));
                     out.varint(1, response_type as u64);
-                    send_pb(Pb::Field(tag, body), &mut out, &sender);
-                    if !out.is_empty() {
-                        let _ = sender.send(out.into_bytes());
-                    }
+                    send_pb(Pb::Field(tag, body), &mut out, &mut stream);
+                    stream.send(out.into_vec());
                 });
                 Future::ready(response)
             }
@@ -599,7 +621,7 @@ impl Master {
 
     /// The `Response` type of `kind`, the field that carries its answer, and that answer's
     /// encoded parts.
-    fn encode_state_part(&self, kind: CallType) -> (ResponseType, u32, Vec<Pb>) {
+    fn encode_state_part(&self, kind: CallType) -> (ResponseType, u32, Vec<Pb<'_>>) {
         let (response_type, tag, _) = state_part_kind(kind);
         let body = match response_type {
             ResponseType::GetAgents => self.encode_get_agents(),
@@ -611,11 +633,24 @@ impl Master {
         (response_type, tag, body)
     }
 
-    /// The size of the whole GET_STATE answer (for the benchmark).
+    /// The size of the whole GET_STATE answer, written as a large one is sent (streamed, a
+    /// chunk at a time) but with each chunk dropped at once (for the benchmark).
     fn state_answer(&self, content_type: ContentType) -> usize {
-        match self.state_part_answer(CallType::GetState, content_type).body {
-            libprocess::http::Body::Bytes(bytes) => bytes.len(),
-            _ => 0,
+        match content_type {
+            ContentType::Json => mesos::json::measure_streamed(true, |w| self.write_state_part(w, CallType::GetState)),
+            ContentType::Protobuf => {
+                let (response_type, tag, body) = self.encode_state_part(CallType::GetState);
+                let element = Pb::Field(tag, body);
+                let size = 1 + prost::encoding::encoded_len_varint(response_type as u64) + element.len();
+                // The response is dropped: each chunk comes back as soon as it is sent.
+                let (response, mut stream) = api::streamed(content_type.media_type());
+                drop(response);
+                let mut out = ProtobufBuilder::with_buffer(CHUNKS.take_bytes(2 * CHUNK_SIZE));
+                out.varint(1, response_type as u64);
+                send_pb(element, &mut out, &mut stream);
+                stream.send(out.into_vec());
+                size
+            }
         }
     }
 
@@ -683,7 +718,7 @@ impl Master {
     }
 
     /// `GetState` as protobuf (C++ `serializeGetState`): its four fields.
-    fn encode_get_state(&self) -> Vec<Pb> {
+    fn encode_get_state(&self) -> Vec<Pb<'_>> {
         vec![
             Pb::Field(1, self.encode_get_tasks()),
             Pb::Field(2, self.encode_get_executors()),
@@ -692,27 +727,23 @@ impl Master {
         ]
     }
 
-    fn encode_get_tasks(&self) -> Vec<Pb> {
+    fn encode_get_tasks(&self) -> Vec<Pb<'_>> {
         let lists = self.task_lists();
-        let mut out: Vec<Pb> = mesos::operator::encode_repeated_bodies(2, &lists.tasks, |task| task.protobuf())
-            .into_iter()
-            .map(Pb::Bytes)
-            .collect();
-        out.extend(
-            mesos::operator::encode_repeated_bodies(3, &lists.completed, |task| task.protobuf())
-                .into_iter()
-                .map(Pb::Bytes),
-        );
+        // Tasks keep their encoding (`TaskRecord`): it is framed as it is.
+        let mut out = vec![
+            Pb::Bodies(2, lists.tasks.iter().map(|task| task.protobuf()).collect()),
+            Pb::Bodies(3, lists.completed.iter().map(|task| task.protobuf()).collect()),
+        ];
         out.extend(Pb::repeated(5, &lists.unreachable));
         out
     }
 
-    fn encode_get_executors(&self) -> Vec<Pb> {
+    fn encode_get_executors(&self) -> Vec<Pb<'_>> {
         let executors = self.executor_models();
         Pb::repeated(1, &executors.iter().collect::<Vec<_>>())
     }
 
-    fn encode_get_frameworks(&self) -> Vec<Pb> {
+    fn encode_get_frameworks(&self) -> Vec<Pb<'_>> {
         let mut out = ProtobufBuilder::new();
         for framework in self.frameworks_by_id() {
             out.message(1, &self.framework_model(framework));
@@ -723,7 +754,7 @@ impl Master {
         vec![Pb::Bytes(out.into_vec())]
     }
 
-    fn encode_get_agents(&self) -> Vec<Pb> {
+    fn encode_get_agents(&self) -> Vec<Pb<'_>> {
         let agents = self.agent_models();
         let mut out = Pb::repeated(1, &agents.iter().collect::<Vec<_>>());
         out.extend(Pb::repeated(2, &self.recovered_agents()));
