@@ -22,11 +22,12 @@
 //! the document and the time to generate the JSON alone, inside the master, without HTTP.
 //!
 //! The client scans the body as it arrives (counting task states) rather than keeping it.
-//! The first request is the slowest: the master writes its document into memory it never
-//! touched before, and a first write to a page costs a fault and a page of zeroes (on the
-//! virtual machine measured here, about 0.8 ms per MB). The master renders into pooled
-//! buffers (`mesos::buffers`), so the second and third requests time the rendering and the
-//! transfer alone.
+//! A document this large is streamed: the master answers at once with a chunked response
+//! and writes the document in its next turn, 1 MB at a time, each chunk sent while the next
+//! is written; tasks keep their JSON up to date, so writing them is copying them. The JSON
+//! generation lines time that writing alone, with each chunk dropped as it comes.
+//! `--stream-over=BYTES` changes the size above which documents are streamed (`--quick`
+//! streams them all, so that the smoke run checks the streamed path).
 //!
 //! The cluster is built by `common/` (shared with `operator_state.rs`).
 

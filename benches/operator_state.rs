@@ -7,8 +7,9 @@
 //! 5.7 s (protobuf) and 9.6 s (JSON) for this answer with 200,000 running tasks.
 //!
 //! Prints, per encoding, the time of each of three requests over HTTP (the client reads the
-//! whole body into a buffer it reuses) and the answer's size, then `--renders` timings of the
-//! answer generated inside the master without HTTP. Then it opens one SUBSCRIBE stream (JSON),
+//! whole body into a buffer it touched before the clock started) and the answer's size,
+//! then `--renders` timings of the answer generated inside the master without HTTP (written
+//! as it is streamed, each chunk dropped as it comes). Then it opens one SUBSCRIBE stream (JSON),
 //! times its SUBSCRIBED event, and has the fake agents send `--events` health-check status
 //! updates for running tasks (each is recorded by the master and becomes one TASK_UPDATED);
 //! the rate is the number of TASK_UPDATED events the client read, over the time from the first
