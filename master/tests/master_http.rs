@@ -356,6 +356,20 @@ async fn a_large_document_is_streamed_chunked_and_is_the_same_document() {
     }
     let state = cluster.json("/master/state").await;
     assert_eq!(state["frameworks"][0]["tasks"].as_array().map(Vec::len), Some(2));
+
+    // HTTP/1.0 has no chunked encoding: such a client gets the document whole.
+    let address = cluster.lp.address();
+    let old = within(async {
+        let mut stream = TcpStream::connect(address).await.expect("connects");
+        stream.write_all(b"GET /master/state HTTP/1.0\r\n\r\n").await.expect("writes");
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).await.expect("reads");
+        String::from_utf8(bytes).expect("UTF-8")
+    })
+    .await;
+    let (head, body) = old.split_once("\r\n\r\n").expect("a complete head");
+    assert!(head.contains("Content-Length:") && !head.contains("chunked"), "{head}");
+    assert_eq!(serde_json::from_str::<Value>(body).expect("JSON"), state);
 }
 
 #[tokio::test]

@@ -167,6 +167,12 @@ pub fn streamed_json(jsonp: Option<&str>, v1: bool) -> (Response, Writer) {
     (response, Writer::streaming(v1, ResponseSink { body, jsonp: jsonp.is_some() }))
 }
 
+/// Whether the answer to `request` may be chunked: HTTP/1.0 has no chunked encoding, so a
+/// client speaking it gets every answer whole.
+pub fn accepts_chunked(request: &Request) -> bool {
+    request.version >= (1, 1)
+}
+
 /// A `200 OK` of `content_type` whose body is sent, chunked, as the returned [`ChunkedBody`]
 /// is given it; the response ends when that is dropped. For protobuf answers too large to
 /// build whole first; see [`streamed_json`] for the in-flight window.

@@ -101,7 +101,7 @@ fn document(
     write: impl FnOnce(&Master, &str, &mut Writer) + Send + 'static,
 ) -> Future<Response> {
     let pid = ctx.upid().to_string();
-    if size_bound < master.stream_minimum {
+    if size_bound < master.stream_minimum || !mesos::api::accepts_chunked(request) {
         let text = render(size_bound, |w| write(master, &pid, w));
         return json(request, text);
     }

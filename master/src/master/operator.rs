@@ -359,7 +359,7 @@ impl Master {
             | CallType::GetAgents
             | CallType::GetFrameworks
             | CallType::GetExecutors
-            | CallType::GetTasks => self.state_part(ctx, kind, accept),
+            | CallType::GetTasks => self.state_part(ctx, kind, accept, api::accepts_chunked(&request)),
             CallType::GetRoles => ready(answer(accept, ResponseType::GetRoles, |r| {
                 r.get_roles = Some(GetRoles { roles: self.roles() });
             })),
@@ -552,11 +552,17 @@ impl Master {
     /// turn as `/master/state` is (see `http.rs`). A protobuf answer needs every length before
     /// its first byte, so it is encoded whole in that turn, but its parts are sent as they
     /// are rather than copied into one buffer.
-    fn state_part(&self, ctx: &mut Context<Master>, kind: CallType, accept: ContentType) -> Future<Response> {
+    fn state_part(
+        &self,
+        ctx: &mut Context<Master>,
+        kind: CallType,
+        accept: ContentType,
+        chunked: bool,
+    ) -> Future<Response> {
         // v1 JSON is about 1.5 times the size of `/master/state`, protobuf half of it.
         let bound = self.state_size_bound();
         let expected = if accept == ContentType::Json { bound / 2 * 3 } else { bound / 2 };
-        if expected < self.stream_minimum {
+        if expected < self.stream_minimum || !chunked {
             return Future::ready(self.state_part_answer(kind, accept));
         }
         match accept {
