@@ -299,40 +299,41 @@ pub fn resource_contains(left: &Resource, right: &Resource) -> bool {
     }
 }
 
-// An absent value is empty: the right-hand value is borrowed, never copied, and an absent
-// one changes nothing but making the left value present.
 fn add_values(left: &mut Resource, right: &Resource) {
-    match left.r#type() {
-        Type::Scalar => *left.scalar.get_or_insert_with(Scalar::default) += &scalar_of(right),
-        Type::Ranges => {
-            let left = left.ranges.get_or_insert_with(Ranges::default);
-            if let Some(right) = &right.ranges {
-                *left += right;
-            }
-        }
-        Type::Set => {
-            let left = left.set.get_or_insert_with(Set::default);
-            if let Some(right) = &right.set {
-                *left += right;
-            }
-        }
-        Type::Text => {}
-    }
+    combine_values(left, right, true);
 }
 
 fn subtract_values(left: &mut Resource, right: &Resource) {
+    combine_values(left, right, false);
+}
+
+/// Adds `right`'s value to `left`'s (`add`) or takes it away. An absent value is empty: the
+/// right-hand value is borrowed, never copied, and an absent one changes nothing but making
+/// the left value present.
+fn combine_values(left: &mut Resource, right: &Resource, add: bool) {
     match left.r#type() {
-        Type::Scalar => *left.scalar.get_or_insert_with(Scalar::default) -= &scalar_of(right),
+        Type::Scalar => {
+            let (left, right) = (left.scalar.get_or_insert_with(Scalar::default), scalar_of(right));
+            if add {
+                *left += &right;
+            } else {
+                *left -= &right;
+            }
+        }
         Type::Ranges => {
             let left = left.ranges.get_or_insert_with(Ranges::default);
-            if let Some(right) = &right.ranges {
-                *left -= right;
+            match &right.ranges {
+                Some(right) if add => *left += right,
+                Some(right) => *left -= right,
+                None => {}
             }
         }
         Type::Set => {
             let left = left.set.get_or_insert_with(Set::default);
-            if let Some(right) = &right.set {
-                *left -= right;
+            match &right.set {
+                Some(right) if add => *left += right,
+                Some(right) => *left -= right,
+                None => {}
             }
         }
         Type::Text => {}
