@@ -370,6 +370,20 @@ async fn a_large_document_is_streamed_chunked_and_is_the_same_document() {
     let (head, body) = old.split_once("\r\n\r\n").expect("a complete head");
     assert!(head.contains("Content-Length:") && !head.contains("chunked"), "{head}");
     assert_eq!(serde_json::from_str::<Value>(body).expect("JSON"), state);
+
+    // A client that accepts gzip gets the whole document too, compressible by the connection.
+    let gzip = within(async {
+        let mut stream = TcpStream::connect(address).await.expect("connects");
+        let request = "GET /master/state HTTP/1.1\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n";
+        stream.write_all(request.as_bytes()).await.expect("writes");
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).await.expect("reads");
+        bytes
+    })
+    .await;
+    let end = gzip.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete head");
+    let head = String::from_utf8_lossy(&gzip[..end]);
+    assert!(head.contains("Content-Length:") && !head.contains("chunked"), "{head}");
 }
 
 #[tokio::test]

@@ -167,10 +167,11 @@ pub fn streamed_json(jsonp: Option<&str>, v1: bool) -> (Response, Writer) {
     (response, Writer::streaming(v1, ResponseSink { body, jsonp: jsonp.is_some() }))
 }
 
-/// Whether the answer to `request` may be chunked: HTTP/1.0 has no chunked encoding, so a
-/// client speaking it gets every answer whole.
-pub fn accepts_chunked(request: &Request) -> bool {
-    request.version >= (1, 1)
+/// Whether a large answer to `request` may be streamed. HTTP/1.0 has no chunked encoding,
+/// and a client that accepts gzip gets a large body gzipped, as from C++ (the connection
+/// compresses a whole body, off the process that wrote it); both get every answer whole.
+pub fn may_stream(request: &Request) -> bool {
+    request.version >= (1, 1) && !request.accepts_encoding("gzip")
 }
 
 /// A `200 OK` of `content_type` whose body is sent, chunked, as the returned [`ChunkedBody`]

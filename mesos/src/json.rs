@@ -276,16 +276,16 @@ impl Writer {
         }
     }
 
-    /// A piece of the current array or object written elsewhere (by [`crate::segments`]):
-    /// one or more values, or `key:value` pairs, separated by commas, in a buffer of
-    /// [`crate::buffers::CHUNKS`]. A streaming writer hands it on as it is; any other copies it
-    /// and gives the buffer back.
+    /// A piece of the current array written elsewhere (by [`crate::segments`]): elements
+    /// separated by commas, with the comma before its first element when elements came
+    /// before it (see [`Writer::follow_elements`]), in a buffer of [`crate::buffers::CHUNKS`].
+    /// A streaming writer hands it on as it is; any other copies it and gives the buffer
+    /// back.
     pub fn part(&mut self, text: String) {
         if text.is_empty() {
             crate::buffers::CHUNKS.give(text);
             return;
         }
-        self.separate();
         self.comma = true;
         if self.sink.is_some() {
             self.pass_on();
@@ -296,6 +296,17 @@ impl Writer {
             self.out.push_str(&text);
             crate::buffers::CHUNKS.give(text);
         }
+    }
+
+    /// Whether the next value or key will be preceded by a comma.
+    pub fn needs_separator(&self) -> bool {
+        self.comma
+    }
+
+    /// Makes this (empty) writer write the continuation of a list that already has
+    /// elements: its first value or key comes after a comma.
+    pub fn follow_elements(&mut self) {
+        self.comma = true;
     }
 
     pub fn is_v1(&self) -> bool {

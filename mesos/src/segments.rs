@@ -32,8 +32,9 @@ pub fn cores() -> usize {
 }
 
 /// Writes `items` as a JSON array: `write` writes a run of consecutive items as array
-/// elements (into the writer it is given, which places the commas). `item_size` is a guess
-/// of the bytes an item takes, which sets the segment length (about one chunk).
+/// elements, exactly one per item (into the writer it is given, which places the commas).
+/// `item_size` is a guess of the bytes an item takes, which sets the segment length (about
+/// one chunk).
 pub fn write_array<T: Sync>(w: &mut Writer, items: &[T], item_size: usize, write: impl Fn(&mut Writer, &[T]) + Sync) {
     w.begin_array();
     write_elements(w, items, item_size, write);
@@ -49,7 +50,7 @@ pub fn write_elements<T: Sync>(
 ) {
     let per_segment = (CHUNK_SIZE / item_size.max(1)).max(1);
     let segments = items.len().div_ceil(per_segment);
-    let helpers = cores().saturating_sub(1);
+    let helpers = cores().saturating_sub(1).min(segments.saturating_sub(1));
     if helpers == 0 || segments < PARALLEL_MINIMUM_SEGMENTS {
         // One run, straight into `w`; a streaming writer still hands on chunks as it goes.
         write(w, items);
@@ -59,18 +60,24 @@ pub fn write_elements<T: Sync>(
         items,
         per_segment,
         segments,
+        lookahead: LEAD * (helpers + 1),
         v1: w.is_v1(),
+        // Each item is one element, so every segment after the first follows one.
+        first_follows: w.needs_separator(),
         next: AtomicUsize::new(0),
         emitted: AtomicUsize::new(0),
-        done: Mutex::new(Done { texts: (0..segments).map(|_| None).collect(), panic: None }),
+        done: Mutex::new(Done { texts: (0..segments).map(|_| None).collect(), panic: None, aborted: false }),
         ready: Condvar::new(),
     };
     let write = &write;
     std::thread::scope(|scope| {
-        for _ in 0..helpers.min(segments - 1) {
+        for _ in 0..helpers {
             // A helper that cannot start leaves its share to the others and this thread.
             let _ = std::thread::Builder::new().spawn_scoped(scope, || shared.help(write));
         }
+        // However the calling thread leaves (done, or unwinding from a panic), helpers still
+        // waiting are let go, so that the scope can join them.
+        let _release = Release(&shared.done, &shared.ready);
         shared.join_into(w, write);
     });
 }
@@ -80,13 +87,17 @@ struct Shared<'a, T> {
     items: &'a [T],
     per_segment: usize,
     segments: usize,
+    /// How far ahead of the segment due next any thread may write.
+    lookahead: usize,
     v1: bool,
+    /// Whether the first segment follows elements already written.
+    first_follows: bool,
     /// The next segment nobody has taken.
     next: AtomicUsize,
     /// The next segment to hand on (changed with `done` locked).
     emitted: AtomicUsize,
     done: Mutex<Done>,
-    /// Signalled when a segment is finished (or a helper panicked).
+    /// Signalled when a segment is finished or handed on, or the work is abandoned.
     ready: Condvar,
 }
 
@@ -95,6 +106,18 @@ struct Done {
     texts: Vec<Option<String>>,
     /// A helper's panic, passed on by the calling thread.
     panic: Option<Box<dyn Any + Send>>,
+    /// Set when the calling thread is gone or a helper panicked: helpers stop.
+    aborted: bool,
+}
+
+/// Sets `aborted` and wakes every waiting helper when dropped.
+struct Release<'a>(&'a Mutex<Done>, &'a Condvar);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).aborted = true;
+        self.1.notify_all();
+    }
 }
 
 impl<T: Sync> Shared<'_, T> {
@@ -108,30 +131,40 @@ impl<T: Sync> Shared<'_, T> {
         (index < self.segments).then_some(index)
     }
 
-    /// Segment `index` written into a buffer of its own.
+    /// Segment `index` written into a buffer of its own, with the comma that separates it
+    /// from the elements before it.
     fn render(&self, index: usize, write: &(impl Fn(&mut Writer, &[T]) + Sync)) -> String {
         let start = index * self.per_segment;
         let end = (start + self.per_segment).min(self.items.len());
         // Room for twice the expected size: item sizes are guesses, and a buffer that grows
         // copies itself into fresh memory.
         let mut writer = Writer::with_buffer(CHUNKS.take(2 * CHUNK_SIZE), self.v1);
+        if index > 0 || self.first_follows {
+            writer.follow_elements();
+        }
         write(&mut writer, &self.items[start..end]);
         writer.into_string()
     }
 
-    /// A helper thread: writes segments until none is left.
+    /// A helper thread: writes segments until none is left, never more than `lookahead`
+    /// ahead of the one due next.
     fn help(&self, write: &(impl Fn(&mut Writer, &[T]) + Sync)) {
         while let Some(index) = self.take() {
-            // Not too far ahead of the writer.
             let mut done = self.done();
-            while index >= self.emitted.load(Ordering::Relaxed) + LEAD {
+            while !done.aborted && index >= self.emitted.load(Ordering::Relaxed) + self.lookahead {
                 done = self.ready.wait(done).unwrap_or_else(PoisonError::into_inner);
+            }
+            if done.aborted {
+                return;
             }
             drop(done);
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.render(index, write))) {
                 Ok(text) => self.done().texts[index] = Some(text),
                 Err(panic) => {
-                    self.done().panic = Some(panic);
+                    let mut done = self.done();
+                    done.panic = Some(panic);
+                    done.aborted = true;
+                    drop(done);
                     self.ready.notify_all();
                     return;
                 }
@@ -141,7 +174,7 @@ impl<T: Sync> Shared<'_, T> {
     }
 
     /// The calling thread: hands segments to `w` in order, writing segments itself while
-    /// the next one to hand on is not ready.
+    /// the next one to hand on is not ready (within the same lookahead as the helpers).
     fn join_into(&self, w: &mut Writer, write: &(impl Fn(&mut Writer, &[T]) + Sync)) {
         let mut emitted = 0;
         // Hands segment `emitted` on and lets the helpers go further.
@@ -158,16 +191,18 @@ impl<T: Sync> Shared<'_, T> {
                 hand_on(w, &mut emitted, text);
                 continue;
             }
-            if let Some(index) = self.take() {
-                let text = self.render(index, write);
-                if index == emitted {
-                    hand_on(w, &mut emitted, text);
-                } else {
-                    self.done().texts[index] = Some(text);
+            if self.next.load(Ordering::Relaxed) < emitted + self.lookahead {
+                if let Some(index) = self.take() {
+                    let text = self.render(index, write);
+                    if index == emitted {
+                        hand_on(w, &mut emitted, text);
+                    } else {
+                        self.done().texts[index] = Some(text);
+                    }
+                    continue;
                 }
-                continue;
             }
-            // Every segment is taken: wait for the one due next.
+            // Wait for the segment due next.
             let mut done = self.done();
             loop {
                 if let Some(panic) = done.panic.take() {
@@ -266,6 +301,27 @@ mod tests {
             Err(_) => assert!(helper_ran.load(Ordering::SeqCst)),
             // Only when no helper got a segment (one core, or a thread that never started).
             Ok(text) => assert!(!helper_ran.load(Ordering::SeqCst) && text == expected(&items)),
+        }
+    }
+
+    #[test]
+    fn a_panic_on_the_calling_thread_lets_waiting_helpers_go() {
+        // Many small segments, so that helpers wait for the calling thread to hand some on.
+        let items: Vec<u64> = (0..200_000).collect();
+        let main = std::thread::current().id();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut w = Writer::new();
+            write_array(&mut w, &items, 4096, |w, run| {
+                if std::thread::current().id() == main && run[0] > 0 {
+                    panic!("the caller failed");
+                }
+                numbers(w, run);
+            });
+            w.into_string()
+        }));
+        // Reaching here at all is the point: the scope joined every helper.
+        if let Ok(text) = result {
+            assert_eq!(text, expected(&items));
         }
     }
 }

@@ -86,7 +86,8 @@ pub(super) fn install_routes(ctx: &mut Context<Master>) {
 
 /// A document that may be large (`/master/state`, `/master/frameworks`, `/master/slaves`),
 /// expected to take at most `size_bound` bytes. A small one is written whole into a pooled
-/// buffer and sent with a `Content-Length`, as C++ sends every document. A large one is
+/// buffer and sent with a `Content-Length`, as C++ sends every document; so is any one for
+/// a client that cannot take it streamed ([`mesos::api::may_stream`]). A large one is
 /// streamed: the response (a chunked pipe) goes back at once, and the document is written
 /// in the master's next turn, chunk by chunk, each sent as soon as it is full. The client
 /// then receives while the master writes, and the master touches a few MB of reused chunks
@@ -101,7 +102,7 @@ fn document(
     write: impl FnOnce(&Master, &str, &mut Writer) + Send + 'static,
 ) -> Future<Response> {
     let pid = ctx.upid().to_string();
-    if size_bound < master.stream_minimum || !mesos::api::accepts_chunked(request) {
+    if size_bound < master.stream_minimum || !mesos::api::may_stream(request) {
         let text = render(size_bound, |w| write(master, &pid, w));
         return json(request, text);
     }

@@ -359,7 +359,7 @@ impl Master {
             | CallType::GetAgents
             | CallType::GetFrameworks
             | CallType::GetExecutors
-            | CallType::GetTasks => self.state_part(ctx, kind, accept, api::accepts_chunked(&request)),
+            | CallType::GetTasks => self.state_part(ctx, kind, accept, api::may_stream(&request)),
             CallType::GetRoles => ready(answer(accept, ResponseType::GetRoles, |r| {
                 r.get_roles = Some(GetRoles { roles: self.roles() });
             })),
