@@ -50,13 +50,13 @@ fn main() {
 }
 
 async fn run(shape: Shape, events: usize) {
-    let (lp, master, agents) = common::build(shape).await;
-    // The client's buffer, touched before the clock starts: the time is meant to be the
+    // The client's buffer, touched before the cluster is built: the time is meant to be the
     // master's, not that of the client's first writes to fresh memory (or of growing it).
     let tasks = shape.running() + shape.completed();
     // (Filled with ones: a zeroed allocation of fresh memory is not written at all.)
     let mut buffer = vec![1u8; tasks * 1200 + shape.agents * 4096 + (1 << 20)];
     buffer.clear();
+    let (lp, master, agents) = common::build(shape).await;
     for (label, accept) in [("JSON", "application/json"), ("protobuf", "application/x-protobuf")] {
         let mut size = 0;
         for _ in 0..3 {

@@ -189,6 +189,9 @@ struct Slave {
     executors: HashMap<FrameworkId, HashMap<ExecutorId, ExecutorInfo>>,
     /// What non-terminal tasks and executors use there, per framework (C++ `usedResources`).
     used_resources: HashMap<FrameworkId, Resources>,
+    /// `used_resources` of all frameworks together, kept beside it (the state endpoints ask
+    /// for it per agent, and summing tens of thousands of agents per request adds up).
+    used_total: Resources,
     /// What outstanding offers hold there (C++ `offeredResources`).
     offered_resources: Resources,
 }
@@ -204,6 +207,7 @@ impl Slave {
         self.tasks.entry(task.framework_id.clone()).or_default().insert(task.task_id.clone());
         if !is_terminal(task.state()) {
             let resources: Resources = task.resources.iter().cloned().collect();
+            self.used_total += &resources;
             *self.used_resources.entry(task.framework_id.clone()).or_default() += resources;
         }
     }
@@ -213,6 +217,7 @@ impl Slave {
         if let Some(used) = self.used_resources.get_mut(framework_id) {
             for resource in resources {
                 *used -= resource;
+                self.used_total -= resource;
             }
             if used.is_empty() {
                 self.used_resources.remove(framework_id);
@@ -242,6 +247,7 @@ impl Slave {
     /// C++ `Slave::addExecutor`.
     fn add_executor(&mut self, framework_id: &FrameworkId, executor: ExecutorInfo) {
         let resources: Resources = executor.resources.iter().cloned().collect();
+        self.used_total += &resources;
         *self.used_resources.entry(framework_id.clone()).or_default() += resources;
         self.executors.entry(framework_id.clone()).or_default().insert(executor.executor_id.clone(), executor);
     }
@@ -858,6 +864,7 @@ impl Master {
             killed_tasks: HashSet::new(),
             executors: HashMap::new(),
             used_resources: HashMap::new(),
+            used_total: Resources::new(),
             offered_resources: Resources::new(),
         })
     }

@@ -327,11 +327,7 @@ fn write_full_resources<'a>(w: &mut Writer, resources: impl IntoIterator<Item = 
 impl Slave {
     /// What its frameworks use there, summed (C++ `Resources::sum(usedResources)`).
     fn total_used_resources(&self) -> Resources {
-        let mut used = Resources::new();
-        for resources in self.used_resources.values() {
-            used += resources;
-        }
-        used
+        self.used_total.clone()
     }
 }
 

@@ -153,10 +153,7 @@ fn endpoint_resources<'a>(resources: impl IntoIterator<Item = &'a Resource>) -> 
 
 /// C++ `createAgentResponse`: a registered agent as GET_AGENTS and AGENT_ADDED show it.
 fn agent_model(slave: &Slave) -> Agent {
-    let mut used = mesos::resources::Resources::new();
-    for resources in slave.used_resources.values() {
-        used += resources;
-    }
+    let used = &slave.used_total;
     Agent {
         agent_info: slave.info.clone(),
         active: slave.active,
