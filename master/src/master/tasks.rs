@@ -675,15 +675,27 @@ impl Master {
         acknowledgee: &UPID,
         framework_id: &FrameworkId,
     ) {
-        let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
-        if let Some(task) = framework.tasks.get_mut(&update.status.task_id) {
-            if let Some(uuid) = &update.uuid {
-                task.update(|task| {
-                    task.status_update_state = Some(update.status.state);
-                    task.status_update_uuid = update.status.uuid.clone().or_else(|| Some(uuid.clone()));
-                });
-            }
+        self.mark_forwarded(framework_id, &update);
+        self.send_update(ctx, update, acknowledgee, framework_id);
+    }
+
+    /// The recording half of [`Master::forward`], for a task whose update is sent.
+    fn mark_forwarded(&mut self, framework_id: &FrameworkId, update: &StatusUpdate) {
+        let task = self.frameworks.get_mut(framework_id).and_then(|f| f.tasks.get_mut(&update.status.task_id));
+        if let (Some(task), Some(_)) = (task, &update.uuid) {
+            task.update(|task| note_forwarded(task, update));
         }
+    }
+
+    /// The sending half of [`Master::forward`].
+    fn send_update(
+        &mut self,
+        ctx: &mut Context<Self>,
+        update: StatusUpdate,
+        acknowledgee: &UPID,
+        framework_id: &FrameworkId,
+    ) {
+        let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
         tracing::info!(framework = %framework_id.value, task = %update.status.task_id.value, state = ?update.status.state(), "sending status update");
         let message = StatusUpdateMessage { update, pid: Some(acknowledgee.to_string()) };
         framework.send(ctx, &message);
@@ -727,8 +739,10 @@ impl Master {
         }
         let framework_id = update.framework_id.clone();
         let connected = self.frameworks.get(&framework_id).is_some_and(|f| f.connected);
+        // Sent now, recorded below with the rest of the update (one change of the task, so
+        // its encodings are made once).
         if connected {
-            self.forward(ctx, update.clone(), &pid, &framework_id);
+            self.send_update(ctx, update.clone(), &pid, &framework_id);
         } else {
             tracing::warn!(framework = %framework_id.value, agent = %slave_id.value, "received status update for an unknown or disconnected framework");
         }
@@ -738,17 +752,22 @@ impl Master {
             .and_then(|f| f.tasks.get(&update.status.task_id))
             .is_some_and(|t| t.slave_id == slave_id);
         if !on_agent {
+            if connected {
+                self.mark_forwarded(&framework_id, &update);
+            }
             tracing::warn!(framework = %framework_id.value, task = %update.status.task_id.value, "could not look up task for status update");
             self.metrics.increment("invalid_status_updates");
             return;
         }
-        self.update_task(&framework_id, &update);
+        self.update_task(&framework_id, &update, connected);
         self.metrics.increment(if connected { "valid_status_updates" } else { "invalid_status_updates" });
     }
 
     /// C++ `Master::updateTask`: the newest state wins (`latest_state` if the agent sent
     /// one); the first move to a terminal or unreachable state frees the resources.
-    fn update_task(&mut self, framework_id: &FrameworkId, update: &StatusUpdate) {
+    /// With `forwarded`, the update was just sent to the framework, which [`Master::forward`]
+    /// records on the task; it is recorded here, in the same change.
+    fn update_task(&mut self, framework_id: &FrameworkId, update: &StatusUpdate, forwarded: bool) {
         let Some(record) = self.frameworks.get_mut(framework_id).and_then(|f| f.tasks.get_mut(&update.status.task_id))
         else {
             return;
@@ -767,6 +786,9 @@ impl Master {
             let mut status = update.status.clone();
             status.data = None;
             task.statuses.push(status);
+            if forwarded {
+                note_forwarded(task, update);
+            }
             (transitioned, same_state)
         });
         let task = record.task();
@@ -825,7 +847,7 @@ impl Master {
             unreachable_time,
         }
         .build(super::now_secs(ctx));
-        self.update_task(framework_id, &update);
+        self.update_task(framework_id, &update, false);
         if !forward {
             return;
         }
@@ -1134,4 +1156,13 @@ fn task_record(
     executor_id: Option<ExecutorId>,
 ) -> Task {
     mesos::protobuf_utils::create_task(task, TaskState::TaskStaging, framework_id, slave_id, executor_id)
+}
+
+/// What C++ `Master::forward` records on a task for an acknowledgeable update: the state
+/// and uuid of the update the framework is to acknowledge.
+fn note_forwarded(task: &mut Task, update: &StatusUpdate) {
+    if let Some(uuid) = &update.uuid {
+        task.status_update_state = Some(update.status.state);
+        task.status_update_uuid = update.status.uuid.clone().or_else(|| Some(uuid.clone()));
+    }
 }
