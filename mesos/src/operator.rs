@@ -137,37 +137,6 @@ pub fn in_parts<T: Sync, B: Send>(
     })
 }
 
-/// Returns the buffers of [`in_parts`] to the pool.
-pub fn give_back(parts: Vec<String>) {
-    for part in parts {
-        PARTS.give(part);
-    }
-}
-
-/// A repeated message field `tag` of bodies already encoded (`body` of each item), framed on
-/// several threads when long; pooled parts as [`encode_repeated`]'s.
-pub fn encode_repeated_bodies<T: Sync>(tag: u32, items: &[T], body: impl Fn(&T) -> &[u8] + Sync) -> Vec<Vec<u8>> {
-    in_parts(
-        items,
-        // Sized exactly: a buffer that grows copies itself into fresh memory each time.
-        |part| PARTS.take_bytes(part.iter().map(|item| field_len(tag, body(item).len())).sum()),
-        |part, bytes| {
-            for item in part {
-                let body = body(item);
-                encode_key(tag, WireType::LengthDelimited, bytes);
-                encode_varint(body.len() as u64, bytes);
-                bytes.extend_from_slice(body);
-            }
-        },
-    )
-}
-
-/// A part of [`encode_repeated`] as bytes that go back to the pool once dropped (once
-/// written to the socket, for a response body).
-pub fn part_into_bytes(part: Vec<u8>) -> Bytes {
-    PARTS.vec_into_bytes(part)
-}
-
 /// Returns buffers of [`encode_repeated`] to the pool.
 pub fn give_back_bytes(parts: impl IntoIterator<Item = Vec<u8>>) {
     for part in parts {
