@@ -115,6 +115,9 @@ async fn processes_endpoint_lists_every_process() {
 async fn help_and_system_stats_are_served() {
     let lp = instance().await;
     lp.spawn("web", Web).unwrap();
+    // `web` installs its routes (and so its help) in its first turn, and the help process
+    // routes `/help/web` in a turn of its own after that.
+    lp.settle().await;
     let help = get(lp.address(), "/help?format=json").await;
     let value: serde_json::Value = serde_json::from_slice(&help.body).unwrap();
     let web = value["processes"].as_array().unwrap().iter().find(|p| p["id"] == "web").unwrap();
