@@ -559,6 +559,51 @@ async fn remove_framework_frees_its_resources() {
     t.expect_none().await;
 }
 
+/// C++ works out what an agent has available anew at every recovery (`updateAvailable`):
+/// after its total shrinks below what is allocated, resources handed back first fill the
+/// shortfall, and only what exceeds it is offered again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_on_a_shrunk_agent_offers_only_what_the_new_total_leaves() {
+    let mut t = Fixture::new().await;
+    let agent = t.slave_info("cpus:4;mem:1024");
+    t.add_slave(&agent, HashMap::new());
+    let framework = t.framework_info(&["role1"], &[]);
+    t.add_framework(&framework);
+    let offered = t.next().await.resources["role1"][&sid(&agent)].clone();
+    assert_eq!(offered, allocated(&total(&agent), "role1"));
+
+    // The agent now has 2 cpus, while all 4 are offered.
+    t.allocator.update_slave(sid(&agent), agent.clone(), Some(res("cpus:2;mem:1024")), None);
+    t.tick().await;
+    t.expect_none().await;
+
+    // Two cpus come back: with 4 held on a total of 2, nothing is available yet.
+    t.allocator.recover_resources(fid(&framework), sid(&agent), allocated(&res("cpus:2"), "role1"), None, false);
+    t.tick().await;
+    t.expect_none().await;
+
+    // The rest comes back: the whole new total is offered.
+    t.allocator.recover_resources(
+        fid(&framework),
+        sid(&agent),
+        allocated(&res("cpus:2;mem:1024"), "role1"),
+        None,
+        false,
+    );
+    t.tick().await;
+    assert_eq!(t.next().await, expected(&framework, "role1", &agent, &res("cpus:2;mem:1024")));
+
+    // And handed back once more, it is offered again, as it is.
+    t.allocator.recover_resources(
+        fid(&framework),
+        sid(&agent),
+        allocated(&res("cpus:2;mem:1024"), "role1"),
+        None,
+        false,
+    );
+    t.tick().await;
+    assert_eq!(t.next().await, expected(&framework, "role1", &agent, &res("cpus:2;mem:1024")));
+}
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remove_and_deactivate_slave_stop_offers() {
     let mut t = Fixture::new().await;

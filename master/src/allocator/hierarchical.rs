@@ -247,9 +247,14 @@ struct Slave {
     /// Resources actually used by tasks, so `remove_slave` can forget them.
     total_allocated: Resources,
     total: Resources,
+    /// Per framework; their sum is what C++ keeps as `offeredOrAllocated`, worked out only
+    /// where needed (rarely), so an offer or a recovery changes one sum, not two.
     offered_or_allocated: FastMap<FrameworkId, Resources>,
-    total_offered_or_allocated: Resources,
     available: Resources,
+    /// Whether what is offered or allocated fits in `total` (it may not after the total
+    /// shrank): then `available` can follow offers and recoveries by subtracting and adding
+    /// them, which gives what working out `total` minus the rest anew would.
+    within_total: bool,
     /// Changes whenever `available` does.
     generation: u64,
     shared: Resources,
@@ -279,11 +284,11 @@ impl Slave {
         total: Resources,
         used: &HashMap<FrameworkId, Resources>,
     ) -> Slave {
-        let mut total_offered_or_allocated = Resources::new();
+        let mut total_allocated = Resources::new();
         let mut offered_or_allocated = FastMap::default();
         for (framework_id, resources) in used {
             if !resources.is_empty() {
-                total_offered_or_allocated += resources;
+                total_allocated += resources;
                 offered_or_allocated.insert(framework_id.clone(), resources.clone());
             }
         }
@@ -291,13 +296,13 @@ impl Slave {
             info,
             capabilities,
             activated: true,
-            total_allocated: total_offered_or_allocated.clone(),
+            total_allocated,
             shared: total.shared(),
             has_gpu: total.gpus().unwrap_or(0.0) > 0.0,
             total,
             offered_or_allocated,
-            total_offered_or_allocated,
             available: Resources::new(),
+            within_total: true,
             generation: 0,
             refusals: Vec::new(),
             quiet: FastMap::default(),
@@ -319,14 +324,21 @@ impl Slave {
         if resources.is_empty() {
             return;
         }
-        self.total_offered_or_allocated -= resources;
         if let Some(held) = self.offered_or_allocated.get_mut(framework_id) {
             *held -= resources;
             if held.is_empty() {
                 self.offered_or_allocated.remove(framework_id);
             }
         }
-        self.update_available();
+        if self.shared.is_empty() && self.within_total {
+            // The mirror of `decrease_available`: what comes back was taken out of `total`.
+            let mut unallocated = resources.clone();
+            unallocated.unallocate();
+            self.available += &unallocated;
+            self.generation = next_generation();
+        } else {
+            self.update_available();
+        }
     }
 
     /// Records resources as offered or allocated to a framework (C++ `decreaseAvailable`).
@@ -369,7 +381,6 @@ impl Slave {
                 self.offered_or_allocated.insert(framework_id.clone(), resources.clone());
             }
         }
-        self.total_offered_or_allocated += resources;
         if self.shared.is_empty() {
             self.generation = next_generation();
         } else {
@@ -381,9 +392,19 @@ impl Slave {
         self.offered_or_allocated.get(framework_id).is_some_and(|held| held.contains(resources))
     }
 
+    /// All that is offered or allocated on the agent (C++ `offeredOrAllocated`).
+    fn offered_or_allocated_total(&self) -> Resources {
+        let mut total = Resources::new();
+        for held in self.offered_or_allocated.values() {
+            total += held;
+        }
+        total
+    }
+
     fn update_available(&mut self) {
-        let mut used = self.total_offered_or_allocated.clone();
+        let mut used = self.offered_or_allocated_total();
         used.unallocate();
+        self.within_total = self.total.contains(&used);
         self.available = if self.shared.is_empty() {
             &self.total - &used
         } else {
@@ -1473,7 +1494,17 @@ impl HierarchicalAllocatorProcess {
 
     /// Gauge `resources/<name>/offered_or_allocated` (C++ `_resources_offered_or_allocated`).
     pub(crate) fn resources_offered_or_allocated(&self, name: &str) -> f64 {
-        self.slaves.values().filter_map(|s| s.total_offered_or_allocated.get_scalar(name)).map(|s| s.value).sum()
+        let mut sum = 0.0;
+        for slave in self.slaves.values() {
+            if slave.shared.is_empty() {
+                let held = slave.offered_or_allocated.values().filter_map(|held| held.get_scalar(name));
+                sum += held.map(|s| s.value).sum::<f64>();
+            } else if let Some(scalar) = slave.offered_or_allocated_total().get_scalar(name) {
+                // A shared resource held by several frameworks counts once.
+                sum += scalar.value;
+            }
+        }
+        sum
     }
 
     /// Gauge `quota/roles/<role>/resources/<name>/offered_or_allocated` (C++

@@ -506,26 +506,33 @@ impl DrfSorter {
         }
     }
 
-    /// Moves `id` within its parent's active prefix to where its (fresh) share puts it.
-    /// Moves `id` into place among its siblings; where from and to, if it moved.
+    /// Moves `id` within its parent's active prefix to where its (fresh) share puts it;
+    /// where from and to, if it moved. The other active children stay sorted, so the place
+    /// is found by binary search: with many clients of equal share (say, a thousand
+    /// frameworks each given one agent), a client moves past hundreds of them at once.
+    /// `compare` is a total order (paths are unique), so the place is the one a step-by-step
+    /// bubble would reach.
     fn bubble(&mut self, id: NodeId) -> Option<(usize, usize)> {
         let parent = self.nodes[id].parent?;
         let mut children = std::mem::take(&mut self.nodes[parent].children);
         let mut moved = None;
         if let Some(from) = children.iter().position(|&c| c == id) {
-            let mut i = from;
-            while i > 0 && self.compare(id, children[i - 1]) == Ordering::Less {
-                children.swap(i, i - 1);
-                i -= 1;
+            let to = if from > 0 && self.compare(id, children[from - 1]) == Ordering::Less {
+                // Left, after every earlier child that sorts before it.
+                children[..from].partition_point(|&c| self.compare(c, id) == Ordering::Less)
+            } else {
+                // Right, past every later active child that sorts before it (inactive
+                // leaves come last, so the predicate holds for a prefix).
+                from + children[from + 1..].partition_point(|&c| {
+                    self.nodes[c].kind != Kind::InactiveLeaf && self.compare(c, id) == Ordering::Less
+                })
+            };
+            if to < from {
+                children[to..=from].rotate_right(1);
+            } else if to > from {
+                children[from..=to].rotate_left(1);
             }
-            while i + 1 < children.len()
-                && self.nodes[children[i + 1]].kind != Kind::InactiveLeaf
-                && self.compare(children[i + 1], id) == Ordering::Less
-            {
-                children.swap(i, i + 1);
-                i += 1;
-            }
-            moved = (i != from).then_some((from, i));
+            moved = (to != from).then_some((from, to));
         }
         self.nodes[parent].children = children;
         moved
