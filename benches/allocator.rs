@@ -281,8 +281,11 @@ async fn decline_offers(lp: Libprocess, settings: Settings, agent_count: usize, 
     let forever = Filters { refuse_seconds: Some(f64::from(i32::MAX)) };
     let mut declined = 0;
     let mut total = Duration::ZERO;
+    // Swapped with the list the callback fills, and emptied, so both keep their capacity
+    // as C++'s `offers.clear()` does.
+    let mut previous: Vec<OfferedResources> = Vec::new();
     for round in 0..rounds {
-        let previous: Vec<OfferedResources> = std::mem::take(&mut *offers.lock());
+        std::mem::swap(&mut previous, &mut *offers.lock());
         for offer in &previous {
             allocator.recover_resources(
                 offer.framework_id.clone(),
@@ -293,6 +296,7 @@ async fn decline_offers(lp: Libprocess, settings: Settings, agent_count: usize, 
             );
         }
         declined += previous.len();
+        previous.clear();
         lp.settle().await;
 
         let elapsed = timed_settle(&lp, Some(interval)).await;
@@ -320,10 +324,12 @@ async fn suppress_offers(lp: Libprocess, agent_count: usize, framework_count: us
     let allocations = 5;
     let mut suppressed = 0;
     let mut total = Duration::ZERO;
+    // As in `decline_offers`.
+    let mut previous: Vec<OfferedResources> = Vec::new();
     for _ in 0..allocations {
         // No filters: this measures suppression alone.
-        let previous: Vec<OfferedResources> = std::mem::take(&mut *offers.lock());
-        for offer in previous {
+        std::mem::swap(&mut previous, &mut *offers.lock());
+        for offer in previous.drain(..) {
             allocator.recover_resources(offer.framework_id, offer.slave_id, offer.resources, None, false);
         }
         lp.settle().await;
