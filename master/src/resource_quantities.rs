@@ -18,7 +18,7 @@ use std::ops::{Add, AddAssign, Sub, SubAssign};
 use mesos::proto::value::{Scalar, Type};
 use mesos::proto::Resource;
 use mesos::resources::Resources;
-use mesos::values::{self, compare_scalars, MesosValue};
+use mesos::values::{self, MesosValue};
 
 /// Why a quantities text such as `cpus:1;mem:2` could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,9 +60,14 @@ fn name_of(name: &str) -> Name {
 }
 
 /// Positive scalar quantities keyed by resource name, sorted by name.
+///
+/// Each quantity is kept in the fixed-point form C++'s `Scalar` operators convert to and from
+/// at every step (`values::to_fixed`): a sum or comparison here is then integer arithmetic,
+/// with the same answers, since a value made by `from_fixed` converts back to the same
+/// thousandths.
 #[derive(Debug, Clone, Default)]
 pub struct ResourceQuantities {
-    quantities: Vec<(Name, Scalar)>,
+    quantities: Vec<(Name, i64)>,
 }
 
 impl ResourceQuantities {
@@ -158,7 +163,7 @@ impl ResourceQuantities {
     /// The quantity named `name`, zero if absent.
     pub fn get(&self, name: &str) -> Scalar {
         match self.position(name) {
-            Ok(i) => self.quantities[i].1,
+            Ok(i) => scalar(self.quantities[i].1),
             Err(_) => Scalar::default(),
         }
     }
@@ -175,23 +180,24 @@ impl ResourceQuantities {
 
     /// The `(name, quantity)` pairs in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, Scalar)> + '_ {
-        self.quantities.iter().map(|(name, scalar)| (&**name, *scalar))
+        self.quantities.iter().map(|(name, fixed)| (&**name, scalar(*fixed)))
     }
 
     /// Whether every quantity of `that` is at most the same-named quantity here.
     pub fn contains(&self, that: &ResourceQuantities) -> bool {
-        that.quantities.iter().all(|(name, scalar)| scalar.mesos_le(&self.get(name)))
+        that.quantities.iter().all(|(name, fixed)| *fixed <= self.position(name).map_or(0, |i| self.quantities[i].1))
     }
 
     /// Adds `scalar` of `name`; zero is ignored. A negative `scalar` (C++ CHECK-fails) is
     /// ignored too.
     pub fn add_quantity(&mut self, name: &str, scalar: Scalar) {
-        if compare_scalars(&scalar, &Scalar::default()) != Ordering::Greater {
+        let fixed = values::to_fixed(scalar.value);
+        if fixed <= 0 {
             return;
         }
         match self.position(name) {
-            Ok(i) => self.quantities[i].1 += &scalar,
-            Err(i) => self.quantities.insert(i, (name_of(name), scalar)),
+            Ok(i) => self.quantities[i].1 = self.quantities[i].1.saturating_add(fixed),
+            Err(i) => self.quantities.insert(i, (name_of(name), fixed)),
         }
     }
 
@@ -215,6 +221,11 @@ impl ResourceQuantities {
     }
 }
 
+/// The `Scalar` for thousandths.
+fn scalar(fixed: i64) -> Scalar {
+    Scalar { value: values::from_fixed(fixed) }
+}
+
 /// `str` ordering, with a shortcut for the same string and a byte loop rather than a
 /// `memcmp` call for the short names resources have.
 fn compare_names(left: &str, right: &str) -> Ordering {
@@ -233,7 +244,7 @@ impl PartialEq for ResourceQuantities {
     /// Same names and fixed-point-equal quantities.
     fn eq(&self, other: &ResourceQuantities) -> bool {
         self.quantities.len() == other.quantities.len()
-            && self.quantities.iter().zip(&other.quantities).all(|(l, r)| l.0 == r.0 && l.1.mesos_eq(&r.1))
+            && self.quantities.iter().zip(&other.quantities).all(|(l, r)| l.0 == r.0 && l.1 == r.1)
     }
 }
 
@@ -242,17 +253,14 @@ impl AddAssign<&ResourceQuantities> for ResourceQuantities {
         // Both lists are sorted by name: each name of `that` is looked for from where the
         // previous one was found (usually at the same index, for lists of the same names).
         let mut cursor = 0;
-        for (name, scalar) in &that.quantities {
-            if compare_scalars(scalar, &Scalar::default()) != Ordering::Greater {
-                continue;
-            }
+        for (name, fixed) in &that.quantities {
             match self.position_from(cursor, name) {
                 Ok(i) => {
-                    self.quantities[i].1 += scalar;
+                    self.quantities[i].1 = self.quantities[i].1.saturating_add(*fixed);
                     cursor = i + 1;
                 }
                 Err(i) => {
-                    self.quantities.insert(i, (name.clone(), *scalar));
+                    self.quantities.insert(i, (name.clone(), *fixed));
                     cursor = i + 1;
                 }
             }
@@ -266,14 +274,14 @@ impl SubAssign<&ResourceQuantities> for ResourceQuantities {
     fn sub_assign(&mut self, that: &ResourceQuantities) {
         // As in `add_assign`, each search starts where the previous name was.
         let mut cursor = 0;
-        for (name, scalar) in &that.quantities {
+        for (name, fixed) in &that.quantities {
             match self.position_from(cursor, name) {
                 Ok(i) => {
-                    if self.quantities[i].1.mesos_le(scalar) {
+                    if self.quantities[i].1 <= *fixed {
                         self.quantities.remove(i);
                         cursor = i;
                     } else {
-                        self.quantities[i].1 -= scalar;
+                        self.quantities[i].1 -= fixed;
                         cursor = i + 1;
                     }
                 }
@@ -307,11 +315,11 @@ impl fmt::Display for ResourceQuantities {
         if self.quantities.is_empty() {
             return f.write_str("{}");
         }
-        for (i, (name, scalar)) in self.quantities.iter().enumerate() {
+        for (i, (name, fixed)) in self.quantities.iter().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
-            write!(f, "{name}:{scalar}")?;
+            write!(f, "{name}:{}", scalar(*fixed))?;
         }
         Ok(())
     }
