@@ -59,6 +59,7 @@ pub const SUPPORTED_FLAGS: &[&str] = &[
     "advertise_ip",
     "advertise_port",
     "agent_ping_timeout",
+    "agent_removal_rate_limit",
     "agent_reregister_timeout",
     "allocation_interval",
     "cluster",
@@ -77,6 +78,7 @@ pub const SUPPORTED_FLAGS: &[&str] = &[
     "port",
     "quiet",
     "quorum",
+    "recovery_agent_removal_limit",
     "registry",
     "registry_fetch_timeout",
     "registry_store_timeout",
@@ -767,6 +769,7 @@ impl MasterFlags {
             ));
         }
         self.recovery_agent_removal_limit()?;
+        self.agent_removal_rate()?;
         self.role_whitelist()?;
         self.weights()?;
         if let Some(timeout) = self.offer_timeout {
@@ -793,6 +796,33 @@ impl MasterFlags {
             return Err(invalid("Must be within [0%-100%]"));
         }
         Ok(percent / 100.0)
+    }
+
+    /// `--agent_removal_rate_limit` as permits per duration, `None` without the flag. C++
+    /// parses it in `main` and exits on a bad value with these messages; a rate C++'s
+    /// `RateLimiter` would CHECK-fail on (no permits, a zero duration) is refused here too.
+    pub fn agent_removal_rate(&self) -> Result<Option<(u32, Duration)>, String> {
+        let Some(text) = &self.agent_removal_rate_limit else { return Ok(None) };
+        let invalid = |why: Option<&str>| {
+            let mut message =
+                format!("Invalid agent_removal_rate_limit: {text}. Format is <Number of agents>/<Duration>");
+            if let Some(why) = why {
+                message.push_str(": ");
+                message.push_str(why);
+            }
+            message
+        };
+        // stout `strings::tokenize` drops empty tokens.
+        let tokens: Vec<&str> = text.split('/').filter(|t| !t.is_empty()).collect();
+        let [permits, duration] = tokens[..] else { return Err(invalid(None)) };
+        let permits: i32 =
+            permits.parse().map_err(|_| invalid(Some(&format!("Failed to convert '{permits}' to number"))))?;
+        let duration = Duration::parse(duration).map_err(|error| invalid(Some(&error)))?;
+        let permits = u32::try_from(permits).ok().filter(|p| *p > 0);
+        match permits {
+            Some(permits) if !duration.is_zero() => Ok(Some((permits, duration))),
+            _ => Err(invalid(Some("the rate must be positive"))),
+        }
     }
 
     /// The `--roles` whitelist plus `*` (always allowed), or `None` without `--roles`

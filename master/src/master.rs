@@ -20,8 +20,13 @@
 //! Not yet done here: the inverse-offer calls (logged and dropped); offer constraints;
 //! authentication and authorization of frameworks and agents; resource operations other
 //! than LAUNCH and LAUNCH_GROUP (dropped with a log line); maintenance
-//! (`DOWN` machines); `--agent_removal_rate_limit`; a master `--domain`; a timeout for agents
-//! recovered from the registry that never reregister (`recoveredSlavesTimeout`).
+//! (`DOWN` machines); a master `--domain`.
+//!
+//! Agents recovered from the registry get `--agent_reregister_timeout` to reregister; those
+//! that do not are marked unreachable then, unless more of them are missing than
+//! `--recovery_agent_removal_limit` allows, in which case the master exits for a person to
+//! look (C++ `recoveredSlavesTimeout`). Every removal for a failed health check or a missed
+//! reregistration waits its turn at the `--agent_removal_rate_limit` limiter.
 
 mod executors;
 mod http;
@@ -35,6 +40,7 @@ pub use tasks::is_terminal;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::net::SocketAddrV4;
+use std::sync::Arc;
 use std::time::Duration;
 
 use libprocess::{Context, Future, Libprocess, Outcome, Process, SpawnError, Timer, PID, UPID};
@@ -60,6 +66,7 @@ use crate::constants::{master_capabilities, MINIMUM_AGENT_VERSION, STREAMED_DOCU
 use crate::flags::MasterFlags;
 use crate::framework::{self, Connection, Framework, FrameworkError, FrameworkSnapshot};
 use crate::metrics::MasterMetrics;
+use crate::rate_limiter::{Limiter, RateLimiter};
 use crate::registrar::Registrar;
 use crate::registry_operations::Operation;
 use crate::slave_observer::{SlaveObserverEvent, SlaveObserverHandle, SlaveObserverOptions};
@@ -353,6 +360,9 @@ pub struct Master {
     /// Documents expected to be larger than this many bytes are streamed (chunked) as they
     /// are written rather than built whole first (see `http.rs`).
     stream_minimum: usize,
+    /// Paces agent removals (C++ `slaves.limiter`): built from `--agent_removal_rate_limit`
+    /// in `initialize` unless given by [`Master::with_removal_limiter`].
+    removal_limiter: Option<Arc<dyn Limiter>>,
 }
 
 impl fmt::Debug for Master {
@@ -551,6 +561,18 @@ impl Process for Master {
         self.start_time = now_secs(ctx);
         self.elected_time = Some(self.start_time);
         self.metrics = MasterMetrics::register(ctx.libprocess(), ctx.pid());
+        if self.removal_limiter.is_none() {
+            // `MasterFlags::load` refused a bad rate already.
+            if let Ok(Some((permits, duration))) = self.flags.agent_removal_rate() {
+                match RateLimiter::new(ctx.libprocess().clock().clone(), permits, duration) {
+                    Ok(limiter) => self.removal_limiter = Some(Arc::new(limiter)),
+                    Err(error) => tracing::error!(%error, "agent removals are not rate limited"),
+                }
+            }
+        }
+        if let (Some(_), Some(rate)) = (&self.removal_limiter, &self.flags.agent_removal_rate_limit) {
+            tracing::info!("agent removal is rate limited to {rate}");
+        }
         ctx.install_protobuf(Master::receive_call);
         ctx.install_protobuf(Master::register_framework);
         ctx.install_protobuf(Master::reregister_framework);
@@ -636,7 +658,16 @@ impl Master {
             elected_time: None,
             metrics: MasterMetrics::detached(),
             stream_minimum: STREAMED_DOCUMENT_MINIMUM,
+            removal_limiter: None,
         }
+    }
+
+    /// Paces agent removals with `limiter` instead of one built from
+    /// `--agent_removal_rate_limit` (C++ hands the master its limiter; tests hand out permits
+    /// by hand, as upstream's `MockRateLimiter`).
+    pub fn with_removal_limiter(mut self, limiter: Arc<dyn Limiter>) -> Master {
+        self.removal_limiter = Some(limiter);
+        self
     }
 
     /// Spawns the master as `master` in `lp`.
@@ -675,6 +706,10 @@ impl Master {
             self.slaves.gone.insert(slave.id.clone(), slave.timestamp);
         }
         self.recover_weights(&registry);
+        let admitted: Vec<SlaveInfo> = registry.slaves.iter().flat_map(|s| &s.slaves).map(|s| s.info.clone()).collect();
+        ctx.delay(self.flags.agent_reregister_timeout, move |this: &mut Master, ctx| {
+            this.recovered_slaves_timeout(ctx, admitted)
+        });
         self.recovered = true;
         tracing::info!(
             master = %self.info.id,
@@ -836,7 +871,7 @@ impl Master {
         let options = SlaveObserverOptions {
             agent_ping_timeout: self.flags.agent_ping_timeout,
             max_agent_ping_timeouts: self.flags.max_agent_ping_timeouts,
-            limiter: None,
+            limiter: self.removal_limiter.clone(),
         };
         let notify = move |event: SlaveObserverEvent| {
             master.dispatch_void(move |this: &mut Master, ctx| this.observer_event(ctx, event));
@@ -1360,6 +1395,11 @@ impl Master {
             self.remove_executor(id, &framework_id, &executor_id);
         }
         self.rescind_agent_offers(ctx, id);
+        self.send_slave_lost(ctx, id);
+    }
+
+    /// C++ `Master::sendSlaveLost`: every connected framework hears `LostSlaveMessage`.
+    fn send_slave_lost(&self, ctx: &mut Context<Self>, id: &SlaveId) {
         let lost = LostSlaveMessage { slave_id: id.clone() };
         for (framework_id, framework) in &self.frameworks {
             if framework.connected {
@@ -1393,18 +1433,140 @@ impl Master {
         self.allocator.deactivate_slave(id.clone());
     }
 
-    /// C++ `Master::agentReregisterTimeout` (no rate limit yet).
+    /// C++ `Master::agentReregisterTimeout`: a disconnected agent that did not come back is
+    /// marked unreachable once the removal limiter allows.
     fn agent_reregister_timeout(&mut self, ctx: &mut Context<Self>, id: SlaveId) {
         let Some(slave) = self.slaves.registered.get_mut(&id) else { return };
         slave.reregistration_timer = None;
         if slave.connected {
             return;
         }
+        if self.removal_limiter.is_some() {
+            tracing::info!(agent = %id.value, "scheduling removal of agent; did not reregister within {} after disconnecting",
+                libprocess::duration::format(self.flags.agent_reregister_timeout));
+        }
+        self.metrics.increment("slave_unreachable_scheduled");
+        let permit = self.removal_permit();
+        ctx.defer(permit, move |this: &mut Master, ctx, _granted| this.agent_reregister_timeout_permitted(ctx, id));
+    }
+
+    /// C++ `Master::_agentReregisterTimeout`: the agent may have come back, or gone, while
+    /// waiting for the permit. (C++'s limiter never fails a permit, so neither is waited
+    /// for by anything that could discard it.)
+    fn agent_reregister_timeout_permitted(&mut self, ctx: &mut Context<Self>, id: SlaveId) {
+        if self.slaves.registered.get(&id).is_none_or(|slave| slave.connected) {
+            self.metrics.increment("slave_unreachable_canceled");
+            return;
+        }
+        self.metrics.increment("slave_unreachable_completed");
         let why = format!(
             "agent did not reregister within {} after disconnecting",
             libprocess::duration::format(self.flags.agent_reregister_timeout)
         );
         self.mark_unreachable(ctx, id, why);
+    }
+
+    /// A permit from the removal limiter, at once without one (C++ `Future<Nothing> acquire
+    /// = Nothing()`).
+    fn removal_permit(&self) -> Future<()> {
+        match &self.removal_limiter {
+            // Nothing withdraws these requests: as in C++, an agent that comes back meanwhile
+            // still uses up its turn (MESOS-8386).
+            Some(limiter) => limiter.acquire().0,
+            None => Future::ready(()),
+        }
+    }
+
+    /// C++ `Master::recoveredSlavesTimeout`: agents admitted in the recovered registry that
+    /// have not reregistered after `--agent_reregister_timeout` are marked unreachable, one
+    /// permit of the removal limiter each, unless they are more than
+    /// `--recovery_agent_removal_limit` of the admitted agents: then the master exits.
+    fn recovered_slaves_timeout(&mut self, ctx: &mut Context<Self>, admitted: Vec<SlaveInfo>) {
+        // Validated when the flags were loaded.
+        let limit = self.flags.recovery_agent_removal_limit().unwrap_or(1.0);
+        // With no admitted agents this is NaN, which exceeds nothing, as in C++.
+        let removal = self.slaves.recovered.len() as f64 / admitted.len() as f64;
+        if removal > limit {
+            let mut missing: Vec<&str> = self.slaves.recovered.keys().map(|id| id.value.as_str()).collect();
+            missing.sort_unstable();
+            // C++ streams the percentages as doubles (`%g`, six digits) and the ids as a list.
+            let message = format!(
+                "Post-recovery agent removal limit exceeded! After {} there were {} ({}%) agents recovered from \
+                 the registry that did not reregister: \n[ {} ]\n  The configured removal limit is {}%. Please \
+                 investigate or increase this limit to proceed further",
+                libprocess::duration::format(self.flags.agent_reregister_timeout),
+                self.slaves.recovered.len(),
+                mesos::values::format_significant(removal * 100.0, 6),
+                missing.join(", "),
+                mesos::values::format_significant(limit * 100.0, 6)
+            );
+            return self.abort(ctx, &message);
+        }
+        for info in admitted {
+            let Some(id) = info.id.clone() else { continue };
+            if !self.slaves.recovered.contains_key(&id) || self.slaves.reregistering.contains(&id) {
+                continue;
+            }
+            if self.removal_limiter.is_some() {
+                tracing::info!(agent = %id.value, hostname = %info.hostname,
+                    "scheduling removal of agent; did not reregister within {} after master failover",
+                    libprocess::duration::format(self.flags.agent_reregister_timeout));
+            }
+            let permit = self.removal_permit();
+            ctx.defer(permit, move |this: &mut Master, ctx, _granted| {
+                let why = format!(
+                    "did not reregister within {} after master failover",
+                    libprocess::duration::format(this.flags.agent_reregister_timeout)
+                );
+                this.mark_recovered_unreachable(ctx, info, why)
+            });
+        }
+    }
+
+    /// C++ `Master::markUnreachable` with `duringMasterFailover`: an agent known only from
+    /// the registry moves to the unreachable list. Its tasks are unknown to this master, so
+    /// connected frameworks only hear that the agent is lost.
+    fn mark_recovered_unreachable(&mut self, ctx: &mut Context<Self>, info: SlaveInfo, why: String) {
+        let Some(id) = info.id.clone() else { return };
+        let skip = if !self.slaves.recovered.contains_key(&id) {
+            Some("it reregistered in the interim")
+        } else if self.slaves.reregistering.contains(&id) {
+            Some("it is reregistering")
+        } else if self.slaves.marking_unreachable.contains(&id) {
+            Some("another unreachable transition is already in progress")
+        } else if self.slaves.gone.contains_key(&id) {
+            Some("it has been marked as gone")
+        } else {
+            None
+        };
+        if let Some(skip) = skip {
+            tracing::info!(agent = %id.value, "skipping transition of agent to unreachable because {skip}");
+            return;
+        }
+        tracing::info!(agent = %id.value, hostname = %info.hostname, "marking agent unreachable: {why}");
+        self.slaves.marking_unreachable.insert(id.clone());
+        let time = TimeInfo { nanoseconds: i64::try_from(ctx.now().since_epoch().as_nanos()).unwrap_or(i64::MAX) };
+        let marked = self.registrar.apply(Operation::MarkSlaveUnreachable { info, unreachable_time: time });
+        ctx.defer(marked, move |this: &mut Master, ctx, outcome: Outcome<bool>| {
+            this.slaves.marking_unreachable.remove(&id);
+            match outcome {
+                Err(failure) => {
+                    return this.abort(ctx, &format!("failed to mark agent {} unreachable: {failure}", id.value))
+                }
+                Ok(false) => {
+                    tracing::error!(agent = %id.value, "registry refused to mark the agent unreachable");
+                    return;
+                }
+                Ok(true) => {}
+            }
+            tracing::info!(agent = %id.value, "marked agent unreachable: {why}");
+            this.metrics.increment("slave_removals");
+            this.metrics.increment("slave_removals/reason_unhealthy");
+            this.metrics.increment("recovery_slave_removals");
+            this.slaves.unreachable.insert(id.clone(), time);
+            this.slaves.recovered.remove(&id);
+            this.send_slave_lost(ctx, &id);
+        });
     }
 
     /// An observer's report (C++ `SlaveObserver` dispatching `Master::markUnreachable`).

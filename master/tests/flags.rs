@@ -172,8 +172,13 @@ fn unsupported_flags_are_refused_by_the_name_used() {
         "Flag '--authenticate_slaves' is not supported yet by this master"
     );
     assert_eq!(
-        invalid(&["--registry=in_memory", "--agent_removal_rate_limit=1/1mins"]),
-        "Flag '--agent_removal_rate_limit' is not supported yet by this master"
+        invalid(&["--registry=in_memory", "--offer_constraints_re2_max_mem=8KB"]),
+        "Flag '--offer_constraints_re2_max_mem' is not supported yet by this master"
+    );
+    // Supported now, under either name.
+    assert_eq!(
+        load_ok(&["--slave_removal_rate_limit=1/1mins"]).flags.agent_removal_rate_limit.as_deref(),
+        Some("1/1mins")
     );
     let error = load(&["--registry=in_memory"], &[("MESOS_WEBUI_DIR", "/srv/webui")]).err().unwrap();
     assert_eq!(error, MasterFlagsError::Unsupported("webui_dir".into()));

@@ -7,13 +7,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{agent_info, flags, instance, within, Cluster, Fake};
+use common::{agent_info, flags, framework_info, instance, within, Cluster, Fake, MockLimiter, ROLE};
 use libprocess::{Future, Message, Promise};
 use master::master::{master_info, Version};
 use master::registrar::Registrar;
 use master::registry_operations::Operation;
 use mesos::internal::{
-    RegisterSlaveMessage, ReregisterSlaveMessage, ShutdownMessage, SlaveRegisteredMessage, UnregisterSlaveMessage,
+    LostSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage, ShutdownMessage, SlaveRegisteredMessage,
+    UnregisterSlaveMessage,
 };
 use mesos::proto::{SlaveId, SlaveInfo, TimeInfo};
 use mesos::state::{Entry, InMemoryStorage, State, Storage, StorageFuture, Uuid};
@@ -428,6 +429,182 @@ async fn recovered_agent_reregisters_and_gone_agent_is_shut_down() {
     cluster.settle().await;
     assert!(gone.agent_reregistered().is_empty());
     assert_eq!(gone.shutdowns(), vec![ShutdownMessage { message: Some("Agent has been marked gone".into()) }]);
+}
+
+/// A registry (over in-memory storage) in which agents with `ids` were admitted, as a
+/// master that ran before would leave it.
+async fn registry_admitting(lp: &libprocess::Libprocess, ids: &[&SlaveId]) -> State {
+    let state = State::new(Arc::new(InMemoryStorage::new()));
+    let previous = Registrar::new(lp, flags(&[]).registrar_flags(), state.clone()).unwrap();
+    let recovered = previous.recover(master_info(lp.address(), &flags(&[])));
+    within(lp.settle()).await;
+    within(recovered).await.unwrap();
+    for id in ids {
+        // The hostname `reregister_message` gives.
+        let mut info = slave_info("agent1");
+        info.id = Some((*id).clone());
+        let admitted = previous.apply(Operation::AdmitSlave(info));
+        within(lp.settle()).await;
+        assert!(within(admitted).await.unwrap());
+    }
+    state
+}
+
+/// The instance's metric `name`.
+async fn metric(cluster: &Cluster, name: &str) -> f64 {
+    cluster.settle().await;
+    cluster.lp.metrics().snapshot(None).await.get(name).copied().unwrap_or_else(|| panic!("no metric {name}"))
+}
+
+/// Upstream `MasterTest.RateLimitRecoveredSlaveRemoval`: an agent recovered from the
+/// registry that does not reregister within `--agent_reregister_timeout` is marked
+/// unreachable, and frameworks hear it is lost, only once the removal limiter allows.
+#[tokio::test]
+async fn rate_limit_recovered_slave_removal() {
+    let lp = instance().await;
+    let id = SlaveId { value: "previous-S0".into() };
+    let state = registry_admitting(&lp, &[&id]).await;
+    let limiter = Arc::new(MockLimiter::default());
+    let cluster = Cluster::limited_over(&lp, state, flags(&[]), Some(limiter.clone()));
+    cluster.settle().await;
+    assert!(within(cluster.master.recovered()).await.unwrap());
+    let (scheduler, _) = cluster.subscribed(framework_info(&[ROLE])).await;
+
+    cluster.step(Duration::from_secs(600) - Duration::from_secs(1)).await;
+    assert_eq!(limiter.acquired.load(Ordering::SeqCst), 0, "not before the timeout");
+    cluster.step(Duration::from_secs(1)).await;
+    assert_eq!(limiter.acquired.load(Ordering::SeqCst), 1);
+    assert!(scheduler.lost().is_empty(), "waits for the permit");
+    assert!(cluster.unreachable().await.is_empty());
+
+    limiter.take().set(());
+    cluster.settle().await;
+    assert_eq!(scheduler.lost(), vec![LostSlaveMessage { slave_id: id.clone() }]);
+    assert_eq!(cluster.unreachable().await, vec![id]);
+    assert_eq!(metric(&cluster, "master/recovery_slave_removals").await, 1.0);
+    assert_eq!(metric(&cluster, "master/slave_removals/reason_unhealthy").await, 1.0);
+}
+
+/// Upstream `MasterTest.CancelRecoveredSlaveRemoval`: an agent that reregisters while its
+/// removal waits for a permit stays; the permit, when it comes, removes nothing.
+#[tokio::test]
+async fn cancel_recovered_slave_removal() {
+    let lp = instance().await;
+    let id = SlaveId { value: "previous-S0".into() };
+    let state = registry_admitting(&lp, &[&id]).await;
+    let limiter = Arc::new(MockLimiter::default());
+    let cluster = Cluster::limited_over(&lp, state, flags(&[]), Some(limiter.clone()));
+    cluster.settle().await;
+    let (scheduler, _) = cluster.subscribed(framework_info(&[ROLE])).await;
+    cluster.step(Duration::from_secs(600)).await;
+    assert_eq!(limiter.acquired.load(Ordering::SeqCst), 1);
+
+    let agent = cluster.agent();
+    cluster.send(&agent, &reregister_message(&id, "1.12.0"));
+    cluster.settle().await;
+    assert_eq!(agent.agent_reregistered().len(), 1);
+
+    limiter.take().set(());
+    cluster.settle().await;
+    assert!(scheduler.lost().is_empty());
+    assert!(cluster.unreachable().await.is_empty());
+    assert_eq!(cluster.agents().await[0].id, id);
+    assert_eq!(metric(&cluster, "master/recovery_slave_removals").await, 0.0);
+}
+
+/// C++ `recoveredSlavesTimeout` exits the master when more of the recovered agents are
+/// missing than `--recovery_agent_removal_limit` allows; at the limit, the missing ones are
+/// marked unreachable (at once, with no rate limit).
+#[tokio::test]
+async fn recovered_agents_missing_beyond_the_removal_limit_stop_the_master() {
+    let lp = instance().await;
+    let (first, second) = (SlaveId { value: "previous-S0".into() }, SlaveId { value: "previous-S1".into() });
+
+    // Both missing: 100% > 50%.
+    let state = registry_admitting(&lp, &[&first, &second]).await;
+    let cluster = Cluster::over(&lp, state, flags(&["--recovery_agent_removal_limit=50%"]));
+    cluster.settle().await;
+    let ended = lp.wait(&cluster.master_pid);
+    cluster.step(Duration::from_secs(600)).await;
+    within(ended).await.expect("the master terminates");
+    assert!(cluster.master.recovered().await.is_err(), "the master is gone");
+
+    // One of two missing: 50% is within the limit.
+    let lp = instance().await;
+    let state = registry_admitting(&lp, &[&first, &second]).await;
+    let cluster = Cluster::over(&lp, state, flags(&["--recovery_agent_removal_limit=50%"]));
+    cluster.settle().await;
+    let agent = cluster.agent();
+    cluster.send(&agent, &reregister_message(&first, "1.12.0"));
+    cluster.settle().await;
+    assert_eq!(agent.agent_reregistered().len(), 1);
+    cluster.step(Duration::from_secs(600)).await;
+    assert!(within(cluster.master.recovered()).await.unwrap());
+    assert_eq!(cluster.unreachable().await, vec![second]);
+    assert_eq!(cluster.agents().await[0].id, first);
+}
+
+/// Upstream `MasterTest.AgentRestartNoReregisterRateLimit`: a disconnected agent that does
+/// not come back within `--agent_reregister_timeout` waits for a removal permit too.
+#[tokio::test]
+async fn agent_restart_no_reregister_rate_limit() {
+    let lp = instance().await;
+    let mut flags = flags(&[]);
+    flags.max_agent_ping_timeouts = 1000;
+    let limiter = Arc::new(MockLimiter::default());
+    let cluster =
+        Cluster::limited_over(&lp, State::new(Arc::new(InMemoryStorage::new())), flags, Some(limiter.clone()));
+    cluster.settle().await;
+    let agent = cluster.agent();
+    let id = cluster.register(&agent).await;
+    cluster.lp.terminate(agent.upid(), true);
+    cluster.settle().await;
+
+    let mut waited = Duration::ZERO;
+    while waited < Duration::from_secs(600) {
+        cluster.step(PING_TIMEOUT).await;
+        waited += PING_TIMEOUT;
+    }
+    assert_eq!(limiter.acquired.load(Ordering::SeqCst), 1);
+    assert_eq!(metric(&cluster, "master/slave_unreachable_scheduled").await, 1.0);
+    assert_eq!(cluster.agents().await.len(), 1, "waits for the permit");
+
+    limiter.take().set(());
+    cluster.settle().await;
+    assert!(cluster.agents().await.is_empty());
+    assert_eq!(cluster.unreachable().await, vec![id]);
+    assert_eq!(metric(&cluster, "master/slave_unreachable_completed").await, 1.0);
+}
+
+/// `--agent_removal_rate_limit` as `main.cpp` reads it, and the limiter it makes: at
+/// `1/10mins`, of two recovered agents missing, the second is marked unreachable ten
+/// minutes after the first.
+#[tokio::test]
+async fn agent_removal_rate_limit_paces_removals() {
+    for (bad, why) in [
+        ("1", "Invalid agent_removal_rate_limit: 1. Format is <Number of agents>/<Duration>"),
+        ("x/1secs", "Invalid agent_removal_rate_limit: x/1secs. Format is <Number of agents>/<Duration>: Failed to convert 'x' to number"),
+        ("1/1lightyear", "Invalid agent_removal_rate_limit: 1/1lightyear. Format is <Number of agents>/<Duration>"),
+        ("0/1secs", "Invalid agent_removal_rate_limit: 0/1secs. Format is <Number of agents>/<Duration>: the rate must be positive"),
+    ] {
+        let argv = ["mesos-master", "--registry=in_memory", &format!("--agent_removal_rate_limit={bad}")];
+        let error = master::flags::MasterFlags::load(&argv, Some(Vec::new())).map(|_| ()).unwrap_err().to_string();
+        assert!(error.contains(why), "{bad}: {error}");
+    }
+
+    let lp = instance().await;
+    let (first, second) = (SlaveId { value: "previous-S0".into() }, SlaveId { value: "previous-S1".into() });
+    let state = registry_admitting(&lp, &[&first, &second]).await;
+    let cluster = Cluster::over(&lp, state, flags(&["--agent_removal_rate_limit=1/10mins"]));
+    cluster.settle().await;
+    cluster.step(Duration::from_secs(600)).await;
+    assert_eq!(cluster.unreachable().await.len(), 1, "the first at once");
+    cluster.step(Duration::from_secs(599)).await;
+    assert_eq!(cluster.unreachable().await.len(), 1, "the second waits its turn");
+    cluster.step(Duration::from_secs(1)).await;
+    let mut unreachable = cluster.unreachable().await;
+    unreachable.sort_by(|a, b| a.value.cmp(&b.value));
+    assert_eq!(unreachable, vec![first, second]);
 }
 
 /// The weights in the registry after recovery, by role.

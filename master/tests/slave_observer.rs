@@ -2,14 +2,14 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{instance, within};
-use libprocess::{Context, Failure, Future, Libprocess, MessageMatcher, Process, Promise, UPID};
+use common::{instance, within, MockLimiter};
+use libprocess::{Context, Failure, Future, Libprocess, MessageMatcher, Process, UPID};
 use master::constants::{DEFAULT_AGENT_PING_TIMEOUT, DEFAULT_MAX_AGENT_PING_TIMEOUTS};
-use master::rate_limiter::{CancelAcquire, Limiter, RateLimiter, RateLimiterError};
+use master::rate_limiter::{Limiter, RateLimiter, RateLimiterError};
 use master::slave_observer::{
     SlaveObserverError, SlaveObserverEvent, SlaveObserverHandle, SlaveObserverOptions, HEALTH_CHECK_TIMED_OUT,
 };
@@ -292,31 +292,6 @@ async fn refuses_zero_timeout_or_limit() {
         SlaveObserverHandle::spawn(&lp, agent, slave_id(), zero_limit, |_| {}),
         Err(SlaveObserverError::ZeroMaxPingTimeouts)
     ));
-}
-
-/// Upstream's `MockRateLimiter`: hands out one promise per `acquire` and records cancels.
-#[derive(Default)]
-struct MockLimiter {
-    promises: Mutex<Vec<Promise<()>>>,
-    acquired: AtomicUsize,
-    canceled: Arc<AtomicUsize>,
-}
-
-impl Limiter for MockLimiter {
-    fn acquire(&self) -> (Future<()>, CancelAcquire) {
-        self.acquired.fetch_add(1, Ordering::SeqCst);
-        let promise = Promise::new();
-        let future = promise.future();
-        self.promises.lock().unwrap().push(promise);
-        let canceled = self.canceled.clone();
-        (future, CancelAcquire::new(move || _ = canceled.fetch_add(1, Ordering::SeqCst)))
-    }
-}
-
-impl MockLimiter {
-    fn take(&self) -> Promise<()> {
-        self.promises.lock().unwrap().remove(0)
-    }
 }
 
 async fn setup_limited(agent: FakeAgent) -> (Setup, Arc<MockLimiter>) {

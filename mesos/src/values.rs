@@ -178,7 +178,7 @@ impl fmt::Display for Scalar {
 /// C's `%.{digits}g`: `digits` significant digits, trailing zeros dropped, and exponent
 /// notation (`1e+20`) for very large or small magnitudes. The 15 digits C++ uses hide the
 /// binary noise of the fixed-point conversion (`1 + 0.235` is `1.2349999999999999`).
-fn format_significant(value: f64, digits: usize) -> String {
+pub fn format_significant(value: f64, digits: usize) -> String {
     if value == 0.0 || !value.is_finite() {
         return format!("{value}");
     }

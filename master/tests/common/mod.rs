@@ -2,14 +2,15 @@
 // Every test binary compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use libprocess::{Config, Context, Libprocess, Process, ProtobufMessage, PID, UPID};
+use libprocess::{Config, Context, Future, Libprocess, Process, Promise, ProtobufMessage, PID, UPID};
 use master::allocator::Allocator;
 use master::flags::MasterFlags;
 use master::master::{master_info, AgentSnapshot, Master, MasterHandle};
+use master::rate_limiter::{CancelAcquire, Limiter};
 use master::registrar::Registrar;
 use mesos::internal::{
     ExecutorToFrameworkMessage, ExitedExecutorMessage, FrameworkErrorMessage, FrameworkRegisteredMessage,
@@ -184,6 +185,9 @@ impl Fake {
     pub fn updates(&self) -> Vec<StatusUpdateMessage> {
         self.heard.updates.lock().unwrap().iter().map(|(_, m)| m.clone()).collect()
     }
+    pub fn lost(&self) -> Vec<LostSlaveMessage> {
+        copy(&self.heard.lost)
+    }
     pub fn agent_registered(&self) -> Vec<SlaveRegisteredMessage> {
         copy(&self.heard.agent_registered)
     }
@@ -236,11 +240,25 @@ impl Cluster {
     /// Spawns allocator, registrar and master in `lp` over `state`, without waiting for
     /// recovery.
     pub fn over(lp: &Libprocess, state: State, flags: MasterFlags) -> Cluster {
+        Cluster::limited_over(lp, state, flags, None)
+    }
+
+    /// [`Cluster::over`], with `limiter` pacing agent removals if given.
+    pub fn limited_over(
+        lp: &Libprocess,
+        state: State,
+        flags: MasterFlags,
+        limiter: Option<Arc<dyn Limiter>>,
+    ) -> Cluster {
         let allocator = Allocator::create(lp).expect("allocator spawns");
         let registrar = Registrar::new(lp, flags.registrar_flags(), state).expect("registrar spawns");
         let info = master_info(lp.address(), &flags);
         let master_id = info.id.clone();
-        let master = Master::spawn(lp, Master::new(flags, allocator, registrar, info)).expect("master spawns");
+        let mut master = Master::new(flags, allocator, registrar, info);
+        if let Some(limiter) = limiter {
+            master = master.with_removal_limiter(limiter);
+        }
+        let master = Master::spawn(lp, master).expect("master spawns");
         let master_pid = master.pid().upid().clone();
         Cluster { lp: lp.clone(), master, master_pid, master_id }
     }
@@ -454,5 +472,31 @@ pub fn dechunk(mut body: &[u8]) -> Vec<u8> {
         data.extend_from_slice(&body[..size]);
         assert_eq!(&body[size..size + 2], b"\r\n", "a chunk ends with CRLF");
         body = &body[size + 2..];
+    }
+}
+
+/// Upstream's `MockRateLimiter`: hands out one promise per `acquire` and records cancels.
+#[derive(Default)]
+pub struct MockLimiter {
+    pub promises: Mutex<Vec<Promise<()>>>,
+    pub acquired: AtomicUsize,
+    pub canceled: Arc<AtomicUsize>,
+}
+
+impl Limiter for MockLimiter {
+    fn acquire(&self) -> (Future<()>, CancelAcquire) {
+        self.acquired.fetch_add(1, Ordering::SeqCst);
+        let promise = Promise::new();
+        let future = promise.future();
+        self.promises.lock().unwrap().push(promise);
+        let canceled = self.canceled.clone();
+        (future, CancelAcquire::new(move || _ = canceled.fetch_add(1, Ordering::SeqCst)))
+    }
+}
+
+impl MockLimiter {
+    /// The oldest request's promise: set it to grant the permit.
+    pub fn take(&self) -> Promise<()> {
+        self.promises.lock().unwrap().remove(0)
     }
 }
