@@ -1463,7 +1463,7 @@ impl Master {
             "agent did not reregister within {} after disconnecting",
             libprocess::duration::format(self.flags.agent_reregister_timeout)
         );
-        self.mark_unreachable(ctx, id, why);
+        self.mark_unreachable(ctx, id, false, why);
     }
 
     /// A permit from the removal limiter, at once without one (C++ `Future<Nothing> acquire
@@ -1518,55 +1518,9 @@ impl Master {
                     "did not reregister within {} after master failover",
                     libprocess::duration::format(this.flags.agent_reregister_timeout)
                 );
-                this.mark_recovered_unreachable(ctx, info, why)
+                this.mark_unreachable(ctx, id, true, why)
             });
         }
-    }
-
-    /// C++ `Master::markUnreachable` with `duringMasterFailover`: an agent known only from
-    /// the registry moves to the unreachable list. Its tasks are unknown to this master, so
-    /// connected frameworks only hear that the agent is lost.
-    fn mark_recovered_unreachable(&mut self, ctx: &mut Context<Self>, info: SlaveInfo, why: String) {
-        let Some(id) = info.id.clone() else { return };
-        let skip = if !self.slaves.recovered.contains_key(&id) {
-            Some("it reregistered in the interim")
-        } else if self.slaves.reregistering.contains(&id) {
-            Some("it is reregistering")
-        } else if self.slaves.marking_unreachable.contains(&id) {
-            Some("another unreachable transition is already in progress")
-        } else if self.slaves.gone.contains_key(&id) {
-            Some("it has been marked as gone")
-        } else {
-            None
-        };
-        if let Some(skip) = skip {
-            tracing::info!(agent = %id.value, "skipping transition of agent to unreachable because {skip}");
-            return;
-        }
-        tracing::info!(agent = %id.value, hostname = %info.hostname, "marking agent unreachable: {why}");
-        self.slaves.marking_unreachable.insert(id.clone());
-        let time = TimeInfo { nanoseconds: i64::try_from(ctx.now().since_epoch().as_nanos()).unwrap_or(i64::MAX) };
-        let marked = self.registrar.apply(Operation::MarkSlaveUnreachable { info, unreachable_time: time });
-        ctx.defer(marked, move |this: &mut Master, ctx, outcome: Outcome<bool>| {
-            this.slaves.marking_unreachable.remove(&id);
-            match outcome {
-                Err(failure) => {
-                    return this.abort(ctx, &format!("failed to mark agent {} unreachable: {failure}", id.value))
-                }
-                Ok(false) => {
-                    tracing::error!(agent = %id.value, "registry refused to mark the agent unreachable");
-                    return;
-                }
-                Ok(true) => {}
-            }
-            tracing::info!(agent = %id.value, "marked agent unreachable: {why}");
-            this.metrics.increment("slave_removals");
-            this.metrics.increment("slave_removals/reason_unhealthy");
-            this.metrics.increment("recovery_slave_removals");
-            this.slaves.unreachable.insert(id.clone(), time);
-            this.slaves.recovered.remove(&id);
-            this.send_slave_lost(ctx, &id);
-        });
     }
 
     /// An observer's report (C++ `SlaveObserver` dispatching `Master::markUnreachable`).
@@ -1574,7 +1528,7 @@ impl Master {
         match event {
             SlaveObserverEvent::MarkUnreachable { slave_id, reason } => {
                 self.metrics.increment("slave_unreachable_completed");
-                self.mark_unreachable(ctx, slave_id, reason.to_string())
+                self.mark_unreachable(ctx, slave_id, false, reason.to_string())
             }
             SlaveObserverEvent::UnreachableScheduled { slave_id } => {
                 self.metrics.increment("slave_unreachable_scheduled");
@@ -1587,37 +1541,52 @@ impl Master {
         }
     }
 
-    /// C++ `Master::markUnreachable` (not during failover).
-    fn mark_unreachable(&mut self, ctx: &mut Context<Self>, id: SlaveId, why: String) {
-        let Some(slave) = self.slaves.registered.get(&id) else {
-            tracing::warn!(agent = %id.value, "skipping transition to unreachable: not registered");
+    /// C++ `Master::markUnreachable`: a registered agent (or, `during_failover`, one known
+    /// only from the recovered registry) moves to the registry's unreachable list, unless
+    /// something else is already under way for it.
+    fn mark_unreachable(&mut self, ctx: &mut Context<Self>, id: SlaveId, during_failover: bool, why: String) {
+        let info = if during_failover {
+            self.slaves.recovered.get(&id).cloned()
+        } else {
+            self.slaves.registered.get(&id).map(|slave| slave.info.clone())
+        };
+        let skip = if info.is_none() && during_failover {
+            Some("it reregistered in the interim")
+        } else if info.is_none() {
+            Some("it has already been removed or marked unreachable")
+        } else if self.slaves.reregistering.contains(&id) {
+            Some("it is reregistering")
+        } else if self.slaves.marking_unreachable.contains(&id) {
+            Some("another unreachable transition is already in progress")
+        } else if self.slaves.removing.contains(&id) {
+            Some("it is being removed")
+        } else if self.slaves.gone.contains_key(&id) {
+            Some("it has been marked as gone")
+        } else {
+            None
+        };
+        let (Some(info), None) = (info, skip) else {
+            tracing::info!(agent = %id.value, "skipping transition of agent to unreachable because {}", skip.unwrap_or(""));
             return;
         };
-        if self.slaves.marking_unreachable.contains(&id) {
-            tracing::info!(agent = %id.value, "skipping transition to unreachable: already in progress");
-            return;
-        }
-        if self.slaves.removing.contains(&id) {
-            tracing::info!(agent = %id.value, "skipping transition to unreachable: being removed");
-            return;
-        }
-        tracing::info!(agent = %id.value, "marking agent unreachable: {why}");
+        tracing::info!(agent = %id.value, hostname = %info.hostname, "marking agent unreachable: {why}");
         self.slaves.marking_unreachable.insert(id.clone());
         let nanos = i64::try_from(ctx.now().since_epoch().as_nanos()).unwrap_or(i64::MAX);
         let time = TimeInfo { nanoseconds: nanos };
-        let operation = Operation::MarkSlaveUnreachable { info: slave.info.clone(), unreachable_time: time };
-        let marked = self.registrar.apply(operation);
+        let marked = self.registrar.apply(Operation::MarkSlaveUnreachable { info, unreachable_time: time });
         ctx.defer(marked, move |this: &mut Master, ctx, outcome| {
-            this.mark_unreachable_after_registry(ctx, id, time, why, outcome)
+            this.mark_unreachable_after_registry(ctx, id, time, during_failover, why, outcome)
         });
     }
 
-    /// C++ `Master::_markUnreachable`, then `__removeSlave`.
+    /// C++ `Master::_markUnreachable`: a recovered agent's frameworks only hear it is lost
+    /// (this master knows none of its tasks); a registered one goes as in `__removeSlave`.
     fn mark_unreachable_after_registry(
         &mut self,
         ctx: &mut Context<Self>,
         id: SlaveId,
         time: TimeInfo,
+        during_failover: bool,
         why: String,
         outcome: Outcome<bool>,
     ) {
@@ -1636,6 +1605,12 @@ impl Master {
         self.metrics.increment("slave_removals");
         self.metrics.increment("slave_removals/reason_unhealthy");
         self.slaves.unreachable.insert(id.clone(), time);
+        if during_failover {
+            self.slaves.recovered.remove(&id);
+            self.metrics.increment("recovery_slave_removals");
+            self.send_slave_lost(ctx, &id);
+            return;
+        }
         self.rescind_agent_offers(ctx, &id);
         self.allocator.remove_slave(id.clone());
         self.transition_agent_tasks(ctx, &id, &why, Some(time));

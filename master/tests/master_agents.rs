@@ -456,19 +456,26 @@ async fn metric(cluster: &Cluster, name: &str) -> f64 {
     cluster.lp.metrics().snapshot(None).await.get(name).copied().unwrap_or_else(|| panic!("no metric {name}"))
 }
 
-/// Upstream `MasterTest.RateLimitRecoveredSlaveRemoval`: an agent recovered from the
-/// registry that does not reregister within `--agent_reregister_timeout` is marked
-/// unreachable, and frameworks hear it is lost, only once the removal limiter allows.
-#[tokio::test]
-async fn rate_limit_recovered_slave_removal() {
+/// A master restarted over a registry that admitted `id`, its removals paced by a mock
+/// limiter, with a subscribed scheduler.
+async fn recovered_with_mock_limiter(id: &SlaveId) -> (Cluster, Arc<MockLimiter>, Fake) {
     let lp = instance().await;
-    let id = SlaveId { value: "previous-S0".into() };
-    let state = registry_admitting(&lp, &[&id]).await;
+    let state = registry_admitting(&lp, &[id]).await;
     let limiter = Arc::new(MockLimiter::default());
     let cluster = Cluster::limited_over(&lp, state, flags(&[]), Some(limiter.clone()));
     cluster.settle().await;
     assert!(within(cluster.master.recovered()).await.unwrap());
     let (scheduler, _) = cluster.subscribed(framework_info(&[ROLE])).await;
+    (cluster, limiter, scheduler)
+}
+
+/// Upstream `MasterTest.RateLimitRecoveredSlaveRemoval`: an agent recovered from the
+/// registry that does not reregister within `--agent_reregister_timeout` is marked
+/// unreachable, and frameworks hear it is lost, only once the removal limiter allows.
+#[tokio::test]
+async fn rate_limit_recovered_slave_removal() {
+    let id = SlaveId { value: "previous-S0".into() };
+    let (cluster, limiter, scheduler) = recovered_with_mock_limiter(&id).await;
 
     cluster.step(Duration::from_secs(600) - Duration::from_secs(1)).await;
     assert_eq!(limiter.acquired.load(Ordering::SeqCst), 0, "not before the timeout");
@@ -489,13 +496,8 @@ async fn rate_limit_recovered_slave_removal() {
 /// removal waits for a permit stays; the permit, when it comes, removes nothing.
 #[tokio::test]
 async fn cancel_recovered_slave_removal() {
-    let lp = instance().await;
     let id = SlaveId { value: "previous-S0".into() };
-    let state = registry_admitting(&lp, &[&id]).await;
-    let limiter = Arc::new(MockLimiter::default());
-    let cluster = Cluster::limited_over(&lp, state, flags(&[]), Some(limiter.clone()));
-    cluster.settle().await;
-    let (scheduler, _) = cluster.subscribed(framework_info(&[ROLE])).await;
+    let (cluster, limiter, scheduler) = recovered_with_mock_limiter(&id).await;
     cluster.step(Duration::from_secs(600)).await;
     assert_eq!(limiter.acquired.load(Ordering::SeqCst), 1);
 
