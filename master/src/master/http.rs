@@ -59,6 +59,14 @@ pub(super) fn install_routes(ctx: &mut Context<Master>) {
         json(&request, text)
     });
     ctx.route("/health", HEALTH_HELP, |_master, _ctx, _request| Future::ready(Response::empty(Status::OK)));
+    // C++ serves the version only at `/version` (the `version` process); a master answering
+    // `/master/version` too is asked for, and no Mesos client depends on its absence.
+    ctx.route("/version", VERSION_HELP, |_master, _ctx, request: Request| {
+        Future::ready(Response::json_text(
+            mesos::version::version_json(),
+            request.url.query.get("jsonp").map(String::as_str),
+        ))
+    });
     ctx.route("/redirect", REDIRECT_HELP, |master, _ctx, request: Request| Future::ready(master.redirect(&request)));
     ctx.route("/roles", ROLES_HELP, |master, _ctx, request: Request| {
         let text = render(0, |w| master.write_roles(w));
@@ -922,6 +930,9 @@ const FLAGS_HELP: &str = "Shows the master's flags as a JSON object of flag name
 
 const HEALTH_HELP: &str = "Answers 200 OK with an empty body while the master is healthy; a slow answer is a sign of \
      poor health.";
+
+const VERSION_HELP: &str = "The same document as `/version`: `version`, `build_date`, `build_time` (seconds since \
+     the epoch) and `build_user`. Query parameters: `jsonp`.";
 
 const REDIRECT_HELP: &str = "Redirects (307) to the leading master's web UI: `Location: //<hostname>:<port>`. \
      Paths below it answer 404, to avoid redirect loops.";
