@@ -392,27 +392,11 @@ async fn registration_before_recovery_is_ignored() {
 #[tokio::test]
 async fn recovered_agent_reregisters_and_gone_agent_is_shut_down() {
     let lp = instance().await;
-    let state = State::new(Arc::new(InMemoryStorage::new()));
     let recovered_id = SlaveId { value: "previous-S0".into() };
     let gone_id = SlaveId { value: "previous-S1".into() };
-    {
-        let previous = Registrar::new(&lp, flags(&[]).registrar_flags(), state.clone()).unwrap();
-        let earlier = master_info(lp.address(), &flags(&[]));
-        let recovered = previous.recover(earlier);
-        within(lp.settle()).await;
-        within(recovered).await.unwrap();
-        for id in [&recovered_id, &gone_id] {
-            let mut info = slave_info("agent1");
-            info.id = Some(id.clone());
-            let admitted = previous.apply(Operation::AdmitSlave(info));
-            within(lp.settle()).await;
-            assert!(within(admitted).await.unwrap());
-        }
-        let gone =
-            previous.apply(Operation::MarkSlaveGone { id: gone_id.clone(), gone_time: TimeInfo { nanoseconds: 1 } });
-        within(lp.settle()).await;
-        assert!(within(gone).await.unwrap());
-    }
+    let mut operations = admissions(&[&recovered_id, &gone_id]);
+    operations.push(Operation::MarkSlaveGone { id: gone_id.clone(), gone_time: TimeInfo { nanoseconds: 1 } });
+    let state = previous_registry(&lp, operations).await;
     let cluster = start_over(&lp, state);
     cluster.settle().await;
     assert!(within(cluster.master.recovered()).await.unwrap());
@@ -431,23 +415,36 @@ async fn recovered_agent_reregisters_and_gone_agent_is_shut_down() {
     assert_eq!(gone.shutdowns(), vec![ShutdownMessage { message: Some("Agent has been marked gone".into()) }]);
 }
 
-/// A registry (over in-memory storage) in which agents with `ids` were admitted, as a
-/// master that ran before would leave it.
-async fn registry_admitting(lp: &libprocess::Libprocess, ids: &[&SlaveId]) -> State {
+/// A registry (over in-memory storage) as a master that ran before would leave it: recovered
+/// once, then changed by `operations`, each of which must succeed.
+async fn previous_registry(lp: &libprocess::Libprocess, operations: Vec<Operation>) -> State {
     let state = State::new(Arc::new(InMemoryStorage::new()));
     let previous = Registrar::new(lp, flags(&[]).registrar_flags(), state.clone()).unwrap();
     let recovered = previous.recover(master_info(lp.address(), &flags(&[])));
     within(lp.settle()).await;
     within(recovered).await.unwrap();
-    for id in ids {
-        // The hostname `reregister_message` gives.
-        let mut info = slave_info("agent1");
-        info.id = Some((*id).clone());
-        let admitted = previous.apply(Operation::AdmitSlave(info));
+    for operation in operations {
+        let applied = previous.apply(operation);
         within(lp.settle()).await;
-        assert!(within(admitted).await.unwrap());
+        assert!(within(applied).await.unwrap());
     }
     state
+}
+
+/// Admissions of agents with `ids`, under the hostname `reregister_message` gives.
+fn admissions(ids: &[&SlaveId]) -> Vec<Operation> {
+    ids.iter()
+        .map(|id| {
+            let mut info = slave_info("agent1");
+            info.id = Some((*id).clone());
+            Operation::AdmitSlave(info)
+        })
+        .collect()
+}
+
+/// A registry in which agents with `ids` were admitted.
+async fn registry_admitting(lp: &libprocess::Libprocess, ids: &[&SlaveId]) -> State {
+    previous_registry(lp, admissions(ids)).await
 }
 
 /// The instance's metric `name`.
